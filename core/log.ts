@@ -10,7 +10,7 @@ const SECRET_KEYS = [
 const redactPaths = SECRET_KEYS.flatMap((key) => [key, `*.${key}`, `*.*.${key}`]);
 
 export const rootLogger: Logger = pino({
-  level: process.env.AERIE_LOG_LEVEL ?? (process.env.NODE_ENV === "test" ? "silent" : "info"),
+  level: process.env.AERIE_LOG_LEVEL ?? "info",
   redact: { paths: redactPaths, censor: "[redacted]" },
   base: undefined,
 });

