@@ -1,0 +1,3 @@
+export * from "./errors.js";
+export * from "./management-client.js";
+export type * from "./types.js";

@@ -1,0 +1,256 @@
+// Hand-written types for the hawkBit Management API, named after the schemas of hawkBit's OpenAPI document
+// (/rest/v1). Response fields hawkBit may omit are optional.
+
+export interface Link {
+  href: string;
+  name?: string;
+  title?: string;
+  templated?: boolean;
+}
+
+export type Links = Record<string, Link>;
+
+export interface ExceptionInfo {
+  exceptionClass?: string;
+  errorCode?: string;
+  message?: string;
+  info?: Record<string, unknown>;
+}
+
+export interface MgmtBaseEntity {
+  createdBy?: string;
+  createdAt?: number;
+  lastModifiedBy?: string;
+  lastModifiedAt?: number;
+  _links?: Links;
+}
+
+export interface PagedList<T> {
+  content: T[];
+  total?: number;
+  size?: number;
+  _links?: Links;
+}
+
+export interface MgmtSoftwareModuleType extends MgmtBaseEntity {
+  id: number;
+  key: string;
+  name: string;
+  description?: string;
+  colour?: string;
+  maxAssignments?: number;
+  deleted?: boolean;
+}
+
+export interface MgmtDistributionSetType extends MgmtBaseEntity {
+  id: number;
+  key: string;
+  name: string;
+  description?: string;
+  colour?: string;
+  deleted?: boolean;
+}
+
+export interface MgmtSoftwareModuleRequestBodyPost {
+  name: string;
+  version: string;
+  type: string;
+  description?: string;
+  vendor?: string;
+  encrypted?: boolean;
+}
+
+export interface MgmtSoftwareModule extends MgmtBaseEntity {
+  id: number;
+  name: string;
+  version: string;
+  type: string;
+  typeName?: string;
+  description?: string;
+  vendor?: string;
+  encrypted?: boolean;
+  locked?: boolean;
+  deleted?: boolean;
+}
+
+export interface MgmtArtifactHash {
+  sha1?: string;
+  md5?: string;
+  sha256?: string;
+}
+
+export interface MgmtArtifact extends MgmtBaseEntity {
+  id: number;
+  hashes?: MgmtArtifactHash;
+  providedFilename?: string;
+  size?: number;
+}
+
+export interface MgmtSoftwareModuleAssignment {
+  id: number;
+}
+
+export interface MgmtDistributionSetRequestBodyPost {
+  name: string;
+  version: string;
+  type?: string;
+  description?: string;
+  locked?: boolean;
+  requiredMigrationStep?: boolean;
+  modules?: MgmtSoftwareModuleAssignment[];
+}
+
+export interface MgmtDistributionSet extends MgmtBaseEntity {
+  id: number;
+  name: string;
+  version?: string;
+  type?: string;
+  typeName?: string;
+  description?: string;
+  complete?: boolean;
+  locked?: boolean;
+  deleted?: boolean;
+  valid?: boolean;
+  requiredMigrationStep?: boolean;
+  modules?: MgmtSoftwareModule[];
+}
+
+export interface MgmtTargetRequestBody {
+  controllerId: string;
+  name: string;
+  description?: string;
+  address?: string;
+  securityToken?: string;
+  requestAttributes?: boolean;
+  targetType?: number;
+}
+
+export interface MgmtPollStatus {
+  lastRequestAt?: number;
+  nextExpectedRequestAt?: number;
+  overdue?: boolean;
+}
+
+export type MgmtTargetUpdateStatus = "unknown" | "registered" | "pending" | "in_sync" | "error";
+
+export interface MgmtTarget extends MgmtBaseEntity {
+  controllerId: string;
+  name: string;
+  description?: string;
+  updateStatus?: MgmtTargetUpdateStatus | string;
+  lastControllerRequestAt?: number;
+  installedAt?: number;
+  ipAddress?: string;
+  address?: string;
+  pollStatus?: MgmtPollStatus;
+  securityToken?: string;
+  requestAttributes?: boolean;
+  targetType?: number;
+  targetTypeName?: string;
+  autoConfirmActive?: boolean;
+}
+
+export type MgmtTargetAttributes = Record<string, string>;
+
+export type MgmtActionType = "soft" | "forced" | "timeforced" | "downloadonly";
+
+export interface MgmtAction extends MgmtBaseEntity {
+  id: number;
+  type?: "update" | "cancel" | string;
+  /** `pending` while the action is active, `finished` once it is closed. */
+  status?: "pending" | "finished" | string;
+  /** hawkBit's action status, lower-cased: running, retrieved, download, downloaded, finished, error, canceled… */
+  detailStatus?: string;
+  forceTime?: number;
+  forceType?: MgmtActionType;
+  weight?: number;
+  rollout?: number;
+  rolloutName?: string;
+  lastStatusCode?: number;
+  externalRef?: string;
+}
+
+export interface MgmtRolloutCondition {
+  condition?: "THRESHOLD";
+  expression?: string;
+}
+
+export interface MgmtRolloutSuccessAction {
+  action?: "NEXTGROUP";
+  expression?: string;
+}
+
+export interface MgmtRolloutErrorAction {
+  action?: "PAUSE";
+  expression?: string;
+}
+
+export interface MgmtRolloutGroup {
+  name: string;
+  description?: string;
+  targetFilterQuery?: string;
+  targetPercentage?: number;
+  successCondition?: MgmtRolloutCondition;
+  successAction?: MgmtRolloutSuccessAction;
+  errorCondition?: MgmtRolloutCondition;
+  errorAction?: MgmtRolloutErrorAction;
+  confirmationRequired?: boolean;
+}
+
+export interface MgmtRolloutRestRequestBodyPost {
+  name: string;
+  description?: string;
+  targetFilterQuery: string;
+  distributionSetId: number;
+  amountGroups?: number;
+  groups?: MgmtRolloutGroup[];
+  type?: MgmtActionType;
+  forcetime?: number;
+  startAt?: number;
+  weight?: number;
+  confirmationRequired?: boolean;
+  successCondition?: MgmtRolloutCondition;
+  successAction?: MgmtRolloutSuccessAction;
+  errorCondition?: MgmtRolloutCondition;
+  errorAction?: MgmtRolloutErrorAction;
+}
+
+export type MgmtRolloutStatus =
+  | "creating" | "ready" | "starting" | "running" | "paused" | "finished" | "stopping" | "stopped"
+  | "deleting" | "deleted" | "waiting_for_approval" | "approval_denied";
+
+export interface MgmtRolloutResponseBody extends MgmtBaseEntity {
+  id: number;
+  name: string;
+  description?: string;
+  status: MgmtRolloutStatus | string;
+  totalTargets: number;
+  totalTargetsPerStatus?: Record<string, number>;
+  totalGroups?: number;
+  targetFilterQuery?: string;
+  distributionSetId?: number;
+  startAt?: number;
+  forcetime?: number;
+  deleted?: boolean;
+  type?: MgmtActionType;
+  weight?: number;
+  dynamic?: boolean;
+}
+
+export type MgmtRolloutGroupStatus = "creating" | "ready" | "scheduled" | "running" | "finished" | "error";
+
+export interface MgmtRolloutGroupResponseBody extends MgmtRolloutGroup, MgmtBaseEntity {
+  id: number;
+  status?: MgmtRolloutGroupStatus | string;
+  totalTargets?: number;
+  totalTargetsPerStatus?: Record<string, number>;
+  dynamic?: boolean;
+}
+
+/** Query parameters of hawkBit's paged list endpoints. `limit` above 500 is not honoured by hawkBit. */
+export interface PageQuery {
+  q?: string;
+  offset?: number;
+  limit?: number;
+  sort?: string;
+}

@@ -1,0 +1,87 @@
+// What the MQTT bridge asks of hawkBit on behalf of a device. Transport-neutral: DDI over HTTP implements it
+// today, a DMF (AMQP) implementation can later, so nothing here mentions URLs, headers or status codes.
+
+export type DdiHandlingType = "skip" | "attempt" | "forced";
+
+export interface DdiControllerState {
+  /** The action the device should work on next, if any. */
+  openActionId?: number;
+  /** An action hawkBit wants cancelled; the device confirms with sendCancelFeedback. */
+  cancelActionId?: number;
+  /** Last successfully installed action. */
+  installedActionId?: number;
+  /** How long hawkBit wants the device to wait before asking again. */
+  pollingSleepMs: number;
+  /** hawkBit asks for the device's attributes (sendConfigData). */
+  configDataRequested: boolean;
+}
+
+export interface DdiArtifactHashes {
+  sha256?: string;
+  sha1?: string;
+  md5?: string;
+}
+
+export interface DdiArtifactLinks {
+  downloadHttps?: string;
+  downloadHttp?: string;
+  md5sumHttps?: string;
+  md5sumHttp?: string;
+}
+
+export interface DdiDeploymentArtifact {
+  filename: string;
+  size?: number;
+  hashes: DdiArtifactHashes;
+  links: DdiArtifactLinks;
+}
+
+export interface DdiDeploymentChunk {
+  /** Software module type key, e.g. `os`. */
+  part: string;
+  name: string;
+  version: string;
+  encrypted: boolean;
+  artifacts: DdiDeploymentArtifact[];
+  metadata: { key: string; value: string }[];
+}
+
+export interface DdiDeployment {
+  actionId: number;
+  download: DdiHandlingType;
+  update: DdiHandlingType;
+  /** The assignment type as hawkBit's Management API names it, derived from the handling types. */
+  type: "forced" | "soft" | "downloadonly";
+  maintenanceWindow?: "available" | "unavailable";
+  /** Set when the action waits for the device's confirmation (hawkBit's confirmation flow). */
+  confirmationRequired?: boolean;
+  chunks: DdiDeploymentChunk[];
+}
+
+export type DdiExecution = "closed" | "proceeding" | "canceled" | "scheduled" | "rejected" | "resumed" | "downloaded" | "download";
+export type DdiFinished = "success" | "failure" | "none";
+
+export interface DdiFeedback {
+  execution: DdiExecution;
+  finished: DdiFinished;
+  progress?: { cnt: number; of?: number };
+  details?: string[];
+  code?: number;
+}
+
+export type ConfigDataMode = "merge" | "replace" | "remove";
+
+export interface DdiCancelAction {
+  actionId: number;
+  stopActionId: number;
+}
+
+export interface HawkbitDeviceChannel {
+  /** Also registers an unknown device with hawkBit. */
+  pollController(controllerId: string): Promise<DdiControllerState>;
+  getDeployment(controllerId: string, actionId: number): Promise<DdiDeployment>;
+  sendFeedback(controllerId: string, actionId: number, feedback: DdiFeedback): Promise<void>;
+  sendConfigData(controllerId: string, attributes: Record<string, string>, mode?: ConfigDataMode): Promise<void>;
+  getCancelAction(controllerId: string, actionId: number): Promise<DdiCancelAction>;
+  sendCancelFeedback(controllerId: string, actionId: number, feedback: DdiFeedback): Promise<void>;
+}

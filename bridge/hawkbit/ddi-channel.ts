@@ -1,0 +1,170 @@
+// HawkbitDeviceChannel over hawkBit's Direct Device Integration API, authenticated with the gateway token so
+// one Aerie instance can speak for every device. GETs and the configData PUT are retried on transient failures;
+// feedback POSTs are not, because hawkBit would record a repeated status twice.
+import { Agent as HttpAgent } from "node:http";
+import axios, { type AxiosInstance, type AxiosRequestConfig, isAxiosError } from "axios";
+import { logger } from "../../core/log.js";
+import { HawkbitError } from "../../api/hawkbit/errors.js";
+import { DEFAULT_RETRY, type RetryPolicy, isIdempotent, isRetryable, withRetry } from "../../api/hawkbit/retry.js";
+import type {
+  ConfigDataMode, DdiCancelAction, DdiControllerState, DdiDeployment, DdiFeedback, DdiHandlingType, HawkbitDeviceChannel,
+} from "./channel.js";
+
+export interface DdiChannelOptions {
+  baseUrl: string;
+  tenant: string;
+  gatewayToken: string;
+  timeoutMs?: number;
+  retries?: number;
+  httpAgent?: HttpAgent;
+  retryDelayMs?: { base: number; max: number };
+}
+
+// Wire shapes of hawkBit's DDI schemas (DdiControllerBase, DdiDeploymentBase, DdiCancel).
+type WireLinks = Record<string, { href?: string } | undefined>;
+interface WireControllerBase {
+  config?: { polling?: { sleep?: string } };
+  _links?: WireLinks;
+}
+interface WireArtifact {
+  filename: string;
+  size?: number;
+  hashes?: { sha1?: string; md5?: string; sha256?: string };
+  _links?: WireLinks;
+}
+interface WireDeploymentBase {
+  id: string;
+  deployment: {
+    download?: DdiHandlingType;
+    update?: DdiHandlingType;
+    maintenanceWindow?: "available" | "unavailable";
+    chunks: { part: string; name: string; version: string; encrypted?: boolean; artifacts?: WireArtifact[]; metadata?: { key: string; value: string }[] }[];
+  };
+}
+interface WireCancel {
+  id?: string;
+  cancelAction: { stopId: string };
+}
+
+const DEFAULT_SLEEP_MS = 5 * 60_000;
+
+function sleepToMs(sleep: string | undefined): number {
+  const m = /^(\d{2}):(\d{2}):(\d{2})$/.exec(sleep ?? "");
+  return m ? ((Number(m[1]) * 60 + Number(m[2])) * 60 + Number(m[3])) * 1000 : DEFAULT_SLEEP_MS;
+}
+
+/** The trailing numeric path segment of a link such as `.../deploymentBase/42?c=-1`. */
+function actionIdOf(href: string | undefined): number | undefined {
+  if (!href) return undefined;
+  const m = /\/(\d+)$/.exec(new URL(href).pathname);
+  return m ? Number(m[1]) : undefined;
+}
+
+function assignmentType(update: DdiHandlingType): DdiDeployment["type"] {
+  return update === "skip" ? "downloadonly" : update === "forced" ? "forced" : "soft";
+}
+
+function wireFeedback(feedback: DdiFeedback) {
+  return {
+    status: {
+      execution: feedback.execution,
+      result: { finished: feedback.finished, ...(feedback.progress ? { progress: feedback.progress } : {}) },
+      ...(feedback.code === undefined ? {} : { code: feedback.code }),
+      details: feedback.details ?? [],
+    },
+    timestamp: Date.now(),
+  };
+}
+
+export class DdiChannel implements HawkbitDeviceChannel {
+  private readonly http: AxiosInstance;
+  private readonly retry: RetryPolicy;
+  private readonly log = logger("hawkbit-ddi");
+
+  constructor(opts: DdiChannelOptions) {
+    this.http = axios.create({
+      baseURL: `${opts.baseUrl.replace(/\/+$/, "")}/${encodeURIComponent(opts.tenant)}/controller/v1`,
+      timeout: opts.timeoutMs ?? 30_000,
+      httpAgent: opts.httpAgent ?? new HttpAgent({ keepAlive: true }),
+      headers: { Authorization: `GatewayToken ${opts.gatewayToken}`, Accept: "application/json" },
+    });
+    this.retry = {
+      retries: opts.retries ?? DEFAULT_RETRY.retries,
+      baseDelayMs: opts.retryDelayMs?.base ?? DEFAULT_RETRY.baseDelayMs,
+      maxDelayMs: opts.retryDelayMs?.max ?? DEFAULT_RETRY.maxDelayMs,
+    };
+  }
+
+  private async request<T>(config: AxiosRequestConfig & { method: string; url: string }): Promise<T> {
+    const canRetry = (error: unknown) => isIdempotent(config.method) && isRetryable(error);
+    try {
+      const res = await withRetry(this.retry, canRetry, () => this.http.request<T>(config), (error, attempt, delayMs) => {
+        this.log.warn({ method: config.method, url: config.url, attempt, delayMs, status: isAxiosError(error) ? error.response?.status : undefined },
+          "DDI request failed; retrying");
+      });
+      return res.data;
+    } catch (error) {
+      const what = `${config.method} ${config.url}`;
+      if (isAxiosError(error) && error.response) {
+        throw HawkbitError.fromResponse(error.response.status, error.response.data, `${what} failed with HTTP ${error.response.status}`);
+      }
+      throw new HawkbitError(undefined, `${what} failed: ${isAxiosError(error) ? (error.code ?? error.message) : String(error)}`, undefined, undefined, { cause: error });
+    }
+  }
+
+  private path(controllerId: string, suffix = ""): string {
+    return `/${encodeURIComponent(controllerId)}${suffix}`;
+  }
+
+  async pollController(controllerId: string): Promise<DdiControllerState> {
+    const base = await this.request<WireControllerBase>({ method: "GET", url: this.path(controllerId) });
+    const links = base._links ?? {};
+    return {
+      openActionId: actionIdOf(links.deploymentBase?.href),
+      cancelActionId: actionIdOf(links.cancelAction?.href),
+      installedActionId: actionIdOf(links.installedBase?.href),
+      pollingSleepMs: sleepToMs(base.config?.polling?.sleep),
+      configDataRequested: links.configData !== undefined,
+    };
+  }
+
+  async getDeployment(controllerId: string, actionId: number): Promise<DdiDeployment> {
+    const base = await this.request<WireDeploymentBase>({ method: "GET", url: this.path(controllerId, `/deploymentBase/${actionId}`) });
+    const d = base.deployment;
+    const update = d.update ?? "forced";
+    return {
+      actionId: Number(base.id),
+      download: d.download ?? "forced",
+      update,
+      type: assignmentType(update),
+      maintenanceWindow: d.maintenanceWindow,
+      chunks: d.chunks.map((c) => ({
+        part: c.part, name: c.name, version: c.version, encrypted: c.encrypted ?? false, metadata: c.metadata ?? [],
+        artifacts: (c.artifacts ?? []).map((a) => ({
+          filename: a.filename, size: a.size, hashes: { ...a.hashes },
+          links: {
+            downloadHttps: a._links?.download?.href, downloadHttp: a._links?.["download-http"]?.href,
+            md5sumHttps: a._links?.md5sum?.href, md5sumHttp: a._links?.["md5sum-http"]?.href,
+          },
+        })),
+      })),
+    };
+  }
+
+  async sendFeedback(controllerId: string, actionId: number, feedback: DdiFeedback): Promise<void> {
+    await this.request({ method: "POST", url: this.path(controllerId, `/deploymentBase/${actionId}/feedback`), data: wireFeedback(feedback) });
+  }
+
+  async sendConfigData(controllerId: string, attributes: Record<string, string>, mode: ConfigDataMode = "merge"): Promise<void> {
+    await this.request({ method: "PUT", url: this.path(controllerId, "/configData"), data: { data: attributes, mode } });
+  }
+
+  async getCancelAction(controllerId: string, actionId: number): Promise<DdiCancelAction> {
+    const cancel = await this.request<WireCancel>({ method: "GET", url: this.path(controllerId, `/cancelAction/${actionId}`) });
+    return { actionId: Number(cancel.id ?? actionId), stopActionId: Number(cancel.cancelAction.stopId) };
+  }
+
+  async sendCancelFeedback(controllerId: string, actionId: number, feedback: DdiFeedback): Promise<void> {
+    await this.request({ method: "POST", url: this.path(controllerId, `/cancelAction/${actionId}/feedback`), data: wireFeedback(feedback) });
+  }
+}

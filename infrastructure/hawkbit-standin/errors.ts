@@ -1,0 +1,100 @@
+// hawkBit answers every failure with an ExceptionInfo body; routes throw these and one error handler renders them.
+import type { ErrorRequestHandler } from "express";
+
+const REPO = "org.eclipse.hawkbit.repository.exception";
+
+export class HawkbitHttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly exceptionClass: string,
+    readonly errorCode: string,
+    message: string,
+  ) {
+    super(message);
+  }
+
+  toExceptionInfo(): { exceptionClass: string; errorCode: string; message: string } {
+    return { exceptionClass: this.exceptionClass, errorCode: this.errorCode, message: this.message };
+  }
+}
+
+export const notFound = (entity: string, id: string | number): HawkbitHttpError =>
+  new HawkbitHttpError(404, `${REPO}.EntityNotFoundException`, "hawkbit.server.error.repo.entityNotFound",
+    `${entity} with given identifier {${id}} does not exist.`);
+
+export const alreadyExists = (message: string): HawkbitHttpError =>
+  new HawkbitHttpError(409, `${REPO}.EntityAlreadyExistsException`, "hawkbit.server.error.repo.entityAlreadyExists", message);
+
+export const constraintViolation = (message: string): HawkbitHttpError =>
+  new HawkbitHttpError(400, "jakarta.validation.ConstraintViolationException", "hawkbit.server.error.repo.constraintViolation", message);
+
+export const bodyNotReadable = (message: string): HawkbitHttpError =>
+  new HawkbitHttpError(400, "org.springframework.http.converter.HttpMessageNotReadableException", "hawkbit.server.error.rest.body.notReadable", message);
+
+export const rsqlSyntax = (message: string): HawkbitHttpError =>
+  new HawkbitHttpError(400, `${REPO}.RSQLParameterSyntaxException`, "hawkbit.server.error.rest.param.rsqlParamSyntax", message);
+
+export const rsqlField = (field: string): HawkbitHttpError =>
+  new HawkbitHttpError(400, `${REPO}.RSQLParameterUnsupportedFieldException`, "hawkbit.server.error.rest.param.rsqlInvalidField",
+    `Unknown search parameter field: ${field}`);
+
+export const sortSyntax = (message: string): HawkbitHttpError =>
+  new HawkbitHttpError(400, "org.eclipse.hawkbit.rest.exception.SortParameterSyntaxErrorException", "hawkbit.server.error.rest.param.sortParamSyntax", message);
+
+export const sortField = (field: string): HawkbitHttpError =>
+  new HawkbitHttpError(400, "org.eclipse.hawkbit.rest.exception.SortParameterUnsupportedFieldException", "hawkbit.server.error.rest.param.invalidField",
+    `Unknown sort field: ${field}`);
+
+export const rolloutIllegalState = (message: string): HawkbitHttpError =>
+  new HawkbitHttpError(400, `${REPO}.RolloutIllegalStateException`, "hawkbit.server.error.rollout.illegalState", message);
+
+export const rolloutVerificationFailed = (message: string): HawkbitHttpError =>
+  new HawkbitHttpError(400, `${REPO}.RolloutVerificationException`, "hawkbit.server.error.rollout.verificationFailed", message);
+
+export const dsIncomplete = (id: number): HawkbitHttpError =>
+  new HawkbitHttpError(400, `${REPO}.IncompleteDistributionSetException`, "hawkbit.server.error.distributionset.incomplete",
+    `Distribution set ${id} is incomplete: mandatory modules are missing.`);
+
+export const dsModuleUnsupported = (message: string): HawkbitHttpError =>
+  new HawkbitHttpError(400, `${REPO}.UnsupportedSoftwareModuleForThisDistributionSetException`, "hawkbit.server.error.distributionset.modules.unsupported", message);
+
+export const locked = (message: string): HawkbitHttpError =>
+  new HawkbitHttpError(400, `${REPO}.LockedException`, "hawkbit.server.error.locked", message);
+
+export const checksumMismatch = (hash: "md5" | "sha1" | "sha256"): HawkbitHttpError => {
+  const cls = { md5: "InvalidMD5HashException", sha1: "InvalidSHA1HashException", sha256: "InvalidSHA256HashException" }[hash];
+  return new HawkbitHttpError(400, `${REPO}.${cls}`, `hawkbit.server.error.artifact.uploadFailed.checksum.${hash}.match`,
+    `Upload of artifact failed as the provided ${hash.toUpperCase()} checksum did not match with the provided artifact.`);
+};
+
+export const uploadFailed = (message: string): HawkbitHttpError =>
+  new HawkbitHttpError(400, `${REPO}.ArtifactUploadFailedException`, "hawkbit.server.error.artifact.uploadFailed", message);
+
+export const actionGone = (actionId: number): HawkbitHttpError =>
+  new HawkbitHttpError(410, `${REPO}.EntityReadOnlyException`, "hawkbit.server.error.entityReadOnly",
+    `Action ${actionId} is not active anymore.`);
+
+export const actionNotCancelable = (actionId: number): HawkbitHttpError =>
+  new HawkbitHttpError(400, `${REPO}.CancelActionNotAllowedException`, "hawkbit.server.error.action.notCancelable",
+    `Action ${actionId} is not active and cannot be canceled.`);
+
+/** Renders HawkbitHttpError as ExceptionInfo; anything else is a stand-in bug and becomes a generic 500. */
+export function exceptionInfoHandler(onUnexpected: (err: unknown) => void): ErrorRequestHandler {
+  return (err, _req, res, next) => {
+    if (res.headersSent) return next(err);
+    if (err instanceof HawkbitHttpError) {
+      res.status(err.status).json(err.toExceptionInfo());
+      return;
+    }
+    if (err?.type === "entity.parse.failed") {
+      res.status(400).json(bodyNotReadable("The given request body is not well formed").toExceptionInfo());
+      return;
+    }
+    onUnexpected(err);
+    res.status(500).json({
+      exceptionClass: "java.lang.RuntimeException",
+      errorCode: "hawkbit.server.error.repo.genericError",
+      message: "unknown error occurred",
+    });
+  };
+}

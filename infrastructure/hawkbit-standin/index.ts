@@ -1,0 +1,107 @@
+// A hawkBit stand-in for Aerie's tests and local runs: the Management API subset and the DDI API Aerie uses,
+// answering with hawkBit's shapes, status codes and state machines, persisted under `dataDir`.
+import type { AddressInfo } from "node:net";
+import express from "express";
+import { logger } from "../../core/log.js";
+import { ArtifactStorage } from "./artifact-storage.js";
+import { basicAuth } from "./auth.js";
+import { HawkbitHttpError, exceptionInfoHandler } from "./errors.js";
+import { RolloutEngine } from "./rollout-engine.js";
+import type { StandinContext } from "./routes/context.js";
+import { ddiRoutes } from "./routes/ddi.js";
+import { actionRoutes } from "./routes/mgmt-actions.js";
+import { distributionSetRoutes } from "./routes/mgmt-distribution-sets.js";
+import { rolloutRoutes } from "./routes/mgmt-rollouts.js";
+import { softwareModuleRoutes } from "./routes/mgmt-software-modules.js";
+import { targetRoutes } from "./routes/mgmt-targets.js";
+import { typeRoutes } from "./routes/mgmt-types.js";
+import { type SpecValidationOptions, specValidators } from "./spec-validation.js";
+import { Store } from "./store.js";
+
+export type { SpecValidationOptions, SpecViolation } from "./spec-validation.js";
+
+export interface HawkbitStandinOptions {
+  host?: string;
+  port?: number;
+  dataDir: string;
+  tenant?: string;
+  username: string;
+  password: string;
+  gatewayToken: string;
+  schedulerIntervalMs?: number;
+  /** `config.polling.sleep` handed to devices (hawkBit's default is 5 minutes). */
+  pollingSleep?: string;
+  /** Conformance mode for tests: check all traffic against the hawkBit OpenAPI documents. */
+  specValidation?: SpecValidationOptions;
+}
+
+export interface HawkbitStandin {
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function startHawkbitStandin(opts: HawkbitStandinOptions): Promise<HawkbitStandin> {
+  const log = logger("hawkbit-standin");
+  const store = await Store.open(opts.dataDir);
+  const artifacts = new ArtifactStorage(opts.dataDir);
+  await artifacts.init();
+  const engine = new RolloutEngine(store, log);
+  const persistQuietly = () => {
+    store.persist().catch((err) => log.error({ err }, "persisting state failed"));
+  };
+  const ctx: StandinContext = {
+    store, engine, artifacts, log, tenant: opts.tenant ?? "DEFAULT", pollingSleep: opts.pollingSleep ?? "00:05:00",
+    async commit() {
+      await store.persist();
+      engine.kick(persistQuietly);
+    },
+  };
+
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("trust proxy", false);
+  app.use(express.json({ type: ["application/json", "application/hal+json", "application/*+json"], limit: "10mb" }));
+  const validation = opts.specValidation ? specValidators(opts.specValidation) : undefined;
+  if (validation) app.use(validation.validate);
+
+  const mgmt = express.Router();
+  mgmt.use(basicAuth(opts.username, opts.password));
+  for (const routes of [typeRoutes, softwareModuleRoutes, distributionSetRoutes, targetRoutes, actionRoutes, rolloutRoutes]) {
+    mgmt.use(routes(ctx));
+  }
+  app.use("/rest/v1", mgmt);
+  app.use(ddiRoutes(ctx, opts.gatewayToken));
+  app.use((req, _res, next) => {
+    next(new HawkbitHttpError(404, "org.springframework.web.servlet.NoHandlerFoundException", "hawkbit.server.error.repo.entityNotFound",
+      `No endpoint ${req.method} ${req.path}`));
+  });
+  if (validation) app.use(validation.report);
+  app.use(exceptionInfoHandler((err) => log.error({ err }, "unexpected stand-in error")));
+
+  const server = app.listen(opts.port ?? 0, opts.host ?? "127.0.0.1");
+  await new Promise<void>((resolve, reject) => {
+    server.once("listening", resolve);
+    server.once("error", reject);
+  });
+  const ticker = setInterval(() => {
+    try {
+      if (engine.tick()) persistQuietly();
+    } catch (err) {
+      log.error({ err }, "rollout tick failed");
+    }
+  }, opts.schedulerIntervalMs ?? 1000);
+  ticker.unref();
+
+  const { address, port } = server.address() as AddressInfo;
+  const host = address.includes(":") ? `[${address}]` : address;
+  log.info({ port }, "hawkBit stand-in listening");
+  return {
+    url: `http://${host}:${port}`,
+    async close() {
+      clearInterval(ticker);
+      server.closeAllConnections();
+      await new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())));
+      await store.persist();
+    },
+  };
+}

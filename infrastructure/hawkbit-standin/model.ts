@@ -1,0 +1,167 @@
+// Persisted entities of the stand-in. Field names follow hawkBit's JPA model where the REST mappers read them,
+// so the representation layer stays a straight translation.
+
+export interface Audit {
+  createdAt: number;
+  createdBy: string;
+  lastModifiedAt: number;
+  lastModifiedBy: string;
+}
+
+export interface SoftwareModuleTypeRec extends Audit {
+  id: number;
+  key: string;
+  name: string;
+  description: string;
+  maxAssignments: number;
+}
+
+export interface DistributionSetTypeRec extends Audit {
+  id: number;
+  key: string;
+  name: string;
+  description: string;
+  mandatoryModuleTypeIds: number[];
+  optionalModuleTypeIds: number[];
+}
+
+export interface SoftwareModuleRec extends Audit {
+  id: number;
+  name: string;
+  version: string;
+  typeId: number;
+  vendor?: string;
+  description?: string;
+  encrypted: boolean;
+  locked: boolean;
+}
+
+export interface ArtifactRec extends Audit {
+  id: number;
+  softwareModuleId: number;
+  filename: string;
+  size: number;
+  sha1: string;
+  md5: string;
+  sha256: string;
+}
+
+export interface DistributionSetRec extends Audit {
+  id: number;
+  name: string;
+  version: string;
+  typeId: number;
+  description?: string;
+  moduleIds: number[];
+  locked: boolean;
+  requiredMigrationStep: boolean;
+}
+
+/** hawkBit's TargetUpdateStatus, lower-cased as the REST API renders it. */
+export type TargetUpdateStatus = "unknown" | "registered" | "pending" | "in_sync" | "error";
+
+export interface TargetRec extends Audit {
+  id: number;
+  controllerId: string;
+  name: string;
+  description?: string;
+  address?: string;
+  ipAddress?: string;
+  securityToken: string;
+  requestAttributes: boolean;
+  attributes: Record<string, string>;
+  updateStatus: TargetUpdateStatus;
+  lastControllerRequestAt?: number;
+  assignedDistributionSetId?: number;
+  installedDistributionSetId?: number;
+  installedAt?: number;
+}
+
+/** hawkBit's Action.Status (lower-cased in `detailStatus`). */
+export type ActionStatus =
+  | "scheduled" | "running" | "retrieved" | "download" | "downloaded" | "warning"
+  | "canceling" | "canceled" | "finished" | "error";
+
+export type ActionType = "forced" | "soft" | "timeforced" | "downloadonly";
+
+export interface ActionStatusEntry {
+  id: number;
+  status: ActionStatus;
+  reportedAt: number;
+  messages: string[];
+  code?: number;
+}
+
+export interface ActionRec extends Audit {
+  id: number;
+  controllerId: string;
+  distributionSetId: number;
+  actionType: ActionType;
+  forcedTime?: number;
+  weight?: number;
+  active: boolean;
+  status: ActionStatus;
+  rolloutId?: number;
+  rolloutGroupId?: number;
+  lastStatusCode?: number;
+  history: ActionStatusEntry[];
+}
+
+export type RolloutStatus = "creating" | "ready" | "starting" | "running" | "paused" | "finished";
+export type RolloutGroupStatus = "creating" | "ready" | "scheduled" | "running" | "finished" | "error";
+
+export interface Condition {
+  condition: "THRESHOLD";
+  expression: string;
+}
+
+export interface GroupConditions {
+  successCondition: Condition;
+  successAction: { action: "NEXTGROUP" | "PAUSE"; expression: string };
+  errorCondition?: Condition;
+  errorAction?: { action: "PAUSE"; expression: string };
+}
+
+export interface RolloutRec extends Audit {
+  id: number;
+  name: string;
+  description?: string;
+  targetFilterQuery: string;
+  distributionSetId: number;
+  status: RolloutStatus;
+  actionType: ActionType;
+  forcedTime?: number;
+  startAt?: number;
+  weight?: number;
+  totalTargets: number;
+  /** Ordered: index 0 is started first. */
+  groupIds: number[];
+}
+
+export interface RolloutGroupRec extends Audit, GroupConditions {
+  id: number;
+  rolloutId: number;
+  name: string;
+  description?: string;
+  status: RolloutGroupStatus;
+  targetFilterQuery?: string;
+  targetPercentage: number;
+  /** Targets split into this group when the rollout was created. */
+  controllerIds: string[];
+  /** A PAUSE success action fires once; after the resume the next group starts. */
+  successActionFired?: boolean;
+}
+
+export interface StandinState {
+  version: 1;
+  sequences: Record<string, number>;
+  softwareModuleTypes: SoftwareModuleTypeRec[];
+  distributionSetTypes: DistributionSetTypeRec[];
+  softwareModules: SoftwareModuleRec[];
+  artifacts: ArtifactRec[];
+  distributionSets: DistributionSetRec[];
+  targets: TargetRec[];
+  actions: ActionRec[];
+  rollouts: RolloutRec[];
+  rolloutGroups: RolloutGroupRec[];
+}

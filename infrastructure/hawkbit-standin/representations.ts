@@ -1,0 +1,147 @@
+// Entity → Management API JSON, with the `_links` hawkBit's mappers attach. `base` is the request's origin,
+// because hawkBit builds its links from the incoming Host header.
+import type {
+  ActionRec, ArtifactRec, DistributionSetRec, DistributionSetTypeRec, GroupConditions, RolloutGroupRec,
+  RolloutRec, SoftwareModuleRec, SoftwareModuleTypeRec, TargetRec,
+} from "./model.js";
+import type { Store } from "./store.js";
+import { rolloutTargetCounts } from "./rollout-engine.js";
+
+type Links = Record<string, { href: string }>;
+const link = (href: string) => ({ href });
+const API = "/rest/v1";
+
+const auditOf = (e: { createdAt: number; createdBy: string; lastModifiedAt: number; lastModifiedBy: string }) => ({
+  createdBy: e.createdBy, createdAt: e.createdAt, lastModifiedBy: e.lastModifiedBy, lastModifiedAt: e.lastModifiedAt,
+});
+
+export function softwareModuleType(base: string, t: SoftwareModuleTypeRec) {
+  return {
+    ...auditOf(t), name: t.name, description: t.description, key: t.key, maxAssignments: t.maxAssignments,
+    deleted: false, id: t.id,
+    _links: { self: link(`${base}${API}/softwaremoduletypes/${t.id}`) } satisfies Links,
+  };
+}
+
+export function distributionSetType(base: string, t: DistributionSetTypeRec) {
+  const self = `${base}${API}/distributionsettypes/${t.id}`;
+  return {
+    ...auditOf(t), name: t.name, description: t.description, key: t.key, deleted: false, id: t.id,
+    _links: {
+      self: link(self), mandatorymodules: link(`${self}/mandatorymoduletypes`), optionalmodules: link(`${self}/optionalmoduletypes`),
+    } satisfies Links,
+  };
+}
+
+export function softwareModule(base: string, store: Store, m: SoftwareModuleRec) {
+  const type = store.softwareModuleType(m.typeId);
+  const self = `${base}${API}/softwaremodules/${m.id}`;
+  return {
+    ...auditOf(m), name: m.name, description: m.description, version: m.version, type: type.key, typeName: type.name,
+    vendor: m.vendor, encrypted: m.encrypted, locked: m.locked, deleted: false, id: m.id,
+    _links: {
+      self: link(self), artifacts: link(`${self}/artifacts`), type: link(`${base}${API}/softwaremoduletypes/${type.id}`),
+      metadata: link(`${self}/metadata?offset=0&limit=50`),
+    } satisfies Links,
+  };
+}
+
+export function artifact(base: string, a: ArtifactRec) {
+  const self = `${base}${API}/softwaremodules/${a.softwareModuleId}/artifacts/${a.id}`;
+  return {
+    ...auditOf(a), id: a.id, hashes: { sha1: a.sha1, md5: a.md5, sha256: a.sha256 }, providedFilename: a.filename,
+    size: a.size, _links: { self: link(self), download: link(`${self}/download`) } satisfies Links,
+  };
+}
+
+export function distributionSet(base: string, store: Store, d: DistributionSetRec) {
+  const type = store.distributionSetType(d.typeId);
+  const self = `${base}${API}/distributionsets/${d.id}`;
+  return {
+    ...auditOf(d), name: d.name, description: d.description, version: d.version, id: d.id,
+    modules: d.moduleIds.map((id) => softwareModule(base, store, store.softwareModule(id))),
+    requiredMigrationStep: d.requiredMigrationStep, type: type.key, typeName: type.name,
+    complete: store.isComplete(d), locked: d.locked, deleted: false, valid: true,
+    _links: {
+      self: link(self), modules: link(`${self}/assignedSM?offset=0&limit=50`), type: link(`${base}${API}/distributionsettypes/${type.id}`),
+      metadata: link(`${self}/metadata?offset=0&limit=50`), assignedTargets: link(`${self}/assignedTargets`),
+      installedTargets: link(`${self}/installedTargets`),
+    } satisfies Links,
+  };
+}
+
+/** How long a target may stay silent before hawkBit flags its poll as overdue (poll time + overdue time). */
+const POLL_OVERDUE_MS = 5 * 60_000 + 5 * 60_000;
+
+export function target(base: string, t: TargetRec) {
+  const self = `${base}${API}/targets/${encodeURIComponent(t.controllerId)}`;
+  const pollStatus = t.lastControllerRequestAt === undefined ? undefined : {
+    lastRequestAt: t.lastControllerRequestAt,
+    nextExpectedRequestAt: t.lastControllerRequestAt + 5 * 60_000,
+    overdue: Date.now() > t.lastControllerRequestAt + POLL_OVERDUE_MS,
+  };
+  return {
+    ...auditOf(t), name: t.name, description: t.description, controllerId: t.controllerId, updateStatus: t.updateStatus,
+    lastControllerRequestAt: t.lastControllerRequestAt, installedAt: t.installedAt, ipAddress: t.ipAddress,
+    address: t.address, pollStatus, securityToken: t.securityToken, requestAttributes: t.requestAttributes,
+    autoConfirmActive: false,
+    _links: {
+      self: link(self), assignedDS: link(`${self}/assignedDS`), installedDS: link(`${self}/installedDS`),
+      attributes: link(`${self}/attributes`), actions: link(`${self}/actions?offset=0&limit=50&sort=id%3ADESC`),
+      metadata: link(`${self}/metadata?offset=0&limit=50`), autoConfirm: link(`${self}/autoConfirm`),
+    } satisfies Links,
+  };
+}
+
+export function action(base: string, store: Store, a: ActionRec) {
+  const self = `${base}${API}/targets/${encodeURIComponent(a.controllerId)}/actions/${a.id}`;
+  const rollout = a.rolloutId === undefined ? undefined : store.rollout(a.rolloutId);
+  const links: Links = {
+    self: link(self),
+    target: link(`${base}${API}/targets/${encodeURIComponent(a.controllerId)}`),
+    distributionset: link(`${base}${API}/distributionsets/${a.distributionSetId}`),
+    status: link(`${self}/status?offset=0&limit=50&sort=id%3ADESC`),
+  };
+  if (rollout) links.rollout = link(`${base}${API}/rollouts/${rollout.id}`);
+  return {
+    ...auditOf(a), id: a.id,
+    type: a.status === "canceling" || a.status === "canceled" ? "cancel" : "update",
+    status: a.active ? "pending" : "finished", detailStatus: a.status,
+    forceTime: a.actionType === "timeforced" ? a.forcedTime : undefined, forceType: a.actionType,
+    weight: a.weight, rollout: rollout?.id, rolloutName: rollout?.name, lastStatusCode: a.lastStatusCode,
+    _links: links,
+  };
+}
+
+export function rollout(base: string, store: Store, r: RolloutRec) {
+  const self = `${base}${API}/rollouts/${r.id}`;
+  return {
+    ...auditOf(r), name: r.name, description: r.description, targetFilterQuery: r.targetFilterQuery,
+    distributionSetId: r.distributionSetId, id: r.id, status: r.status, totalTargets: r.totalTargets,
+    totalTargetsPerStatus: rolloutTargetCounts(store.state.actions.filter((a) => a.rolloutId === r.id), r.totalTargets),
+    totalGroups: r.groupIds.length, startAt: r.startAt, forcetime: r.forcedTime, deleted: false, type: r.actionType,
+    weight: r.weight, dynamic: false,
+    _links: {
+      self: link(self), start: link(`${self}/start`), pause: link(`${self}/pause`), resume: link(`${self}/resume`),
+      triggerNextGroup: link(`${self}/triggerNextGroup`), approve: link(`${self}/approve`), deny: link(`${self}/deny`),
+      groups: link(`${self}/deploygroups?offset=0&limit=50`), distributionset: link(`${base}${API}/distributionsets/${r.distributionSetId}`),
+    } satisfies Links,
+  };
+}
+
+function conditions(g: GroupConditions) {
+  return {
+    successCondition: g.successCondition, successAction: g.successAction,
+    errorCondition: g.errorCondition, errorAction: g.errorAction,
+  };
+}
+
+export function rolloutGroup(base: string, store: Store, g: RolloutGroupRec) {
+  const actions = store.state.actions.filter((a) => a.rolloutGroupId === g.id);
+  return {
+    ...auditOf(g), name: g.name, description: g.description, ...conditions(g), targetFilterQuery: g.targetFilterQuery ?? "",
+    targetPercentage: g.targetPercentage, confirmationRequired: false, id: g.id, dynamic: false, status: g.status,
+    totalTargets: g.controllerIds.length, totalTargetsPerStatus: rolloutTargetCounts(actions, g.controllerIds.length),
+    _links: { self: link(`${base}${API}/rollouts/${g.rolloutId}/deploygroups/${g.id}`) } satisfies Links,
+  };
+}

@@ -1,0 +1,162 @@
+// Rollouts and their deployment groups. Creation validates and splits the targets synchronously (so errors
+// surface as 400s, like hawkBit) but answers in CREATING; the engine moves the rollout on.
+import { Router } from "express";
+import { constraintViolation, dsIncomplete, notFound, rolloutVerificationFailed } from "../errors.js";
+import { rolloutFields, rolloutGroupFields, targetFields } from "../fields.js";
+import type { ActionType, Condition, GroupConditions, TargetRec } from "../model.js";
+import { page, pagedBody, rsqlFilter } from "../query.js";
+import * as rep from "../representations.js";
+import type { NewGroup } from "../rollout-engine.js";
+import type { Store } from "../store.js";
+import {
+  type StandinContext, idParam, optionalNumber, optionalString, originOf, pageParams, requireObject, requireString, userOf,
+} from "./context.js";
+
+const ACTION_TYPES: readonly ActionType[] = ["forced", "soft", "timeforced", "downloadonly"];
+
+function condition(raw: unknown, fallback: Condition | undefined): Condition | undefined {
+  if (raw === undefined || raw === null) return fallback;
+  const c = requireObject(raw);
+  if (c.condition !== undefined && c.condition !== "THRESHOLD") throw constraintViolation(`Unsupported condition ${String(c.condition)}`);
+  return { condition: "THRESHOLD", expression: String(c.expression ?? fallback?.expression ?? "100") };
+}
+
+function conditionsOf(body: Record<string, unknown>, defaults: GroupConditions): GroupConditions {
+  const success = body.successAction === undefined ? undefined : requireObject(body.successAction);
+  const error = body.errorAction === undefined ? undefined : requireObject(body.errorAction);
+  if (success && success.action !== undefined && success.action !== "NEXTGROUP" && success.action !== "PAUSE") {
+    throw constraintViolation(`Unsupported success action ${String(success.action)}`);
+  }
+  if (error && error.action !== undefined && error.action !== "PAUSE") {
+    throw constraintViolation(`Unsupported error action ${String(error.action)}`);
+  }
+  return {
+    successCondition: condition(body.successCondition, defaults.successCondition) ?? defaults.successCondition,
+    successAction: success
+      ? { action: (success.action as "NEXTGROUP" | "PAUSE" | undefined) ?? "NEXTGROUP", expression: String(success.expression ?? "") }
+      : defaults.successAction,
+    errorCondition: condition(body.errorCondition, defaults.errorCondition),
+    errorAction: error ? { action: "PAUSE", expression: String(error.expression ?? "") } : defaults.errorAction,
+  };
+}
+
+const HAWKBIT_DEFAULT_CONDITIONS: GroupConditions = {
+  successCondition: { condition: "THRESHOLD", expression: "100" },
+  successAction: { action: "NEXTGROUP", expression: "" },
+};
+
+/**
+ * hawkBit's split: each group takes `targetPercentage` of the targets that match the rollout filter (and the
+ * group's own filter) and are not in an earlier group. With `amountGroups` group i of n gets 100/(n-i) %.
+ */
+function splitTargets(store: Store, body: Record<string, unknown>, matched: TargetRec[], defaults: GroupConditions): NewGroup[] {
+  const fields = targetFields(store);
+  const remaining = [...matched];
+  const take = (percentage: number, groupFilter?: string): string[] => {
+    const filter = rsqlFilter(groupFilter, fields);
+    const candidates = remaining.filter(filter);
+    const picked = candidates.slice(0, Math.round((percentage / 100) * candidates.length));
+    for (const t of picked) remaining.splice(remaining.indexOf(t), 1);
+    return picked.map((t) => t.controllerId);
+  };
+
+  let groups: NewGroup[];
+  if (Array.isArray(body.groups) && body.groups.length > 0) {
+    groups = body.groups.map((raw) => {
+      const g = requireObject(raw);
+      const targetPercentage = optionalNumber(g, "targetPercentage") ?? 100;
+      if (targetPercentage <= 0 || targetPercentage > 100) throw constraintViolation("targetPercentage must be in (0, 100]");
+      const targetFilterQuery = optionalString(g, "targetFilterQuery");
+      return {
+        name: requireString(g, "name"), description: optionalString(g, "description"), targetFilterQuery, targetPercentage,
+        ...conditionsOf(g, defaults), controllerIds: take(targetPercentage, targetFilterQuery),
+      };
+    });
+    if (remaining.length > 0) {
+      throw rolloutVerificationFailed(`Rollout groups leave ${remaining.length} of the targeted targets unassigned`);
+    }
+  } else {
+    const amount = optionalNumber(body, "amountGroups");
+    if (amount === undefined || !Number.isInteger(amount) || amount < 1) {
+      throw constraintViolation("Either 'amountGroups' or 'groups' must be defined");
+    }
+    groups = Array.from({ length: amount }, (_, i) => {
+      const targetPercentage = 100 / (amount - i);
+      return { name: `group-${i + 1}`, description: `group-${i + 1}`, targetPercentage, ...defaults, controllerIds: take(targetPercentage) };
+    });
+  }
+  return groups;
+}
+
+export function rolloutRoutes(ctx: StandinContext): Router {
+  const { store, engine } = ctx;
+  const r = Router();
+
+  r.post("/rollouts", async (req, res) => {
+    const body = requireObject(req.body);
+    const name = requireString(body, "name");
+    const targetFilterQuery = requireString(body, "targetFilterQuery");
+    const dsId = optionalNumber(body, "distributionSetId");
+    if (dsId === undefined) throw constraintViolation("distributionSetId must not be null");
+    const ds = store.distributionSet(dsId);
+    if (!store.isComplete(ds)) throw dsIncomplete(ds.id);
+    const type = (optionalString(body, "type") ?? "forced") as ActionType;
+    if (!ACTION_TYPES.includes(type)) throw constraintViolation(`Unsupported rollout type ${type}`);
+
+    const matched = store.state.targets.filter(rsqlFilter(targetFilterQuery, targetFields(store))).sort((a, b) => a.id - b.id);
+    if (matched.length === 0) throw constraintViolation("Rollout does not match any existing targets");
+    const groups = splitTargets(store, body, matched, conditionsOf(body, HAWKBIT_DEFAULT_CONDITIONS));
+
+    const rollout = engine.create({
+      name, description: optionalString(body, "description"), targetFilterQuery, distributionSetId: ds.id, actionType: type,
+      forcedTime: optionalNumber(body, "forcetime"), startAt: optionalNumber(body, "startAt"), weight: optionalNumber(body, "weight"),
+      groups,
+    }, userOf(res));
+    // Rendered before the commit: the scheduler may move the rollout on while the state is being written.
+    const created = rep.rollout(originOf(req), store, rollout);
+    await ctx.commit();
+    res.status(201).json(created);
+  });
+
+  r.get("/rollouts", (req, res) => {
+    const base = originOf(req);
+    res.json(pagedBody(page(store.state.rollouts, pageParams(req), rolloutFields), (x) => rep.rollout(base, store, x)));
+  });
+
+  r.get("/rollouts/:id", (req, res) => {
+    res.json(rep.rollout(originOf(req), store, store.rollout(idParam(req, "id"))));
+  });
+
+  for (const [verb, apply] of [["start", engine.start], ["pause", engine.pause], ["resume", engine.resume]] as const) {
+    r.post(`/rollouts/:id/${verb}`, async (req, res) => {
+      apply.call(engine, store.rollout(idParam(req, "id")), userOf(res));
+      await ctx.commit();
+      res.status(200).end();
+    });
+  }
+
+  const groupOf = (rolloutId: number, groupId: number) => {
+    const rollout = store.rollout(rolloutId);
+    if (!rollout.groupIds.includes(groupId)) throw notFound("RolloutGroup", groupId);
+    return store.rolloutGroup(groupId);
+  };
+
+  r.get("/rollouts/:id/deploygroups", (req, res) => {
+    const rollout = store.rollout(idParam(req, "id"));
+    const base = originOf(req);
+    res.json(pagedBody(page(store.groupsOf(rollout), pageParams(req), rolloutGroupFields), (g) => rep.rolloutGroup(base, store, g)));
+  });
+
+  r.get("/rollouts/:id/deploygroups/:groupId", (req, res) => {
+    res.json(rep.rolloutGroup(originOf(req), store, groupOf(idParam(req, "id"), idParam(req, "groupId"))));
+  });
+
+  r.get("/rollouts/:id/deploygroups/:groupId/targets", (req, res) => {
+    const group = groupOf(idParam(req, "id"), idParam(req, "groupId"));
+    const targets = group.controllerIds.map((id) => store.findTarget(id)).filter((t): t is TargetRec => t !== undefined);
+    const base = originOf(req);
+    res.json(pagedBody(page(targets, pageParams(req), targetFields(store)), (t) => rep.target(base, t)));
+  });
+
+  return r;
+}

@@ -1,0 +1,73 @@
+// Runs the hawkBit stand-in in conformance mode: every request it receives (i.e. everything Aerie's clients
+// send) and every JSON response it returns is validated against hawkBit's official OpenAPI documents.
+import { readFileSync } from "node:fs";
+import { expect } from "chai";
+import { type HawkbitStandin, type SpecViolation, startHawkbitStandin } from "../../infrastructure/hawkbit-standin/index.js";
+import { freePort, tempDir } from "./env.js";
+
+const SPEC_DIR = new URL("../../../shared/hawkbit/", import.meta.url);
+
+type Json = Record<string, unknown>;
+
+/** The DDI document declares `DdiPolling.sleep` with the literal pattern "HH:MM:SS"; hawkBit means hh:mm:ss. */
+function patchKnownQuirks(spec: Json): Json {
+  const schemas = (spec.components as Json | undefined)?.schemas as Json | undefined;
+  const sleep = ((schemas?.DdiPolling as Json | undefined)?.properties as Json | undefined)?.sleep as Json | undefined;
+  if (sleep?.pattern === "HH:MM:SS") sleep.pattern = "^\\d{2}:\\d{2}:\\d{2}$";
+  return spec;
+}
+
+function loadSpec(file: string): Json {
+  return patchKnownQuirks(JSON.parse(readFileSync(new URL(file, SPEC_DIR), "utf8")) as Json);
+}
+
+export const CREDENTIALS = { username: "aerie", password: "s3cret", gatewayToken: "gw-token-123", tenant: "DEFAULT" };
+
+export interface ConformantStandin extends HawkbitStandin {
+  violations: SpecViolation[];
+  dataDir: string;
+  /** Fails the test if any request or response broke the OpenAPI contract. */
+  assertConformant(): void;
+  /** Stops the server and removes its data directory. */
+  dispose(): Promise<void>;
+}
+
+export async function startConformantStandin(opts: { dataDir?: string; schedulerIntervalMs?: number; validate?: boolean } = {}): Promise<ConformantStandin> {
+  const tmp = opts.dataDir ? undefined : await tempDir("aerie-hawkbit-");
+  const dataDir = opts.dataDir ?? tmp!.path;
+  const violations: SpecViolation[] = [];
+  const standin = await startHawkbitStandin({
+    ...CREDENTIALS,
+    dataDir,
+    port: await freePort(),
+    schedulerIntervalMs: opts.schedulerIntervalMs ?? 50,
+    pollingSleep: "00:00:01",
+    specValidation: opts.validate === false ? undefined : {
+      specs: [loadSpec("mgmt-openapi.json"), loadSpec("ddi-openapi.json")],
+      onViolation: (v) => violations.push(v),
+    },
+  });
+  return {
+    ...standin,
+    violations,
+    dataDir,
+    assertConformant() {
+      expect(violations, `OpenAPI violations:\n${violations.map((v) => `${v.direction} ${v.method} ${v.path}: ${v.message}`).join("\n")}`).to.deep.equal([]);
+    },
+    async dispose() {
+      await standin.close();
+      await tmp?.remove();
+    },
+  };
+}
+
+/** Polls `probe` until it returns a value satisfying `done`, or fails after `timeoutMs`. */
+export async function eventually<T>(probe: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 5000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (done(value)) return value;
+    if (Date.now() > deadline) throw new Error(`condition not reached within ${timeoutMs} ms; last value: ${JSON.stringify(value)}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
