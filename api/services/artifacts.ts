@@ -1,0 +1,79 @@
+// Artifacts: streamed into S3 with their sha256 computed on the way, then recorded in Postgres.
+// A row exists only for bytes that are completely stored; a failed or mismatched upload leaves
+// neither a row nor an object behind.
+import { randomUUID } from "node:crypto";
+import type { Readable } from "node:stream";
+import type { Database } from "../../core/db/prisma.js";
+import type { AerieMetrics } from "../../core/metrics.js";
+import type { ArtifactStore } from "../../core/storage/artifact-store.js";
+import { audit } from "../audit.js";
+import { badRequest, notFound } from "../http-error.js";
+import type { ArtifactSigner } from "../signer.js";
+
+const FILENAME = /^[A-Za-z0-9._+-]{1,200}$/;
+const SHA256 = /^[0-9a-f]{64}$/;
+
+export interface UploadRequest {
+  filename: string;
+  contentType?: string;
+  hardwareType?: string;
+  expectedSha256?: string;
+  body: Readable;
+  actor: string;
+}
+
+export function checkUploadParameters(filename: unknown, expectedSha256: unknown): void {
+  if (typeof filename !== "string" || !FILENAME.test(filename)) {
+    throw badRequest("filename is required: 1-200 characters of letters, digits and . _ + -");
+  }
+  if (expectedSha256 !== undefined && (typeof expectedSha256 !== "string" || !SHA256.test(expectedSha256))) {
+    throw badRequest("sha256 must be 64 lowercase hex digits");
+  }
+}
+
+export class ArtifactService {
+  constructor(
+    private readonly db: Database,
+    private readonly store: ArtifactStore,
+    private readonly signer: ArtifactSigner,
+    private readonly metrics: AerieMetrics,
+  ) {}
+
+  async upload(request: UploadRequest) {
+    checkUploadParameters(request.filename, request.expectedSha256);
+    const id = randomUUID();
+    const key = `artifacts/${id}/${request.filename}`;
+    const stored = await this.store.put(key, request.body, request.contentType);
+    if (request.expectedSha256 && stored.sha256 !== request.expectedSha256) {
+      await this.store.delete(key);
+      throw badRequest(`sha256 mismatch: the upload hashed to ${stored.sha256}, expected ${request.expectedSha256}`);
+    }
+    if (stored.size === 0) {
+      await this.store.delete(key);
+      throw badRequest("the upload is empty");
+    }
+    this.metrics.uploadedBytes.inc(stored.size);
+    const artifact = await this.db.artifact.create({
+      data: { id, filename: request.filename, contentType: request.contentType ?? "application/octet-stream", hardwareType: request.hardwareType, s3Key: key, size: BigInt(stored.size), sha256: stored.sha256 },
+    });
+    await audit(this.db, request.actor, "artifact.upload", `artifact:${id}`, { filename: request.filename, size: stored.size, sha256: stored.sha256 });
+    return artifact;
+  }
+
+  async get(id: string) {
+    const artifact = await this.db.artifact.findUnique({ where: { id }, include: { signatures: true } });
+    if (!artifact) throw notFound(`artifact ${id}`);
+    return artifact;
+  }
+
+  /** Signs the artifact's sha256 with the transit key; the key version is recorded with it. */
+  async sign(id: string, actor: string) {
+    const artifact = await this.get(id);
+    const signature = await this.signer.signDigest(Buffer.from(artifact.sha256, "hex"));
+    const row = await this.db.signature.create({
+      data: { artifactId: id, format: "raw", keyName: signature.keyName, keyVersion: signature.keyVersion, algorithm: signature.algorithm, digest: artifact.sha256, value: signature.value },
+    });
+    await audit(this.db, actor, "artifact.sign", `artifact:${id}`, { keyName: signature.keyName, keyVersion: signature.keyVersion, algorithm: signature.algorithm });
+    return row;
+  }
+}

@@ -1,0 +1,31 @@
+// Post-boot health: what a device runs after an update (booted slot, version, checks). Kept on the
+// device record and in the audit trail; the campaign health gate reads it from there.
+import type { DeviceEvent } from "../event-bus.js";
+import type { BridgeContext, Extension } from "../extension.js";
+import type { Health } from "../protocol/schemas.js";
+
+export class HealthExtension implements Extension {
+  readonly name = "health";
+  private readonly onHealth = (event: DeviceEvent<Health>) => void this.record(event).catch((error) => this.ctx.log.error({ err: (error as Error).message }, "health report not stored"));
+
+  constructor(private readonly ctx: BridgeContext) {}
+
+  async start(): Promise<void> {
+    this.ctx.bus.on("health", this.onHealth);
+  }
+
+  async stop(): Promise<void> {
+    this.ctx.bus.off("health", this.onHealth);
+  }
+
+  private async record({ controllerId, payload, receivedAt }: DeviceEvent<Health>): Promise<void> {
+    const device = await this.ctx.db.device.findUnique({ where: { controllerId } });
+    if (!device) {
+      await this.ctx.deadLetters.record(this.ctx.topics.device(controllerId, "health"), "unknown-device", "health from a device that never said hello", Buffer.from(JSON.stringify(payload)), controllerId);
+      return;
+    }
+    const attributes = { ...(device.attributes as Record<string, unknown>), runningVersion: payload.runningVersion, bootedSlot: payload.bootedSlot, healthy: String(payload.healthy) };
+    await this.ctx.db.device.update({ where: { id: device.id }, data: { attributes, lastSeenAt: receivedAt } });
+    await this.ctx.db.auditEvent.create({ data: { actor: `device:${controllerId}`, action: "device.health", subject: `device:${device.id}`, details: payload as object } });
+  }
+}

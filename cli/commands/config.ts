@@ -1,0 +1,32 @@
+// `aerie config`: the effective configuration (secrets hidden), or the README table of variables.
+import { InvalidConfigError, loadConfig, SETTINGS, settingsMarkdown } from "../../core/config.js";
+
+export const summary = "Show the effective configuration, or --markdown for the table of variables.";
+
+const SECRET = /PASSWORD|TOKEN|SECRET|DATABASE_URL/;
+
+export async function run(args: string[]): Promise<number> {
+  if (args.includes("--help") || args.includes("-h")) {
+    console.log("Usage: aerie config [--markdown]\n\nChecks the configuration and prints it; --markdown prints the table of every variable.");
+    return 0;
+  }
+  if (args.includes("--markdown")) {
+    console.log(settingsMarkdown());
+    return 0;
+  }
+  try {
+    const config = loadConfig() as Record<string, unknown>;
+    for (const [key, setting] of Object.entries(SETTINGS)) {
+      const value = config[key];
+      const shown = value === undefined ? "(unset: embedded or default)" : SECRET.test(setting.env) ? "[set]" : String(value);
+      console.log(`${setting.env.padEnd(24)} ${shown}`);
+    }
+    return 0;
+  } catch (error) {
+    if (error instanceof InvalidConfigError) {
+      console.error(`aerie: ${error.message}`);
+      return 2;
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,55 @@
+// `aerie start`: runs Aerie until SIGINT/SIGTERM, then stops everything it started and exits 0.
+import { InvalidConfigError, loadConfig } from "../../core/config.js";
+import { startAerie } from "../../core/stack.js";
+
+export const summary = "Run Aerie (API, bridge, and embedded services for every unset variable).";
+
+const HELP = `Usage: aerie start
+
+Runs Aerie in the foreground. Every external service whose variable is unset is embedded
+(PostgreSQL, aedes, s3rver, hawkBit and Vault stand-ins), with data under AERIE_DATA_DIR.
+See \`aerie config\` for every variable. Stop with Ctrl-C or SIGTERM.`;
+
+export async function run(args: string[]): Promise<number> {
+  if (args.includes("--help") || args.includes("-h")) {
+    console.log(HELP);
+    return 0;
+  }
+  let config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof InvalidConfigError) {
+      console.error(`aerie: ${error.message}`);
+      return 2;
+    }
+    throw error;
+  }
+  const stack = await startAerie(config);
+  console.log(`Aerie is running.
+  API          ${stack.endpoints.api}  (health ${stack.endpoints.api}/readyz, metrics ${stack.endpoints.api}/metrics)
+  MQTT         ${stack.endpoints.mqtt}
+  S3           ${stack.endpoints.s3}
+  hawkBit      ${stack.endpoints.hawkbit}
+  Vault        ${stack.endpoints.vault}
+  PostgreSQL   ${stack.endpoints.database}
+Press Ctrl-C to stop.`);
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const shutdown = (signal: NodeJS.Signals) => {
+      if (stopping) return;
+      stopping = true;
+      console.log(`\n${signal}: stopping Aerie…`);
+      stack.stop().then(
+        () => resolve(0),
+        (error) => {
+          console.error(`aerie: error while stopping: ${(error as Error).message}`);
+          resolve(1);
+        },
+      );
+    };
+    process.once("SIGINT", shutdown);
+    process.once("SIGTERM", shutdown);
+  });
+}

@@ -1,0 +1,25 @@
+// One Prometheus registry for the process; GET /metrics renders it. Labels stay low-cardinality
+// (no per-device labels): a fleet of 100k devices must not become 100k series.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+export class AerieMetrics {
+  readonly registry = new Registry();
+
+  readonly mqttMessages = new Counter({ name: "aerie_bridge_messages_total", help: "Device messages received, by kind.", labelNames: ["kind"], registers: [this.registry] });
+  readonly mqttBytes = new Counter({ name: "aerie_bridge_message_bytes_total", help: "Payload bytes received from devices.", registers: [this.registry] });
+  readonly deadLetters = new Counter({ name: "aerie_bridge_dead_letters_total", help: "Device messages rejected into the dead-letter table, by reason.", labelNames: ["reason"], registers: [this.registry] });
+  readonly telemetryRows = new Counter({ name: "aerie_telemetry_rows_total", help: "Telemetry rows committed to PostgreSQL (duplicates excluded).", registers: [this.registry] });
+  readonly telemetryIngestSeconds = new Histogram({ name: "aerie_telemetry_ingest_seconds", help: "Time from receipt to commit of a telemetry batch.", buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [this.registry] });
+  readonly deploymentsSent = new Counter({ name: "aerie_bridge_deployments_sent_total", help: "Deployment notices published to devices.", registers: [this.registry] });
+  readonly feedbackRelayed = new Counter({ name: "aerie_bridge_feedback_relayed_total", help: "Device feedback relayed to hawkBit, by status.", labelNames: ["status"], registers: [this.registry] });
+  readonly hawkbitRequests = new Counter({ name: "aerie_hawkbit_requests_total", help: "Requests made to hawkBit, by API.", labelNames: ["api"], registers: [this.registry] });
+  readonly devicesOnline = new Gauge({ name: "aerie_devices_online", help: "Devices whose availability is online.", registers: [this.registry] });
+  readonly devicesByVersion = new Gauge({ name: "aerie_devices_by_version", help: "Devices by reported installed version.", labelNames: ["version"], registers: [this.registry] });
+  readonly campaignsByState = new Gauge({ name: "aerie_campaigns", help: "Campaigns by state.", labelNames: ["state"], registers: [this.registry] });
+  readonly updateDurationSeconds = new Histogram({ name: "aerie_update_duration_seconds", help: "Time from deployment notice to a device's final result.", labelNames: ["result"], buckets: [1, 5, 15, 30, 60, 300, 900, 3600], registers: [this.registry] });
+  readonly uploadedBytes = new Counter({ name: "aerie_artifact_uploaded_bytes_total", help: "Artifact bytes uploaded through the API.", registers: [this.registry] });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: "aerie_process_" });
+  }
+}

@@ -1,0 +1,161 @@
+// Starts Aerie: each external service from its variable, or embedded when the variable is unset,
+// then the API, the bridge and the campaign monitor. Stops in reverse order: intake first (API,
+// bridge subscriptions), then flushing (telemetry batches), then the services, Postgres last.
+// A failure half-way stops whatever had started, so no child process outlives a failed start.
+import { join } from "node:path";
+import { HawkbitManagementClient } from "../api/hawkbit/management-client.js";
+import { createApp, createServices, listen } from "../api/server.js";
+import { CampaignMonitor } from "../api/services/campaign-monitor.js";
+import { FleetBridge } from "../bridge/index.js";
+import { DdiChannel } from "../bridge/hawkbit/ddi-channel.js";
+import { startHawkbitStandin } from "../infrastructure/hawkbit-standin/index.js";
+import { startEmbeddedBroker } from "../infrastructure/embedded/mqtt-broker.js";
+import { startEmbeddedPostgres } from "../infrastructure/embedded/postgres.js";
+import { startEmbeddedS3 } from "../infrastructure/embedded/s3.js";
+import { startVaultStandin } from "../infrastructure/vault-standin/index.js";
+import { TransitSigner } from "../signing/vault/transit-signer.js";
+import type { AerieConfig } from "./config.js";
+import { migrate } from "./db/migrator.js";
+import { createDatabase, createPool } from "./db/prisma.js";
+import { logger, redactUrl } from "./log.js";
+import { AerieMetrics } from "./metrics.js";
+import { loadEmbeddedSecrets } from "./secrets.js";
+import { ArtifactStore } from "./storage/artifact-store.js";
+import { transitArtifactSigner } from "./transit-artifact-signer.js";
+
+const log = logger("stack");
+
+export interface AerieEndpoints {
+  api: string;
+  mqtt: string;
+  s3: string;
+  hawkbit: string;
+  vault: string;
+  database: string;
+}
+
+export interface AerieStack {
+  endpoints: AerieEndpoints;
+  /** With credentials: for tools and tests, never for logs (endpoints.database is the redacted form). */
+  databaseUrl: string;
+  /** Credentials of the hawkBit in use (the stand-in's generated ones when embedded). */
+  hawkbit: { url: string; username: string; password: string; tenant: string; gatewayToken: string };
+  stop(): Promise<void>;
+}
+
+type Cleanup = () => Promise<void>;
+
+export async function startAerie(config: AerieConfig): Promise<AerieStack> {
+  const cleanups: Cleanup[] = [];
+  const stopAll = async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) {
+      await cleanup().catch((error) => log.error({ err: (error as Error).message }, "error while stopping"));
+    }
+  };
+  try {
+    const secrets = await loadEmbeddedSecrets(config.dataDir);
+
+    let databaseUrl = config.databaseUrl;
+    if (!databaseUrl) {
+      const postgres = await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.postgresPort, password: secrets.postgresPassword, database: "aerie" });
+      cleanups.push(() => postgres.stop());
+      databaseUrl = postgres.url;
+    }
+    await migrate(databaseUrl);
+    const pool = createPool(databaseUrl);
+    cleanups.push(() => pool.end());
+    const db = createDatabase(pool);
+    cleanups.push(() => db.$disconnect());
+
+    let s3Endpoint = config.s3Endpoint;
+    if (!s3Endpoint) {
+      const s3 = await startEmbeddedS3({ dataDir: config.dataDir, host: config.host, port: config.s3Port });
+      cleanups.push(() => s3.stop());
+      s3Endpoint = s3.endpoint;
+    }
+    const store = new ArtifactStore({
+      endpoint: s3Endpoint,
+      publicEndpoint: config.s3PublicEndpoint,
+      region: config.s3Region,
+      bucket: config.s3Bucket,
+      accessKeyId: config.s3AccessKeyId ?? secrets.s3AccessKeyId,
+      secretAccessKey: config.s3SecretAccessKey ?? secrets.s3SecretAccessKey,
+    });
+    cleanups.push(async () => store.destroy());
+    await store.ensureBucket();
+
+    let mqttUrl = config.mqttUrl;
+    if (!mqttUrl) {
+      const broker = await startEmbeddedBroker({ host: config.host, port: config.mqttPort });
+      cleanups.push(() => broker.stop());
+      mqttUrl = broker.url;
+    }
+
+    const hawkbit = {
+      url: config.hawkbitUrl ?? "",
+      username: config.hawkbitUsername ?? "admin",
+      password: config.hawkbitPassword ?? secrets.hawkbitPassword,
+      tenant: config.hawkbitTenant,
+      gatewayToken: config.hawkbitGatewayToken ?? secrets.hawkbitGatewayToken,
+    };
+    if (!config.hawkbitUrl) {
+      const standin = await startHawkbitStandin({
+        host: config.host,
+        port: config.hawkbitPort,
+        dataDir: join(config.dataDir, "hawkbit"),
+        tenant: hawkbit.tenant,
+        username: hawkbit.username,
+        password: hawkbit.password,
+        gatewayToken: hawkbit.gatewayToken,
+      });
+      cleanups.push(() => standin.close());
+      hawkbit.url = standin.url;
+    }
+
+    let vaultAddr = config.vaultAddr;
+    const vaultToken = config.vaultToken ?? secrets.vaultToken;
+    if (!vaultAddr) {
+      const vault = await startVaultStandin({ host: config.host, port: config.vaultPort, dataDir: join(config.dataDir, "vault"), rootToken: vaultToken });
+      cleanups.push(() => vault.close());
+      vaultAddr = vault.url;
+    }
+    const transit = new TransitSigner({ endpoint: vaultAddr, token: vaultToken, mount: config.vaultTransitMount, keyName: config.vaultTransitKey });
+    await transit.ensureKey("rsa-3072");
+    const signer = transitArtifactSigner(transit, config.vaultTransitKey);
+
+    const metrics = new AerieMetrics();
+    const management = new HawkbitManagementClient({ baseUrl: hawkbit.url, username: hawkbit.username, password: hawkbit.password });
+    const channel = new DdiChannel({ baseUrl: hawkbit.url, tenant: hawkbit.tenant, gatewayToken: hawkbit.gatewayToken });
+
+    const bridge = new FleetBridge(
+      { db, pool, metrics, store, hawkbit: management, channel, presignTtlSeconds: config.presignTtlSeconds, syncIntervalMs: config.bridgeSyncIntervalMs },
+      { mqttUrl, mqttUsername: config.mqttUsername, mqttPassword: config.mqttPassword, baseTopic: config.mqttBaseTopic },
+    );
+    const readiness = {
+      postgres: async () => void (await pool.query("SELECT 1")),
+      s3: async () => void (await store.ensureBucket()),
+      mqtt: async () => {
+        if (!bridge.connected) throw new Error("bridge is not connected to the broker");
+      },
+      hawkbit: async () => void (await management.listSoftwareModuleTypes({ limit: 1 })),
+      vault: async () => `key ${config.vaultTransitKey} v${(await transit.keyInfo()).latestVersion}`,
+    };
+    const services = createServices({ db, store, hawkbit: management, signer, metrics, readiness });
+
+    await bridge.start();
+    cleanups.push(() => bridge.stop());
+    const monitor = new CampaignMonitor(db, management, services.campaigns, metrics);
+    monitor.start();
+    cleanups.push(() => monitor.stop());
+    // Started last so that it is stopped first: intake ends before anything it uses goes away.
+    const api = await listen(createApp({ db, store, hawkbit: management, signer, metrics, readiness }, services), config.host, config.apiPort);
+    cleanups.push(() => api.close());
+
+    const endpoints: AerieEndpoints = { api: api.url, mqtt: mqttUrl, s3: s3Endpoint, hawkbit: hawkbit.url, vault: vaultAddr, database: redactUrl(databaseUrl) };
+    log.info(endpoints, "Aerie is running");
+    return { endpoints, databaseUrl, hawkbit, stop: stopAll };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}

@@ -1,0 +1,180 @@
+// A simulated SWUpdate/RAUC device speaking Aerie's v1 MQTT protocol, as a real device client
+// would: it announces itself, sends telemetry, and installs what it is told to after checking the
+// download's size, sha256 and signature against its keyring. Used by the demo and the tests.
+import { createHash, randomUUID } from "node:crypto";
+import mqtt, { type MqttClient } from "mqtt";
+import type { Deployment, DeploymentArtifact, Feedback, FeedbackStatus, Health, Hello, Telemetry } from "../../bridge/protocol/schemas.js";
+import { Topics } from "../../bridge/protocol/topics.js";
+import { verifyDigestSignature, type PublicKeyInput, type SignatureAlgorithm } from "../../signing/verify.js";
+
+export interface SimulatedDeviceOptions {
+  controllerId: string;
+  mqttUrl: string;
+  baseTopic?: string;
+  hardware?: string;
+  updateClient?: "swupdate" | "rauc";
+  version?: string;
+  attributes?: Record<string, string>;
+  secondaryIds?: Record<string, string>;
+  /** Public keys by key version, as devices ship them (GET /api/v1/keyring). */
+  keyring: Map<number, PublicKeyInput>;
+  telemetryIntervalMs?: number;
+  /** Fails the install step, to exercise error paths. */
+  failInstall?: boolean;
+}
+
+export type UpdateOutcome = { actionId: number; status: "success" | "failure"; detail?: string; version?: string };
+
+export class SimulatedDevice {
+  private client: MqttClient | undefined;
+  private readonly topics: Topics;
+  private telemetryTimer: NodeJS.Timeout | undefined;
+  private sequence = 0;
+  private readonly handled = new Set<number>();
+  private readonly outcomeListeners: ((outcome: UpdateOutcome) => void)[] = [];
+  version: string;
+  readonly outcomes: UpdateOutcome[] = [];
+  telemetrySent = 0;
+
+  constructor(private readonly options: SimulatedDeviceOptions) {
+    this.topics = new Topics(options.baseTopic ?? "aerie/v1");
+    this.version = options.version ?? "1.0.0";
+  }
+
+  get controllerId(): string {
+    return this.options.controllerId;
+  }
+
+  async start(): Promise<void> {
+    const availability = this.topics.device(this.controllerId, "availability");
+    this.client = await mqtt.connectAsync(this.options.mqttUrl, {
+      clientId: `device-${this.controllerId}`,
+      clean: true,
+      reconnectPeriod: 500,
+      will: { topic: availability, payload: Buffer.from(JSON.stringify({ state: "offline" })), qos: 1, retain: true },
+    });
+    this.client.on("message", (topic, payload) => {
+      if (topic === this.topics.device(this.controllerId, "deployment") && payload.length > 0) void this.onDeployment(payload);
+    });
+    await this.client.subscribeAsync(this.topics.device(this.controllerId, "deployment"), { qos: 1 });
+    await this.client.publishAsync(availability, JSON.stringify({ state: "online" }), { qos: 1, retain: true });
+    await this.hello();
+    if (this.options.telemetryIntervalMs) {
+      this.telemetryTimer = setInterval(() => void this.sendTelemetry(), this.options.telemetryIntervalMs);
+    }
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.telemetryTimer);
+    if (!this.client) return;
+    await this.client.publishAsync(this.topics.device(this.controllerId, "availability"), JSON.stringify({ state: "offline" }), { qos: 1, retain: true }).catch(() => undefined);
+    await this.client.endAsync();
+    this.client = undefined;
+  }
+
+  /** Resolves with the next update this device finishes (success or failure). */
+  nextOutcome(): Promise<UpdateOutcome> {
+    return new Promise((resolve) => this.outcomeListeners.push(resolve));
+  }
+
+  async hello(): Promise<void> {
+    const hello: Hello = {
+      messageId: this.nextMessageId(),
+      hardware: this.options.hardware ?? "sim-board-rev-a",
+      updateClient: this.options.updateClient ?? "swupdate",
+      compatible: this.options.hardware ?? "sim-board-rev-a",
+      versions: { rootfs: this.version },
+      slots: [
+        { name: "rootfs.0", bootname: "A", state: "booted", version: this.version },
+        { name: "rootfs.1", bootname: "B", state: "inactive" },
+      ],
+      secondaryIds: this.options.secondaryIds,
+      attributes: this.options.attributes,
+    };
+    await this.publish("hello", hello);
+  }
+
+  async sendTelemetry(metrics: Telemetry["metrics"] = { cpuLoad: Math.round(Math.random() * 100) / 100, memFreeKb: 100_000 + Math.floor(Math.random() * 1000) }): Promise<string> {
+    const telemetry: Telemetry = { messageId: this.nextMessageId(), ts: new Date().toISOString(), metrics };
+    await this.publish("telemetry", telemetry);
+    this.telemetrySent++;
+    return telemetry.messageId;
+  }
+
+  private nextMessageId(): string {
+    return `${this.controllerId}-${++this.sequence}-${randomUUID().slice(0, 8)}`;
+  }
+
+  private async publish(kind: "hello" | "telemetry" | "feedback" | "health", body: object): Promise<void> {
+    await this.client?.publishAsync(this.topics.device(this.controllerId, kind), JSON.stringify(body), { qos: 1 });
+  }
+
+  private async feedback(actionId: number, status: FeedbackStatus, extra: Partial<Feedback> = {}): Promise<void> {
+    await this.publish("feedback", { messageId: this.nextMessageId(), actionId, status, ...extra } satisfies Feedback);
+  }
+
+  private async onDeployment(payload: Buffer): Promise<void> {
+    let deployment: Deployment;
+    try {
+      deployment = JSON.parse(payload.toString("utf8"));
+    } catch {
+      return;
+    }
+    // A retained notice is delivered again on every reconnect: install each action once.
+    if (this.handled.has(deployment.actionId)) return;
+    this.handled.add(deployment.actionId);
+    const { actionId } = deployment;
+    try {
+      for (const artifact of deployment.artifacts) await this.download(actionId, artifact);
+      await this.feedback(actionId, "downloaded");
+      await this.feedback(actionId, "installing");
+      if (this.options.failInstall) throw new Error("install failed: simulated write error on rootfs.1");
+      await this.feedback(actionId, "rebooting");
+      this.version = deployment.release.version;
+      await this.feedback(actionId, "success", { details: [`running ${deployment.release.name} ${this.version}`] });
+      await this.publish("health", { messageId: this.nextMessageId(), actionId, bootedSlot: "rootfs.1", runningVersion: this.version, healthy: true, checks: { services: true } } satisfies Health);
+      this.finish({ actionId, status: "success", version: this.version });
+    } catch (error) {
+      const detail = (error as Error).message;
+      await this.feedback(actionId, "failure", { details: [detail] });
+      this.finish({ actionId, status: "failure", detail });
+    }
+  }
+
+  private finish(outcome: UpdateOutcome): void {
+    this.outcomes.push(outcome);
+    for (const listener of this.outcomeListeners.splice(0)) listener(outcome);
+  }
+
+  /** Downloads from the best offer, hashing as it goes; rejects on any mismatch. */
+  private async download(actionId: number, artifact: DeploymentArtifact): Promise<void> {
+    const offer = [...artifact.offers].filter((o) => o.scheme === "s3-presigned").sort((a, b) => a.metric - b.metric)[0];
+    if (!offer) throw new Error(`no download offer this device can use for ${artifact.filename}`);
+    await this.feedback(actionId, "downloading", { progress: 0 });
+    const response = await fetch(offer.url);
+    if (!response.ok || !response.body) throw new Error(`download of ${artifact.filename} failed: HTTP ${response.status}`);
+    const hash = createHash("sha256");
+    let received = 0;
+    let reported = 0;
+    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+      hash.update(chunk);
+      received += chunk.length;
+      const percent = Math.floor((received / artifact.size) * 100);
+      if (percent - reported >= 50 && percent < 100) {
+        reported = percent;
+        await this.feedback(actionId, "downloading", { progress: percent });
+      }
+    }
+    const digest = hash.digest();
+    if (received !== artifact.size) throw new Error(`${artifact.filename}: got ${received} bytes, expected ${artifact.size}`);
+    if (digest.toString("hex") !== artifact.hashes.sha256) throw new Error(`${artifact.filename}: sha256 mismatch`);
+    const signature = artifact.signature;
+    if (!signature) throw new Error(`${artifact.filename} is not signed`);
+    const key = this.options.keyring.get(signature.keyVersion);
+    if (!key) throw new Error(`${artifact.filename} is signed with key version ${signature.keyVersion}, which is not in the keyring`);
+    const algorithm = signature.algorithm.replace(/-sha256$/, "") as SignatureAlgorithm;
+    if (!verifyDigestSignature(key, { digest, signature: Buffer.from(signature.value, "base64"), algorithm })) {
+      throw new Error(`${artifact.filename}: signature does not verify`);
+    }
+  }
+}

@@ -1,0 +1,49 @@
+// docker-compose.yml cannot run here (no Docker engine), so it is checked by reading it: every
+// service Aerie depends on is the real image, and Aerie's environment is valid configuration that
+// points at those services.
+import { expect } from "chai";
+import { existsSync, readFileSync } from "node:fs";
+import { parse } from "yaml";
+import { loadConfig } from "../../core/config.js";
+
+const root = new URL("../../", import.meta.url);
+const compose = parse(readFileSync(new URL("docker-compose.yml", root), "utf8"));
+
+describe("docker-compose.yml", () => {
+  it("runs the real services, not Aerie's stand-ins", () => {
+    const images = Object.fromEntries(Object.entries<{ image?: string }>(compose.services).map(([name, s]) => [name, s.image ?? "build"]));
+    expect(images.postgres).to.match(/^postgres:/);
+    expect(images.minio).to.match(/^minio\/minio:/);
+    expect(images.mosquitto).to.match(/^eclipse-mosquitto:/);
+    expect(images.hawkbit).to.match(/^hawkbit\/hawkbit-update-server:/);
+    expect(images.vault).to.match(/^hashicorp\/vault:/);
+    expect(images.aerie).to.equal("build");
+    expect(existsSync(new URL("Dockerfile", root))).to.equal(true);
+  });
+
+  it("gives Aerie a valid configuration in which no service is embedded", () => {
+    const env = compose.services.aerie.environment as Record<string, string>;
+    const config = loadConfig(env);
+    for (const [setting, service] of [
+      [config.databaseUrl, "postgres"],
+      [config.mqttUrl, "mosquitto"],
+      [config.s3Endpoint, "minio"],
+      [config.hawkbitUrl, "hawkbit"],
+      [config.vaultAddr, "vault"],
+    ] as const) {
+      expect(setting, service).to.be.a("string");
+      expect(new URL(setting!).hostname).to.equal(service);
+      expect(compose.services.aerie.depends_on).to.have.property(service === "vault" ? "vault-init" : service);
+    }
+    expect(new URL(config.s3PublicEndpoint!).hostname).to.equal("localhost");
+  });
+
+  it("mounts only files that exist in the repository", () => {
+    for (const service of Object.values<{ volumes?: string[] }>(compose.services)) {
+      for (const volume of service.volumes ?? []) {
+        const source = volume.split(":")[0]!;
+        if (source.startsWith("./")) expect(existsSync(new URL(source, root)), source).to.equal(true);
+      }
+    }
+  });
+});
