@@ -1,5 +1,7 @@
 // The walking skeleton end to end, on the real embedded stack: devices on MQTT, Aerie's API,
-// hawkBit stand-in, Vault stand-in, S3 (s3rver) and PostgreSQL. Then a restart on the same data.
+// Vault stand-in, S3 (s3rver) and PostgreSQL, and the hawkBit stand-in run as an external hawkBit in
+// conformance mode, so every call Aerie makes is checked against hawkBit's official OpenAPI specs.
+// Then a restart on the same data.
 import { expect } from "chai";
 import { randomBytes } from "node:crypto";
 import mqtt from "mqtt";
@@ -10,6 +12,7 @@ import { startAerie, type AerieStack } from "../../core/stack.js";
 import { AerieApiError, AerieClient, waitFor } from "../../scripts/lib/aerie-client.js";
 import { SimulatedDevice } from "../../scripts/simulator/device.js";
 import { freePort, tempDir } from "../helpers/env.js";
+import { CREDENTIALS, startConformantStandin, type ConformantStandin } from "../helpers/hawkbit-conformance.js";
 
 const DEVICE_COUNT = 4;
 
@@ -29,6 +32,7 @@ async function expectApiError(promise: Promise<unknown>, status: number, message
 describe("walking skeleton: one update end to end over MQTT", function () {
   this.timeout(180_000);
   let dir: Awaited<ReturnType<typeof tempDir>>;
+  let hawkbitServer: ConformantStandin;
   let config: AerieConfig;
   let stack: AerieStack | undefined;
   let api: AerieClient;
@@ -43,13 +47,18 @@ describe("walking skeleton: one update end to end over MQTT", function () {
 
   before(async () => {
     dir = await tempDir();
+    hawkbitServer = await startConformantStandin({ schedulerIntervalMs: 200 });
     config = loadConfig({
+      HAWKBIT_URL: hawkbitServer.url,
+      HAWKBIT_USERNAME: CREDENTIALS.username,
+      HAWKBIT_PASSWORD: CREDENTIALS.password,
+      HAWKBIT_GATEWAY_TOKEN: CREDENTIALS.gatewayToken,
+      HAWKBIT_TENANT: CREDENTIALS.tenant,
       AERIE_DATA_DIR: dir.path,
       AERIE_POSTGRES_PORT: String(await freePort()),
       AERIE_API_PORT: String(await freePort()),
       AERIE_MQTT_PORT: String(await freePort()),
       AERIE_S3_PORT: String(await freePort()),
-      AERIE_HAWKBIT_PORT: String(await freePort()),
       AERIE_VAULT_PORT: String(await freePort()),
       AERIE_BRIDGE_SYNC_MS: "300",
     });
@@ -59,6 +68,7 @@ describe("walking skeleton: one update end to end over MQTT", function () {
   after(async () => {
     for (const device of devices) await device.stop().catch(() => undefined);
     await stack?.stop();
+    await hawkbitServer?.dispose();
     await dir.remove();
   });
 
@@ -198,6 +208,10 @@ describe("walking skeleton: one update end to end over MQTT", function () {
     const campaign = await api.campaign(campaignId);
     expect(campaign.status).to.equal("finished");
     expect(campaign.progress.byStatus).to.deep.equal({ success: DEVICE_COUNT });
+  });
+
+  it("sent hawkBit only requests the official OpenAPI specs allow, and got only conformant answers", () => {
+    hawkbitServer.assertConformant();
   });
 });
 
