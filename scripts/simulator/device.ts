@@ -21,6 +21,8 @@ export interface SimulatedDeviceOptions {
   telemetryIntervalMs?: number;
   /** Fails the install step, to exercise error paths. */
   failInstall?: boolean;
+  /** Only records deployment notices instead of installing them (a device waiting for its user). */
+  holdDeployments?: boolean;
 }
 
 export type UpdateOutcome = { actionId: number; status: "success" | "failure"; detail?: string; version?: string };
@@ -30,10 +32,13 @@ export class SimulatedDevice {
   private readonly topics: Topics;
   private telemetryTimer: NodeJS.Timeout | undefined;
   private sequence = 0;
+  private connectedOnce = false;
   private readonly handled = new Set<number>();
   private readonly outcomeListeners: ((outcome: UpdateOutcome) => void)[] = [];
   version: string;
   readonly outcomes: UpdateOutcome[] = [];
+  /** Every deployment notice received, in order, including repeats. */
+  readonly notices: Deployment[] = [];
   telemetrySent = 0;
 
   constructor(private readonly options: SimulatedDeviceOptions) {
@@ -53,12 +58,16 @@ export class SimulatedDevice {
       reconnectPeriod: 500,
       will: { topic: availability, payload: Buffer.from(JSON.stringify({ state: "offline" })), qos: 1, retain: true },
     });
+    // Like a real device client: announce itself again on every reconnect, since the broker (and
+    // Aerie) may have restarted and kept nothing.
+    this.client.on("connect", () => {
+      if (this.connectedOnce) void this.announce().catch(() => undefined);
+    });
     this.client.on("message", (topic, payload) => {
       if (topic === this.topics.device(this.controllerId, "deployment") && payload.length > 0) void this.onDeployment(payload);
     });
-    await this.client.subscribeAsync(this.topics.device(this.controllerId, "deployment"), { qos: 1 });
-    await this.client.publishAsync(availability, JSON.stringify({ state: "online" }), { qos: 1, retain: true });
-    await this.hello();
+    this.connectedOnce = true;
+    await this.announce();
     if (this.options.telemetryIntervalMs) {
       this.telemetryTimer = setInterval(() => void this.sendTelemetry(), this.options.telemetryIntervalMs);
     }
@@ -70,6 +79,12 @@ export class SimulatedDevice {
     await this.client.publishAsync(this.topics.device(this.controllerId, "availability"), JSON.stringify({ state: "offline" }), { qos: 1, retain: true }).catch(() => undefined);
     await this.client.endAsync();
     this.client = undefined;
+  }
+
+  private async announce(): Promise<void> {
+    await this.client!.subscribeAsync(this.topics.device(this.controllerId, "deployment"), { qos: 1 });
+    await this.client!.publishAsync(this.topics.device(this.controllerId, "availability"), JSON.stringify({ state: "online" }), { qos: 1, retain: true });
+    await this.hello();
   }
 
   /** Resolves with the next update this device finishes (success or failure). */
@@ -120,6 +135,8 @@ export class SimulatedDevice {
     } catch {
       return;
     }
+    this.notices.push(deployment);
+    if (this.options.holdDeployments) return;
     // A retained notice is delivered again on every reconnect: install each action once.
     if (this.handled.has(deployment.actionId)) return;
     this.handled.add(deployment.actionId);

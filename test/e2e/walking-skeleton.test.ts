@@ -171,8 +171,9 @@ describe("walking skeleton: one update end to end over MQTT", function () {
         const rows = (await client.query("SELECT reason FROM dead_letters ORDER BY id")).rows.map((r) => r.reason as string);
         return rows.length >= 2 ? rows : undefined;
       });
-      expect(reasons[0]).to.match(/^not-json/);
-      expect(reasons[1]).to.match(/^schema: \/actionId must be integer/);
+      // Dead letters are written as they come, not in a guaranteed order.
+      expect(reasons.some((r) => r.startsWith("not-json"))).to.equal(true);
+      expect(reasons).to.include("schema: /actionId must be integer");
     } finally {
       await client.end();
     }
@@ -198,16 +199,38 @@ describe("walking skeleton: one update end to end over MQTT", function () {
     expect(artifacts).to.equal(1);
   });
 
-  it("keeps devices, releases and campaigns across a restart", async () => {
-    for (const device of devices) await device.stop();
+  it("keeps devices, releases, campaigns and pending deployments across a restart", async () => {
+    // A device that has not installed its deployment yet when Aerie (and its embedded broker) restart.
+    const keyring = new Map((await api.keyring()).keys.map((k) => [k.version, k.pem] as const));
+    const waiting = new SimulatedDevice({ controllerId: "e2e-waiting", mqttUrl: stack!.endpoints.mqtt, keyring, holdDeployments: true });
+    await waiting.start();
+    devices.push(waiting);
+    await waitFor("the waiting device to register", async () => ((await api.devices()).total === DEVICE_COUNT + 1 ? true : undefined), 20_000);
+    const image = randomBytes(1024);
+    const artifact = await api.uploadArtifact("rootfs-3.0.0.swu", image, image.length);
+    await api.signArtifact(artifact.id);
+    const release = await api.createRelease({ name: "e2e-os", version: "3.0.0", artifacts: [artifact.id] });
+    const pending = await api.createCampaign({ name: "e2e-pending", releaseId: release.id, targetFilter: "controllerId==e2e-waiting", groups: 1, start: true });
+    const first = await waitFor("the deployment notice", async () => waiting.notices[0]);
+
+    for (const device of devices) if (device !== waiting) await device.stop();
     await stack!.stop();
     stack = undefined;
+    const noticesBefore = waiting.notices.length;
     await start();
-    expect((await api.devices()).total).to.equal(DEVICE_COUNT);
-    expect((await api.request<{ id: string }[]>("GET", "/api/v1/releases")).map((r) => r.id)).to.deep.equal([releaseId]);
+
+    // Nothing was kept by the broker: the notice comes again from hawkBit and Postgres, with a new URL.
+    const again = await waitFor("the deployment notice after the restart", async () => waiting.notices[noticesBefore], 30_000);
+    expect(again.actionId).to.equal(first.actionId);
+    expect(again.release).to.deep.equal({ name: "e2e-os", version: "3.0.0" });
+    expect(again.artifacts[0]!.offers[0]!.url).to.match(/X-Amz-Signature=/);
+
+    expect((await api.devices()).total).to.equal(DEVICE_COUNT + 1);
+    expect((await api.request<{ id: string }[]>("GET", "/api/v1/releases")).map((r) => r.id).sort()).to.deep.equal([releaseId, release.id].sort());
     const campaign = await api.campaign(campaignId);
     expect(campaign.status).to.equal("finished");
     expect(campaign.progress.byStatus).to.deep.equal({ success: DEVICE_COUNT });
+    expect((await api.campaign(pending.id)).status).to.equal("running");
   });
 
   it("sent hawkBit only requests the official OpenAPI specs allow, and got only conformant answers", () => {
