@@ -10,6 +10,8 @@ export interface CliCommand {
 const COMMANDS: Record<string, () => Promise<CliCommand>> = {
   start: () => import("./commands/start.js"),
   config: () => import("./commands/config.js"),
+  sign: () => import("./commands/sign.js"),
+  keyring: () => import("./commands/keyring.js"),
 };
 
 async function overview(): Promise<string> {

@@ -78,9 +78,10 @@ async function cmsSigner(values: Values, defaultAlgorithm: "rsa-pkcs1v15") {
 async function signFile(values: Values, positionals: string[]): Promise<number> {
   const file = positionals[1];
   if (!file) throw new UsageError("sign file needs a FILE");
+  const transit = transitFromOptions(values);
   const progress = await progressFor([file]);
   try {
-    const record = await signArtifact(transitFromOptions(values), file, {
+    const record = await signArtifact(transit, file, {
       algorithm: algorithmOption(values.algorithm, "ecdsa-p256"),
       keyVersion: integerOption(values["key-version"], "--key-version"),
       onProgress: progress.onProgress,
