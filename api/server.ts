@@ -19,6 +19,10 @@ import { ArtifactService } from "./services/artifacts.js";
 import { CampaignService } from "./services/campaigns.js";
 import { ReleaseService } from "./services/releases.js";
 import type { ArtifactSigner } from "./signer.js";
+import type { TransitSigner } from "../signing/vault/transit-signer.js";
+import { buildRoutes } from "./routes/builds.js";
+import { keyringRoutes } from "./routes/keyring.js";
+import { SigningService } from "./services/signing.js";
 
 const log = logger("api");
 
@@ -27,6 +31,8 @@ export interface ApiDependencies {
   store: ArtifactStore;
   hawkbit: HawkbitManagementClient;
   signer: ArtifactSigner;
+  /** The Vault transit key itself, for artifacts whose format embeds the signature (SWU, RAUC). */
+  transit: TransitSigner;
   metrics: AerieMetrics;
   readiness: Record<string, DependencyCheck>;
 }
@@ -35,11 +41,14 @@ export interface ApiServices {
   artifacts: ArtifactService;
   releases: ReleaseService;
   campaigns: CampaignService;
+  signing: SigningService;
 }
 
 export function createServices(deps: ApiDependencies): ApiServices {
+  const artifacts = new ArtifactService(deps.db, deps.store, deps.signer, deps.metrics);
   return {
-    artifacts: new ArtifactService(deps.db, deps.store, deps.signer, deps.metrics),
+    artifacts,
+    signing: new SigningService(deps.db, deps.store, deps.transit, artifacts),
     releases: new ReleaseService(deps.db, deps.hawkbit, deps.store),
     campaigns: new CampaignService(deps.db, deps.hawkbit),
   };
@@ -89,9 +98,8 @@ export function createApp(deps: ApiDependencies, services: ApiServices): express
   v1.use("/releases", releaseRoutes(services.releases));
   v1.use("/campaigns", campaignRoutes(services.campaigns));
   v1.use("/devices", deviceRoutes(deps.db));
-  v1.get("/keyring", async (_req, res) => {
-    res.json({ keyName: deps.signer.keyName, keys: await deps.signer.publicKeys() });
-  });
+  v1.use("/keyring", keyringRoutes(deps.signer, services.signing));
+  v1.use("/builds", buildRoutes(services.signing));
   app.use("/api/v1", v1);
 
   app.use((req: Request, res: Response) => {

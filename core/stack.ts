@@ -140,7 +140,8 @@ export async function startAerie(config: AerieConfig): Promise<AerieStack> {
       hawkbit: async () => void (await management.listSoftwareModuleTypes({ limit: 1 })),
       vault: async () => `key ${config.vaultTransitKey} v${(await transit.keyInfo()).latestVersion}`,
     };
-    const services = createServices({ db, store, hawkbit: management, signer, metrics, readiness });
+    const apiDependencies = { db, store, hawkbit: management, signer, transit, metrics, readiness };
+    const services = createServices(apiDependencies);
 
     await bridge.start();
     cleanups.push(() => bridge.stop());
@@ -148,7 +149,7 @@ export async function startAerie(config: AerieConfig): Promise<AerieStack> {
     monitor.start();
     cleanups.push(() => monitor.stop());
     // Started last so that it is stopped first: intake ends before anything it uses goes away.
-    const api = await listen(createApp({ db, store, hawkbit: management, signer, metrics, readiness }, services), config.host, config.apiPort);
+    const api = await listen(createApp(apiDependencies, services), config.host, config.apiPort);
     cleanups.push(() => api.close());
 
     const endpoints: AerieEndpoints = { api: api.url, mqtt: mqttUrl, s3: s3Endpoint, hawkbit: hawkbit.url, vault: vaultAddr, database: redactUrl(databaseUrl) };
