@@ -10,6 +10,7 @@ import type { AerieMetrics } from "../core/metrics.js";
 import type { ArtifactStore } from "../core/storage/artifact-store.js";
 import { logger } from "../core/log.js";
 import { HttpError } from "./http-error.js";
+import { openApiDocument } from "./openapi.js";
 import { checkAll, type DependencyCheck } from "./readiness.js";
 import { artifactRoutes } from "./routes/artifacts.js";
 import { campaignRoutes } from "./routes/campaigns.js";
@@ -86,6 +87,9 @@ export function createApp(deps: ApiDependencies, services: ApiServices): express
     const dependencies = await checkAll(deps.readiness);
     const ready = Object.values(dependencies).every((d) => d.state === "up");
     res.status(ready ? 200 : 503).json({ status: ready ? "ready" : "not-ready", dependencies });
+  });
+  app.get("/openapi.json", (_req, res) => {
+    res.json(openApiDocument);
   });
   app.get("/metrics", async (_req, res) => {
     res.set("Content-Type", deps.metrics.registry.contentType);

@@ -145,7 +145,7 @@ export async function startAerie(config: AerieConfig): Promise<AerieStack> {
 
     await bridge.start();
     cleanups.push(() => bridge.stop());
-    const monitor = new CampaignMonitor(db, management, services.campaigns, metrics);
+    const monitor = new CampaignMonitor(db, management, services.campaigns, metrics, 1000, services.releases);
     monitor.start();
     cleanups.push(() => monitor.stop());
     // Started last so that it is stopped first: intake ends before anything it uses goes away.

@@ -11,8 +11,8 @@ import { DEFAULT_RETRY, type RetryPolicy, isIdempotent, isRetryable, withRetry }
 import type {
   MgmtAction, MgmtArtifact, MgmtDistributionSet, MgmtDistributionSetRequestBodyPost, MgmtDistributionSetType,
   MgmtRolloutGroupResponseBody, MgmtRolloutResponseBody, MgmtRolloutRestRequestBodyPost, MgmtSoftwareModule,
-  MgmtSoftwareModuleRequestBodyPost, MgmtSoftwareModuleType, MgmtTarget, MgmtTargetAttributes, MgmtTargetRequestBody,
-  PageQuery, PagedList,
+  MgmtSoftwareModuleRequestBodyPost, MgmtSoftwareModuleType, MgmtSystemTenantConfigurationValue, MgmtTarget, MgmtTargetAttributes,
+  MgmtTargetAutoConfirm, MgmtTargetRequestBody, PageQuery, PagedList,
 } from "./types.js";
 
 /** hawkBit caps page sizes at 500; asking for more silently yields 500. */
@@ -281,6 +281,32 @@ export class HawkbitManagementClient {
     return targets.map((t) => byId.get(t.controllerId)!);
   }
 
+  async cancelAction(controllerId: string, actionId: number, opts: { force?: boolean } = {}): Promise<void> {
+    await this.request({ method: "DELETE", url: `/targets/${encodeURIComponent(controllerId)}/actions/${actionId}`, params: { force: opts.force || undefined } });
+  }
+
+  getAutoConfirm(controllerId: string): Promise<MgmtTargetAutoConfirm> {
+    return this.get(`/targets/${encodeURIComponent(controllerId)}/autoConfirm`);
+  }
+
+  async activateAutoConfirm(controllerId: string, body: { initiator?: string; remark?: string } = {}): Promise<void> {
+    await this.request({ method: "POST", url: `/targets/${encodeURIComponent(controllerId)}/autoConfirm/activate`, data: body });
+  }
+
+  async deactivateAutoConfirm(controllerId: string): Promise<void> {
+    await this.request({ method: "POST", url: `/targets/${encodeURIComponent(controllerId)}/autoConfirm/deactivate` });
+  }
+
+  // Tenant configuration
+
+  getTenantConfig(key: string): Promise<MgmtSystemTenantConfigurationValue> {
+    return this.get(`/system/configs/${encodeURIComponent(key)}`);
+  }
+
+  setTenantConfig(key: string, value: unknown): Promise<MgmtSystemTenantConfigurationValue> {
+    return this.request({ method: "PUT", url: `/system/configs/${encodeURIComponent(key)}`, data: { value } });
+  }
+
   // Actions
 
   listActions(query?: PageQuery): Promise<PagedList<MgmtAction>> {
@@ -308,6 +334,41 @@ export class HawkbitManagementClient {
   async findRolloutByName(name: string): Promise<MgmtRolloutResponseBody | undefined> {
     const page = await this.listRollouts({ q: `name==${rsqlValue(name)}`, limit: 2 });
     return page.content.find((r) => r.name === name);
+  }
+
+  /** Finds the rollout by its (unique) name or creates it: repeating this after a lost response never makes a second one. */
+  async ensureRollout(rollout: MgmtRolloutRestRequestBodyPost): Promise<MgmtRolloutResponseBody> {
+    const existing = await this.findRolloutByName(rollout.name);
+    if (existing) return existing;
+    try {
+      return await this.createRollout(rollout);
+    } catch (error) {
+      const raced = error instanceof HawkbitError && error.kind === "conflict" ? await this.findRolloutByName(rollout.name) : undefined;
+      if (raced) return raced;
+      throw error;
+    }
+  }
+
+  /** A new rollout (hawkBit names it `<name>_retry`) over the failed targets of a finished one. Not idempotent. */
+  retryRollout(id: number): Promise<MgmtRolloutResponseBody> {
+    return this.request({ method: "POST", url: `/rollouts/${id}/retry` });
+  }
+
+  async approveRollout(id: number, remark?: string): Promise<void> {
+    await this.request({ method: "POST", url: `/rollouts/${id}/approve`, params: { remark } });
+  }
+
+  async denyRollout(id: number, remark?: string): Promise<void> {
+    await this.request({ method: "POST", url: `/rollouts/${id}/deny`, params: { remark } });
+  }
+
+  async triggerNextGroup(id: number): Promise<void> {
+    await this.request({ method: "POST", url: `/rollouts/${id}/triggerNextGroup` });
+  }
+
+  /** Ends a rollout: hawkBit drops its actions not started yet; running ones go on. */
+  async deleteRollout(id: number): Promise<void> {
+    await this.request({ method: "DELETE", url: `/rollouts/${id}` });
   }
 
   async startRollout(id: number): Promise<void> {

@@ -176,7 +176,8 @@ export interface MgmtRolloutCondition {
 }
 
 export interface MgmtRolloutSuccessAction {
-  action?: "NEXTGROUP";
+  /** PAUSE: hawkBit pauses the rollout once the group meets its success condition; a resume starts the next group. */
+  action?: "NEXTGROUP" | "PAUSE";
   expression?: string;
 }
 
@@ -235,6 +236,25 @@ export interface MgmtRolloutResponseBody extends MgmtBaseEntity {
   type?: MgmtActionType;
   weight?: number;
   dynamic?: boolean;
+  approvalRemark?: string;
+  approveDecidedBy?: string;
+}
+
+export interface MgmtSystemTenantConfigurationValue {
+  value?: unknown;
+  global?: boolean;
+  lastModifiedAt?: number;
+  lastModifiedBy?: string;
+  createdAt?: number;
+  createdBy?: string;
+}
+
+export interface MgmtTargetAutoConfirm {
+  active: boolean;
+  initiator?: string;
+  remark?: string;
+  activatedAt?: number;
+  _links?: Links;
 }
 
 export type MgmtRolloutGroupStatus = "creating" | "ready" | "scheduled" | "running" | "finished" | "error";

@@ -2,6 +2,8 @@ import { Router } from "express";
 import type { CampaignService } from "../services/campaigns.js";
 import { actorOf, present, uuidParam } from "./common.js";
 
+const COMMANDS = ["start", "pause", "resume", "stop", "retry", "approve", "deny"] as const;
+
 export function campaignRoutes(campaigns: CampaignService): Router {
   const router = Router();
   router.post("/", async (req, res) => {
@@ -13,8 +15,10 @@ export function campaignRoutes(campaigns: CampaignService): Router {
   router.get("/:id", async (req, res) => {
     res.json(present(await campaigns.get(uuidParam(req.params.id, "campaign id"))));
   });
-  router.post("/:id/start", async (req, res) => {
-    res.json(present(await campaigns.start(uuidParam(req.params.id, "campaign id"), actorOf(req))));
-  });
+  for (const command of COMMANDS) {
+    router.post(`/:id/${command}`, async (req, res) => {
+      res.json(present(await campaigns[command](uuidParam(req.params.id, "campaign id"), actorOf(req))));
+    });
+  }
   return router;
 }

@@ -1,122 +1,276 @@
-// Campaigns: Aerie's record of a hawkBit rollout. The campaign row is written before the rollout
-// is created, and the rollout is found again by its name (the campaign id), so an interrupted
-// create never leaves a second rollout behind.
+// Campaigns: Aerie's record of a hawkBit rollout plus what hawkBit lacks. Operator commands land here; the
+// campaign reconciler (campaign-monitor.ts) drives every campaign towards what was asked, from Postgres and
+// hawkBit alone, so Aerie may die between any two hawkBit calls.
+//
+// Campaign state machine ("CampaignStatus"):
+//
+//   provisioning ──rollout ensured (looked up by name, then created)──► created
+//        │ hawkBit refused the rollout (4xx): row removed, refusal answered
+//   created ──start──► (waiting_for_approval ──approve──►) (scheduled: startAt / maintenance window) ──► starting
+//   waiting_for_approval ──deny──► denied
+//   starting ──hawkBit RUNNING──► running ◄──resume / gate passed──► paused (operator, error threshold, health gate,
+//                                   │                                        pacing interval, maintenance window)
+//                                   ├──hawkBit FINISHED──► finished
+//                                   ├──abort criteria met──► aborted
+//   created | running | paused ──stop──► stopped
+//   finished | stopped | aborted (with failed devices) ──retry──► retrying ──retry rollout ensured──► created (start requested)
 import type { HawkbitManagementClient } from "../hawkbit/management-client.js";
+import { HawkbitError } from "../hawkbit/errors.js";
+import type { MgmtRolloutGroupResponseBody } from "../hawkbit/types.js";
 import type { Database } from "../../core/db/prisma.js";
 import { audit } from "../audit.js";
-import { conflict, HttpError, notFound } from "../http-error.js";
-import { compile, parseBody } from "../validation.js";
+import { HttpError, conflict, notFound } from "../http-error.js";
+import { parseBody } from "../validation.js";
+import { type CampaignInput, type CampaignPlan, planCampaign, rolloutRequest, validateCampaignInput } from "./campaign-plan.js";
 
-/** Drawn: created → starting → running ⇄ paused → finished | stopped. */
-export type CampaignStatus = "created" | "starting" | "running" | "paused" | "finished" | "stopped";
+export type CampaignStatus =
+  | "provisioning" | "created" | "waiting_for_approval" | "denied" | "scheduled" | "starting" | "running" | "paused"
+  | "finished" | "stopped" | "aborted" | "retrying";
 
-export interface CreateCampaign {
-  name: string;
-  releaseId: string;
-  targetFilter: string;
-  groups: number;
-  successThreshold: number;
-  errorThreshold: number;
-  actionType: "soft" | "forced" | "downloadonly";
-  start: boolean;
+/** Campaigns the reconciler works on. */
+export const LIVE_STATUSES: CampaignStatus[] = ["provisioning", "created", "waiting_for_approval", "scheduled", "starting", "running", "paused", "retrying"];
+
+/** Who paused a campaign: only an operator's pause is left alone by the reconciler. */
+export type PausedBy = "operator" | "error-threshold" | "health-gate" | "pacing" | "maintenance-window" | "success-action";
+
+export interface CampaignRuntime {
+  /** When Aerie last started a group (start or resume), for pacing. */
+  lastAdvanceAt?: number;
+  previousRollouts?: number[];
+  retryName?: string;
+  gate?: { groupId: number; healthy: number; unhealthy: string[]; waiting: number; checkedAt: number };
 }
 
-export const validateCreateCampaign = compile<CreateCampaign>({
-  type: "object",
-  required: ["name", "releaseId", "targetFilter"],
-  additionalProperties: false,
-  properties: {
-    name: { type: "string", pattern: "^[A-Za-z0-9._ -]{1,64}$" },
-    releaseId: { type: "string", format: "uuid" },
-    targetFilter: { type: "string", minLength: 1, maxLength: 1024 },
-    groups: { type: "integer", minimum: 1, maximum: 100, default: 2 },
-    successThreshold: { type: "integer", minimum: 1, maximum: 100, default: 100 },
-    errorThreshold: { type: "integer", minimum: 1, maximum: 100, default: 50 },
-    actionType: { enum: ["soft", "forced", "downloadonly"], default: "forced" },
-    start: { type: "boolean", default: false },
-  },
-});
+export interface StoredOptions extends Omit<CampaignInput, "name" | "releaseId" | "start"> {
+  plan: CampaignPlan;
+}
 
 export function rolloutName(campaignId: string): string {
   return `aerie-${campaignId}`;
+}
+
+function conflictState(id: string, status: string, what: string): HttpError {
+  return new HttpError(409, "conflict", `campaign ${id} is ${status}; ${what}`);
 }
 
 export class CampaignService {
   constructor(private readonly db: Database, private readonly hawkbit: HawkbitManagementClient) {}
 
   async create(body: unknown, actor: string) {
-    const input = parseBody(validateCreateCampaign, body);
+    const input = parseBody(validateCampaignInput, body);
     const release = await this.db.release.findUnique({ where: { id: input.releaseId } });
     if (!release) throw notFound(`release ${input.releaseId}`);
-    if (!release.hawkbitDistributionSetId) throw conflict(`release ${release.id} has no distribution set in hawkBit`);
+    if (release.status !== "ready" || !release.hawkbitDistributionSetId) throw conflict(`release ${release.id} is ${release.status}; only a ready release can be rolled out`);
     if (await this.db.campaign.findUnique({ where: { name: input.name } })) throw conflict(`campaign ${input.name} exists already`);
+    const plan = await planCampaign(input, async (q) => (await this.hawkbit.listTargets({ q, limit: 1 })).total ?? 0);
+    const { name, releaseId, start, ...rest } = input;
+    const options: StoredOptions = { ...rest, plan };
 
     const campaign = await this.db.campaign.create({
       data: {
-        name: input.name,
-        releaseId: release.id,
-        targetFilter: input.targetFilter,
-        groups: { amount: input.groups },
-        options: { successThreshold: input.successThreshold, errorThreshold: input.errorThreshold, actionType: input.actionType },
+        name, releaseId, targetFilter: plan.targetFilter, groups: (plan.groups ?? { amount: plan.amountGroups }) as object,
+        options: options as object, status: "provisioning" satisfies CampaignStatus, startRequested: start,
       },
     });
+    await audit(this.db, actor, "campaign.create", `campaign:${campaign.id}`, { name, release: releaseId, targetFilter: plan.targetFilter });
     try {
-      await this.ensureRollout(campaign.id);
+      await this.provision(campaign.id);
     } catch (error) {
-      // The filter or thresholds were refused by hawkBit: no campaign without a rollout remains.
-      await this.db.campaign.delete({ where: { id: campaign.id } });
+      // hawkBit refused the rollout (filter, thresholds, groups): no campaign without a rollout remains.
+      if (error instanceof HawkbitError && error.status !== undefined && error.status < 500 && error.status !== 429) {
+        await this.db.campaign.delete({ where: { id: campaign.id } });
+      }
       throw error;
     }
-    await audit(this.db, actor, "campaign.create", `campaign:${campaign.id}`, { name: input.name, release: release.id, targetFilter: input.targetFilter });
-    if (input.start) await this.start(campaign.id, actor);
     return this.get(campaign.id);
   }
 
-  /** Creates the campaign's rollout unless hawkBit has it already. */
-  async ensureRollout(campaignId: string): Promise<number> {
+  private readonly inflight = new Map<string, Promise<number>>();
+
+  /** provisioning → created: the rollout exists in hawkBit exactly once. Safe to repeat at any point. */
+  provision(campaignId: string): Promise<number> {
+    // The API request and the reconciler share this service: one provisioning per campaign at a time.
+    const running = this.inflight.get(campaignId);
+    if (running) return running;
+    const run = this.provisionOnce(campaignId).finally(() => this.inflight.delete(campaignId));
+    this.inflight.set(campaignId, run);
+    return run;
+  }
+
+  private async provisionOnce(campaignId: string): Promise<number> {
     const campaign = await this.db.campaign.findUniqueOrThrow({ where: { id: campaignId }, include: { release: true } });
     if (campaign.hawkbitRolloutId) return campaign.hawkbitRolloutId;
-    const options = campaign.options as { successThreshold: number; errorThreshold: number; actionType: CreateCampaign["actionType"] };
-    const name = rolloutName(campaign.id);
-    const existing = await this.hawkbit.findRolloutByName(name);
-    const rollout =
-      existing ??
-      (await this.hawkbit.createRollout({
-        name,
-        description: campaign.name,
-        distributionSetId: campaign.release.hawkbitDistributionSetId!,
-        targetFilterQuery: campaign.targetFilter,
-        amountGroups: (campaign.groups as { amount: number }).amount,
-        type: options.actionType,
-        successCondition: { condition: "THRESHOLD", expression: String(options.successThreshold) },
-        successAction: { action: "NEXTGROUP", expression: "" },
-        errorCondition: { condition: "THRESHOLD", expression: String(options.errorThreshold) },
-        errorAction: { action: "PAUSE", expression: "" },
-      }));
-    await this.db.campaign.update({ where: { id: campaign.id }, data: { hawkbitRolloutId: rollout.id } });
+    const options = campaign.options as unknown as StoredOptions;
+    if (options.consentRequired) {
+      // hawkBit asks devices for consent only with the tenant's confirmation flow on; Aerie's rollouts always say
+      // explicitly whether they need it, so switching it on changes nothing for the others.
+      const flow = await this.hawkbit.getTenantConfig("user.confirmation.flow.enabled");
+      if (flow.value !== true) await this.hawkbit.setTenantConfig("user.confirmation.flow.enabled", true);
+    }
+    const request = rolloutRequest(rolloutName(campaign.id), campaign.name, campaign.release.hawkbitDistributionSetId!, { ...options, name: campaign.name, releaseId: campaign.releaseId, start: false }, options.plan);
+    const rollout = await this.hawkbit.ensureRollout(request);
+    await this.db.campaign.update({ where: { id: campaign.id }, data: { hawkbitRolloutId: rollout.id, status: "created" satisfies CampaignStatus } });
     return rollout.id;
   }
 
-  /** Marks the campaign to start; the monitor starts the rollout as soon as hawkBit has it READY. */
-  async start(id: string, actor: string) {
+  /** Kept for callers of the walking skeleton. */
+  ensureRollout(campaignId: string): Promise<number> {
+    return this.provision(campaignId);
+  }
+
+  private async load(id: string) {
     const campaign = await this.db.campaign.findUnique({ where: { id } });
     if (!campaign) throw notFound(`campaign ${id}`);
-    if (campaign.status !== "created") throw new HttpError(409, "conflict", `campaign ${id} is ${campaign.status}; only a created campaign can start`);
-    await this.db.campaign.update({ where: { id }, data: { status: "starting" satisfies CampaignStatus } });
+    return campaign;
+  }
+
+  /** Asks for the start; the reconciler starts the rollout once it is ready, approved, due and in its window. */
+  async start(id: string, actor: string) {
+    const campaign = await this.load(id);
+    if (!["provisioning", "created", "waiting_for_approval"].includes(campaign.status) || campaign.startRequested) {
+      throw conflictState(id, campaign.startRequested && campaign.status === "created" ? "starting already" : campaign.status, "only a created campaign can start");
+    }
+    await this.db.campaign.update({ where: { id }, data: { startRequested: true } });
     await audit(this.db, actor, "campaign.start", `campaign:${id}`);
     return this.get(id);
+  }
+
+  async pause(id: string, actor: string) {
+    const campaign = await this.load(id);
+    if (campaign.status !== "running" && campaign.status !== "paused") throw conflictState(id, campaign.status, "only a running campaign can be paused");
+    // Recorded first, so the reconciler never resumes what the operator is pausing.
+    await this.db.campaign.update({ where: { id }, data: { status: "paused", pausedBy: "operator" satisfies PausedBy, statusReason: `paused by ${actor}` } });
+    const rollout = await this.hawkbit.getRollout(campaign.hawkbitRolloutId!);
+    if (rollout.status === "running") await this.hawkbit.pauseRollout(rollout.id);
+    await audit(this.db, actor, "campaign.pause", `campaign:${id}`);
+    return this.get(id);
+  }
+
+  /** An operator's resume also overrides a health gate, pacing or error pause: the next group starts. */
+  async resume(id: string, actor: string) {
+    const campaign = await this.load(id);
+    if (campaign.status !== "paused") throw conflictState(id, campaign.status, "only a paused campaign can be resumed");
+    const rollout = await this.hawkbit.getRollout(campaign.hawkbitRolloutId!);
+    if (rollout.status === "paused") await this.hawkbit.resumeRollout(rollout.id);
+    const runtime = { ...(campaign.runtime as CampaignRuntime), lastAdvanceAt: Date.now(), gate: undefined };
+    await this.db.campaign.update({ where: { id }, data: { status: "running", pausedBy: null, statusReason: null, runtime: runtime as object } });
+    await audit(this.db, actor, "campaign.resume", `campaign:${id}`);
+    return this.get(id);
+  }
+
+  /** Ends the campaign: hawkBit drops the actions not started yet (devices already updating finish). */
+  async stop(id: string, actor: string, reason = `stopped by ${actor}`, status: CampaignStatus = "stopped") {
+    const campaign = await this.load(id);
+    if (!["provisioning", "created", "waiting_for_approval", "scheduled", "starting", "running", "paused"].includes(campaign.status)) {
+      throw conflictState(id, campaign.status, "it cannot be stopped");
+    }
+    const rolloutId = campaign.hawkbitRolloutId ?? (campaign.status === "provisioning" ? await this.provision(id) : undefined);
+    if (rolloutId) await this.hawkbit.deleteRollout(rolloutId);
+    await this.db.campaign.update({ where: { id }, data: { status, statusReason: reason, finishedAt: new Date(), startRequested: false } });
+    await audit(this.db, actor, `campaign.${status}`, `campaign:${id}`, { reason });
+    return this.get(id);
+  }
+
+  async approve(id: string, actor: string) {
+    const campaign = await this.load(id);
+    const options = campaign.options as unknown as StoredOptions;
+    if (campaign.status !== "waiting_for_approval" && !(options.approval && !campaign.approvedAt && ["provisioning", "created"].includes(campaign.status))) {
+      throw conflictState(id, campaign.status, "only a campaign waiting for approval can be approved");
+    }
+    await this.db.campaign.update({ where: { id }, data: { approvedAt: new Date(), approvedBy: actor } });
+    if (campaign.hawkbitRolloutId) {
+      const rollout = await this.hawkbit.getRollout(campaign.hawkbitRolloutId);
+      if (rollout.status === "waiting_for_approval") await this.hawkbit.approveRollout(rollout.id, `approved in Aerie by ${actor}`);
+    }
+    await this.db.campaign.update({ where: { id }, data: { status: "created" } });
+    await audit(this.db, actor, "campaign.approve", `campaign:${id}`);
+    return this.get(id);
+  }
+
+  async deny(id: string, actor: string) {
+    const campaign = await this.load(id);
+    const options = campaign.options as unknown as StoredOptions;
+    if (campaign.status !== "waiting_for_approval" && !(options.approval && !campaign.approvedAt && campaign.status === "created")) {
+      throw conflictState(id, campaign.status, "only a campaign waiting for approval can be denied");
+    }
+    if (campaign.hawkbitRolloutId) {
+      const rollout = await this.hawkbit.getRollout(campaign.hawkbitRolloutId);
+      if (rollout.status === "waiting_for_approval") await this.hawkbit.denyRollout(rollout.id, `denied in Aerie by ${actor}`);
+      else await this.hawkbit.deleteRollout(rollout.id);
+    }
+    await this.db.campaign.update({ where: { id }, data: { status: "denied", statusReason: `denied by ${actor}`, finishedAt: new Date(), startRequested: false } });
+    await audit(this.db, actor, "campaign.deny", `campaign:${id}`);
+    return this.get(id);
+  }
+
+  /** A new rollout over the devices that failed; only once the rollout is over in hawkBit. */
+  async retry(id: string, actor: string) {
+    const campaign = await this.load(id);
+    if (!["finished", "stopped", "aborted"].includes(campaign.status) || !campaign.hawkbitRolloutId) {
+      throw conflictState(id, campaign.status, "only a finished, stopped or aborted campaign can retry its failed devices");
+    }
+    const rollout = await this.hawkbit.getRollout(campaign.hawkbitRolloutId);
+    if ((rollout.totalTargetsPerStatus?.error ?? 0) === 0) throw conflictState(id, campaign.status, "no device failed");
+    if (rollout.status !== "finished") throw conflictState(id, campaign.status, `its rollout is ${rollout.status}; hawkBit retries only finished rollouts`);
+    const runtime: CampaignRuntime = { ...(campaign.runtime as CampaignRuntime), retryName: `${rollout.name}_retry` };
+    await this.db.campaign.update({ where: { id }, data: { status: "retrying", runtime: runtime as object, finishedAt: null, statusReason: `retry by ${actor}` } });
+    await audit(this.db, actor, "campaign.retry", `campaign:${id}`, { rolloutId: rollout.id });
+    await this.completeRetry(id);
+    return this.get(id);
+  }
+
+  /** retrying → created: the retry rollout exists exactly once (found by hawkBit's `<name>_retry` name first). */
+  async completeRetry(id: string): Promise<void> {
+    const campaign = await this.load(id);
+    if (campaign.status !== "retrying") return;
+    const runtime = campaign.runtime as CampaignRuntime;
+    const retried = (await this.hawkbit.findRolloutByName(runtime.retryName!)) ?? (await this.hawkbit.retryRollout(campaign.hawkbitRolloutId!));
+    const next: CampaignRuntime = { ...runtime, previousRollouts: [...(runtime.previousRollouts ?? []), campaign.hawkbitRolloutId!], retryName: undefined, gate: undefined };
+    await this.db.campaign.update({
+      where: { id },
+      data: { hawkbitRolloutId: retried.id, status: "created", startRequested: true, pausedBy: null, runtime: next as object },
+    });
   }
 
   async get(id: string) {
     const campaign = await this.db.campaign.findUnique({ where: { id }, include: { release: true } });
     if (!campaign) throw notFound(`campaign ${id}`);
     const actions = await this.db.deviceAction.findMany({ where: { campaignId: id }, include: { device: { select: { controllerId: true } } }, orderBy: { createdAt: "asc" } });
+    // The latest action per device: a retry gives a device a second one.
+    const latest = new Map<string, (typeof actions)[number]>();
+    for (const action of actions) latest.set(action.device.controllerId, action);
     const counts: Record<string, number> = {};
-    for (const action of actions) counts[action.status] = (counts[action.status] ?? 0) + 1;
+    for (const action of latest.values()) counts[action.status] = (counts[action.status] ?? 0) + 1;
+
+    let groups: { id: number; name: string; status?: string; totalTargets?: number; targetPercentage?: number; byStatus?: Record<string, number>; devices: string[] }[] = [];
+    let rollout: { id: number; status: string; totalTargets: number; byStatus?: Record<string, number> } | undefined;
+    const groupOf = new Map<string, string>();
+    if (campaign.hawkbitRolloutId) {
+      try {
+        const r = await this.hawkbit.getRollout(campaign.hawkbitRolloutId);
+        rollout = { id: r.id, status: r.status, totalTargets: r.totalTargets, byStatus: r.totalTargetsPerStatus };
+        const list: MgmtRolloutGroupResponseBody[] = [];
+        for await (const g of this.hawkbit.paginate((q) => this.hawkbit.listRolloutGroups(r.id, q))) list.push(g);
+        groups = [];
+        for (const g of list) {
+          const devices: string[] = [];
+          for await (const t of this.hawkbit.paginate((q) => this.hawkbit.listRolloutGroupTargets(r.id, g.id, q))) devices.push(t.controllerId);
+          for (const d of devices) groupOf.set(d, g.name);
+          groups.push({ id: g.id, name: g.name, status: g.status, totalTargets: g.totalTargets, targetPercentage: g.targetPercentage, byStatus: g.totalTargetsPerStatus, devices });
+        }
+      } catch (error) {
+        if (!(error instanceof HawkbitError && error.kind === "not-found")) throw error;
+      }
+    }
+    const options = campaign.options as unknown as StoredOptions;
     return {
       id: campaign.id,
       name: campaign.name,
       status: campaign.status as CampaignStatus,
+      statusReason: campaign.statusReason,
+      pausedBy: campaign.pausedBy,
+      startRequested: campaign.startRequested,
+      approval: { required: options.approval ?? false, approvedBy: campaign.approvedBy, approvedAt: campaign.approvedAt },
       release: { id: campaign.release.id, name: campaign.release.name, version: campaign.release.version },
       targetFilter: campaign.targetFilter,
       groups: campaign.groups,
@@ -125,8 +279,12 @@ export class CampaignService {
       createdAt: campaign.createdAt,
       startedAt: campaign.startedAt,
       finishedAt: campaign.finishedAt,
-      progress: { devices: actions.length, byStatus: counts },
-      devices: actions.map((a) => ({ controllerId: a.device.controllerId, actionId: a.hawkbitActionId, status: a.status, detail: a.detail, updatedAt: a.updatedAt })),
+      rollout,
+      gate: (campaign.runtime as CampaignRuntime).gate,
+      progress: { devices: latest.size, byStatus: counts, groups: groups.map(({ devices, ...g }) => ({ ...g, devices: devices.length })) },
+      devices: [...latest.values()].map((a) => ({
+        controllerId: a.device.controllerId, group: groupOf.get(a.device.controllerId) ?? null, actionId: a.hawkbitActionId, status: a.status, detail: a.detail, updatedAt: a.updatedAt,
+      })),
     };
   }
 

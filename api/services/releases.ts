@@ -1,9 +1,16 @@
 // A release is a hawkBit software module (with the artifacts' bytes, so hawkBit's own download link
-// works too) inside a distribution set. Every hawkBit step looks up before it creates, so a release
-// whose creation was interrupted is completed, not duplicated, by the next attempt.
+// works too) inside a distribution set. Creation is a persisted step machine, so Aerie killed between any two
+// hawkBit calls neither loses the release nor leaves a module or distribution set nobody refers to:
+//
+//   provisioning ──(SM ensured → artifacts uploaded → DS ensured, each step looked up before it creates)──► ready
+//        └── hawkBit refused a step (4xx) ──► failed (status_reason says why)
+//
+// The row and the artifact binding are written first; `provision` is re-run by the reconciler for every release
+// still provisioning, and completes it from wherever hawkBit is.
 import type { HawkbitManagementClient } from "../hawkbit/management-client.js";
 import type { Database } from "../../core/db/prisma.js";
 import type { ArtifactStore } from "../../core/storage/artifact-store.js";
+import { HawkbitError } from "../hawkbit/errors.js";
 import { audit } from "../audit.js";
 import { badRequest, conflict, notFound } from "../http-error.js";
 import { compile, parseBody } from "../validation.js";
@@ -37,7 +44,9 @@ export class ReleaseService {
   async create(body: unknown, actor: string) {
     const input = parseBody(validateCreateRelease, body);
     const existing = await this.db.release.findUnique({ where: { name_version: { name: input.name, version: input.version } } });
-    if (existing) throw conflict(`release ${input.name} ${input.version} exists already (${existing.id})`);
+    // A release hawkBit refused may be created again; its row goes, its artifacts become free.
+    if (existing?.status === "failed") await this.db.release.delete({ where: { id: existing.id } });
+    else if (existing) throw conflict(`release ${input.name} ${input.version} exists already (${existing.id})`);
     const artifacts = await this.db.artifact.findMany({ where: { id: { in: input.artifacts } } });
     const missing = input.artifacts.filter((id) => !artifacts.some((a) => a.id === id));
     if (missing.length > 0) throw notFound(`artifact ${missing.join(", ")}`);
@@ -45,14 +54,61 @@ export class ReleaseService {
     if (bound) throw conflict(`artifact ${bound.id} belongs to another release already`);
     if (new Set(artifacts.map((a) => a.filename)).size !== artifacts.length) throw badRequest("two artifacts have the same filename");
 
+    const release = await this.db.$transaction(async (tx) => {
+      const created = await tx.release.create({ data: { name: input.name, version: input.version, description: input.description, status: "provisioning" } });
+      for (const artifact of artifacts) await tx.artifact.update({ where: { id: artifact.id }, data: { releaseId: created.id } });
+      return created;
+    });
+    await audit(this.db, actor, "release.create", `release:${release.id}`, { name: input.name, version: input.version, artifacts: input.artifacts });
+    await this.provision(release.id);
+    return this.get(release.id);
+  }
+
+  /** Provisioning in progress in this process: the API request and the reconciler must not run it twice at once. */
+  private readonly inflight = new Map<string, Promise<void>>();
+
+  /** Brings a provisioning release to ready (or failed), from whatever hawkBit already has. Safe to repeat. */
+  provision(releaseId: string): Promise<void> {
+    const running = this.inflight.get(releaseId);
+    if (running) return running;
+    const run = this.provisionOnce(releaseId).finally(() => this.inflight.delete(releaseId));
+    this.inflight.set(releaseId, run);
+    return run;
+  }
+
+  private async provisionOnce(releaseId: string): Promise<void> {
+    const release = await this.db.release.findUniqueOrThrow({ where: { id: releaseId }, include: { artifacts: true } });
+    if (release.status !== "provisioning") return;
+    try {
+      await this.provisionSteps(release);
+    } catch (error) {
+      if (error instanceof HawkbitError && error.status !== undefined && error.status < 500 && error.status !== 429) {
+        await this.db.release.update({ where: { id: release.id }, data: { status: "failed", statusReason: `hawkBit: ${error.message}` } });
+        await audit(this.db, "aerie", "release.failed", `release:${release.id}`, { reason: error.message, errorCode: error.errorCode });
+      }
+      throw error;
+    }
+  }
+
+  private async provisionSteps(release: { id: string; name: string; version: string; description: string | null; artifacts: { id: string; filename: string; s3Key: string; sha256: string; size: bigint }[] }): Promise<void> {
+    const input = { name: release.name, version: release.version, description: release.description ?? undefined };
+    const artifacts = release.artifacts;
     const module = await this.hawkbit.ensureSoftwareModule({ name: input.name, version: input.version, type: SOFTWARE_MODULE_TYPE, description: input.description });
+    await this.db.release.update({ where: { id: release.id }, data: { hawkbitSoftwareModuleId: module.id } });
     const present = new Map((await this.hawkbit.listArtifacts(module.id)).map((a) => [a.providedFilename, a]));
     const hawkbitArtifactIds = new Map<string, number>();
     for (const artifact of artifacts) {
       let uploaded = present.get(artifact.filename);
       if (!uploaded) {
         const body = await this.store.get(artifact.s3Key);
-        uploaded = await this.hawkbit.uploadArtifact(module.id, body, { filename: artifact.filename, sha256: artifact.sha256, size: Number(artifact.size) });
+        try {
+          uploaded = await this.hawkbit.uploadArtifact(module.id, body, { filename: artifact.filename, sha256: artifact.sha256, size: Number(artifact.size) });
+        } catch (error) {
+          // Uploaded meanwhile by another Aerie process: use theirs (its hash is checked below).
+          if (!(error instanceof HawkbitError && error.kind === "conflict")) throw error;
+          uploaded = (await this.hawkbit.listArtifacts(module.id)).find((a) => a.providedFilename === artifact.filename);
+          if (!uploaded) throw error;
+        }
       }
       if (uploaded.hashes?.sha256 && uploaded.hashes.sha256 !== artifact.sha256) {
         throw conflict(`hawkBit holds a different ${artifact.filename} in software module ${module.id}`);
@@ -61,17 +117,17 @@ export class ReleaseService {
     }
     const distributionSet = await this.hawkbit.ensureDistributionSet({ name: input.name, version: input.version, type: DISTRIBUTION_SET_TYPE, description: input.description, modules: [module.id] });
 
-    const release = await this.db.$transaction(async (tx) => {
-      const created = await tx.release.create({
-        data: { name: input.name, version: input.version, description: input.description, hawkbitSoftwareModuleId: module.id, hawkbitDistributionSetId: distributionSet.id },
-      });
+    await this.db.$transaction(async (tx) => {
+      await tx.release.update({ where: { id: release.id }, data: { hawkbitDistributionSetId: distributionSet.id, status: "ready", statusReason: null } });
       for (const artifact of artifacts) {
-        await tx.artifact.update({ where: { id: artifact.id }, data: { releaseId: created.id, hawkbitArtifactId: hawkbitArtifactIds.get(artifact.id) } });
+        await tx.artifact.update({ where: { id: artifact.id }, data: { hawkbitArtifactId: hawkbitArtifactIds.get(artifact.id) } });
       }
-      return created;
     });
-    await audit(this.db, actor, "release.create", `release:${release.id}`, { name: input.name, version: input.version, artifacts: input.artifacts });
-    return this.get(release.id);
+  }
+
+  /** Releases whose provisioning was interrupted; the reconciler completes them. */
+  async pending(): Promise<string[]> {
+    return (await this.db.release.findMany({ where: { status: "provisioning" }, select: { id: true } })).map((r) => r.id);
   }
 
   async get(id: string) {

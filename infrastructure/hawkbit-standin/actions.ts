@@ -22,10 +22,18 @@ function record(store: Store, action: ActionRec, status: ActionStatus, messages:
   if (code !== undefined) action.lastStatusCode = code;
 }
 
-/** A scheduled action becomes the target's open deployment. */
-export function startAction(store: Store, action: ActionRec, target: TargetRec, user: string): void {
+/**
+ * A scheduled action becomes the target's open deployment. With the user-consent flow it first waits for the
+ * device's confirmation, unless the device has auto-confirmation active.
+ */
+export function startAction(store: Store, action: ActionRec, target: TargetRec, user: string, confirmationRequired = false): void {
   action.active = true;
-  record(store, action, "running", ["Action started"]);
+  if (confirmationRequired && !target.autoConfirm) {
+    record(store, action, "wait_for_confirmation", ["Waiting for confirmation of the assignment"]);
+  } else {
+    record(store, action, "running", target.autoConfirm && confirmationRequired
+      ? [`Assignment automatically confirmed by initiator '${target.autoConfirm.initiator ?? ""}'.`] : ["Action started"]);
+  }
   store.touch(action, user);
   target.assignedDistributionSetId = action.distributionSetId;
   target.updateStatus = "pending";
@@ -53,6 +61,29 @@ function statusFor(action: ActionRec, fb: Feedback): ActionStatus {
     case "downloaded": return "downloaded";
     case "proceeding": case "scheduled": case "resumed": return action.status === "canceling" ? "canceling" : "running";
   }
+}
+
+/** Device consent: confirmed makes the action RUNNING (then exposed by deploymentBase); denied leaves it waiting. */
+export function applyConfirmation(store: Store, action: ActionRec, target: TargetRec, confirmed: boolean, details: string[], code?: number): void {
+  if (!action.active) throw actionGone(action.id);
+  if (confirmed) {
+    record(store, action, "running", [`Assignment confirmed by device${details.length ? `: ${details.join("; ")}` : ""}`], code);
+  } else {
+    action.history.push({ id: store.nextId("actionStatus"), status: "wait_for_confirmation", reportedAt: Date.now(),
+      messages: [`Assignment denied by device${details.length ? `: ${details.join("; ")}` : ""}`], code });
+  }
+  store.touch(action, target.controllerId);
+}
+
+/** Activating auto-confirmation confirms every action that is waiting, as hawkBit does. */
+export function activateAutoConfirm(store: Store, target: TargetRec, initiator: string | undefined, remark: string | undefined): void {
+  target.autoConfirm = { initiator, remark, activatedAt: Date.now() };
+  for (const action of store.actionsOf(target.controllerId)) {
+    if (action.active && action.status === "wait_for_confirmation") {
+      record(store, action, "running", [`Assignment automatically confirmed by initiator '${initiator ?? ""}'.`]);
+    }
+  }
+  store.touch(target, target.controllerId);
 }
 
 /** Deployment feedback. Throws 410 for actions that are already closed, as hawkBit does. */

@@ -78,6 +78,14 @@ export const actionNotCancelable = (actionId: number): HawkbitHttpError =>
   new HawkbitHttpError(400, `${REPO}.CancelActionNotAllowedException`, "hawkbit.server.error.action.notCancelable",
     `Action ${actionId} is not active and cannot be canceled.`);
 
+export const autoConfirmAlreadyActive = (controllerId: string): HawkbitHttpError =>
+  new HawkbitHttpError(409, `${REPO}.AutoConfirmationAlreadyActiveException`, "hawkbit.server.error.repo.autoConfirmAlreadyActive",
+    `Auto confirmation is already active for device ${controllerId}.`);
+
+export const forceQuitNotAllowed = (actionId: number): HawkbitHttpError =>
+  new HawkbitHttpError(400, `${REPO}.ForceQuitActionNotAllowedException`, "hawkbit.server.error.action.forceQuitNotAllowed",
+    `Action ${actionId} is not canceled yet and cannot be force quit.`);
+
 /** Renders HawkbitHttpError as ExceptionInfo; anything else is a stand-in bug and becomes a generic 500. */
 export function exceptionInfoHandler(onUnexpected: (err: unknown) => void): ErrorRequestHandler {
   return (err, _req, res, next) => {

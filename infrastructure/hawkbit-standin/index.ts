@@ -12,6 +12,7 @@ import { ddiRoutes } from "./routes/ddi.js";
 import { actionRoutes } from "./routes/mgmt-actions.js";
 import { distributionSetRoutes } from "./routes/mgmt-distribution-sets.js";
 import { rolloutRoutes } from "./routes/mgmt-rollouts.js";
+import { systemRoutes } from "./routes/mgmt-system.js";
 import { softwareModuleRoutes } from "./routes/mgmt-software-modules.js";
 import { targetRoutes } from "./routes/mgmt-targets.js";
 import { typeRoutes } from "./routes/mgmt-types.js";
@@ -66,7 +67,7 @@ export async function startHawkbitStandin(opts: HawkbitStandinOptions): Promise<
 
   const mgmt = express.Router();
   mgmt.use(basicAuth(opts.username, opts.password));
-  for (const routes of [typeRoutes, softwareModuleRoutes, distributionSetRoutes, targetRoutes, actionRoutes, rolloutRoutes]) {
+  for (const routes of [typeRoutes, softwareModuleRoutes, distributionSetRoutes, targetRoutes, actionRoutes, rolloutRoutes, systemRoutes]) {
     mgmt.use(routes(ctx));
   }
   app.use("/rest/v1", mgmt);

@@ -75,12 +75,14 @@ export interface TargetRec extends Audit {
   assignedDistributionSetId?: number;
   installedDistributionSetId?: number;
   installedAt?: number;
+  /** The device's standing consent (DDI activateAutoConfirm or the Management API). */
+  autoConfirm?: { initiator?: string; remark?: string; activatedAt: number };
 }
 
 /** hawkBit's Action.Status (lower-cased in `detailStatus`). */
 export type ActionStatus =
   | "scheduled" | "running" | "retrieved" | "download" | "downloaded" | "warning"
-  | "canceling" | "canceled" | "finished" | "error";
+  | "canceling" | "canceled" | "finished" | "error" | "wait_for_confirmation";
 
 export type ActionType = "forced" | "soft" | "timeforced" | "downloadonly";
 
@@ -107,7 +109,9 @@ export interface ActionRec extends Audit {
   history: ActionStatusEntry[];
 }
 
-export type RolloutStatus = "creating" | "ready" | "starting" | "running" | "paused" | "finished";
+export type RolloutStatus =
+  | "creating" | "waiting_for_approval" | "approval_denied" | "ready" | "starting" | "running" | "paused" | "finished"
+  | "deleting" | "deleted";
 export type RolloutGroupStatus = "creating" | "ready" | "scheduled" | "running" | "finished" | "error";
 
 export interface Condition {
@@ -136,6 +140,11 @@ export interface RolloutRec extends Audit {
   totalTargets: number;
   /** Ordered: index 0 is started first. */
   groupIds: number[];
+  confirmationRequired?: boolean;
+  approvalRemark?: string;
+  approveDecidedBy?: string;
+  /** Soft-deleted: kept (with its actions) because it had started. */
+  deleted?: boolean;
 }
 
 export interface RolloutGroupRec extends Audit, GroupConditions {
@@ -150,6 +159,7 @@ export interface RolloutGroupRec extends Audit, GroupConditions {
   controllerIds: string[];
   /** A PAUSE success action fires once; after the resume the next group starts. */
   successActionFired?: boolean;
+  confirmationRequired?: boolean;
 }
 
 export interface StandinState {
@@ -164,4 +174,10 @@ export interface StandinState {
   actions: ActionRec[];
   rollouts: RolloutRec[];
   rolloutGroups: RolloutGroupRec[];
+  /** Tenant configuration (Management API /system/configs), only keys that were set. Absent in old state files. */
+  tenantConfig?: Record<string, TenantConfigRec>;
+}
+
+export interface TenantConfigRec extends Audit {
+  value: unknown;
 }

@@ -84,7 +84,7 @@ export function target(base: string, t: TargetRec) {
     ...auditOf(t), name: t.name, description: t.description, controllerId: t.controllerId, updateStatus: t.updateStatus,
     lastControllerRequestAt: t.lastControllerRequestAt, installedAt: t.installedAt, ipAddress: t.ipAddress,
     address: t.address, pollStatus, securityToken: t.securityToken, requestAttributes: t.requestAttributes,
-    autoConfirmActive: false,
+    autoConfirmActive: t.autoConfirm !== undefined,
     _links: {
       self: link(self), assignedDS: link(`${self}/assignedDS`), installedDS: link(`${self}/installedDS`),
       attributes: link(`${self}/attributes`), actions: link(`${self}/actions?offset=0&limit=50&sort=id%3ADESC`),
@@ -119,8 +119,8 @@ export function rollout(base: string, store: Store, r: RolloutRec) {
     ...auditOf(r), name: r.name, description: r.description, targetFilterQuery: r.targetFilterQuery,
     distributionSetId: r.distributionSetId, id: r.id, status: r.status, totalTargets: r.totalTargets,
     totalTargetsPerStatus: rolloutTargetCounts(store.state.actions.filter((a) => a.rolloutId === r.id), r.totalTargets),
-    totalGroups: r.groupIds.length, startAt: r.startAt, forcetime: r.forcedTime, deleted: false, type: r.actionType,
-    weight: r.weight, dynamic: false,
+    totalGroups: r.groupIds.length, startAt: r.startAt, forcetime: r.forcedTime, deleted: r.deleted ?? false, type: r.actionType,
+    weight: r.weight, dynamic: false, approvalRemark: r.approvalRemark, approveDecidedBy: r.approveDecidedBy,
     _links: {
       self: link(self), start: link(`${self}/start`), pause: link(`${self}/pause`), resume: link(`${self}/resume`),
       triggerNextGroup: link(`${self}/triggerNextGroup`), approve: link(`${self}/approve`), deny: link(`${self}/deny`),
@@ -140,7 +140,8 @@ export function rolloutGroup(base: string, store: Store, g: RolloutGroupRec) {
   const actions = store.state.actions.filter((a) => a.rolloutGroupId === g.id);
   return {
     ...auditOf(g), name: g.name, description: g.description, ...conditions(g), targetFilterQuery: g.targetFilterQuery ?? "",
-    targetPercentage: g.targetPercentage, confirmationRequired: false, id: g.id, dynamic: false, status: g.status,
+    targetPercentage: g.targetPercentage,
+    confirmationRequired: g.confirmationRequired ?? store.rollout(g.rolloutId).confirmationRequired ?? false, id: g.id, dynamic: false, status: g.status,
     totalTargets: g.controllerIds.length, totalTargetsPerStatus: rolloutTargetCounts(actions, g.controllerIds.length),
     _links: { self: link(`${base}${API}/rollouts/${g.rolloutId}/deploygroups/${g.id}`) } satisfies Links,
   };

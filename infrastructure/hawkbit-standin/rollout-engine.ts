@@ -1,8 +1,17 @@
 // Rollouts as hawkBit runs them. Each rollout and each deployment group follows a named state machine;
-// the scheduler tick (and a kick after each relevant request) advances them:
-//   rollout: creating → ready → starting → running ⇄ paused → finished
-//   group:   creating → ready → scheduled → running → finished | error
-// Group success/error conditions are THRESHOLD percentages over the group's targets.
+// the scheduler tick (and a kick after each relevant request) advances them.
+//
+//   rollout:  CREATING ──► READY ──start──► STARTING ──► RUNNING ◄──resume── PAUSED
+//                │           ▲                            │  └──pause/PAUSE action/error action──┘
+//                ▼           │approve                     ▼
+//        WAITING_FOR_APPROVAL ──deny──► APPROVAL_DENIED  FINISHED
+//   any of READY, WAITING_FOR_APPROVAL, APPROVAL_DENIED, RUNNING, PAUSED, FINISHED ──delete──► DELETING ──► DELETED
+//   (a rollout that never started is removed at once; one with actions is soft-deleted, its scheduled actions dropped)
+//
+//   group:    CREATING ──► READY ──► SCHEDULED ──► RUNNING ──► FINISHED | ERROR
+//
+// WAITING_FOR_APPROVAL only happens with the tenant setting `rollout.approval.enabled`. Group success/error
+// conditions are THRESHOLD percentages over the group's targets; the success action is NEXTGROUP or PAUSE.
 import type { Logger } from "../../core/log.js";
 import type {
   ActionRec, ActionType, GroupConditions, RolloutGroupRec, RolloutGroupStatus, RolloutRec, RolloutStatus,
@@ -11,13 +20,20 @@ import type { Store } from "./store.js";
 import { rolloutIllegalState } from "./errors.js";
 import { startAction } from "./actions.js";
 
+export const APPROVAL_ENABLED = "rollout.approval.enabled";
+export const CONFIRMATION_FLOW_ENABLED = "user.confirmation.flow.enabled";
+
 const ROLLOUT_TRANSITIONS: Record<RolloutStatus, readonly RolloutStatus[]> = {
-  creating: ["ready"],
-  ready: ["starting"],
+  creating: ["ready", "waiting_for_approval"],
+  waiting_for_approval: ["ready", "approval_denied", "deleting"],
+  approval_denied: ["deleting"],
+  ready: ["starting", "deleting"],
   starting: ["running"],
-  running: ["paused", "finished"],
-  paused: ["running"],
-  finished: [],
+  running: ["paused", "finished", "deleting"],
+  paused: ["running", "deleting"],
+  finished: ["deleting"],
+  deleting: ["deleted"],
+  deleted: [],
 };
 
 const GROUP_TRANSITIONS: Record<RolloutGroupStatus, readonly RolloutGroupStatus[]> = {
@@ -71,6 +87,7 @@ export interface NewGroup extends GroupConditions {
   description?: string;
   targetFilterQuery?: string;
   targetPercentage: number;
+  confirmationRequired?: boolean;
   controllerIds: string[];
 }
 
@@ -83,6 +100,7 @@ export interface NewRollout {
   forcedTime?: number;
   startAt?: number;
   weight?: number;
+  confirmationRequired?: boolean;
   groups: NewGroup[];
 }
 
@@ -97,14 +115,14 @@ export class RolloutEngine {
       id: this.store.nextId("rollouts"), name: spec.name, description: spec.description,
       targetFilterQuery: spec.targetFilterQuery, distributionSetId: spec.distributionSetId, status: "creating",
       actionType: spec.actionType, forcedTime: spec.forcedTime, startAt: spec.startAt, weight: spec.weight,
-      totalTargets: spec.groups.reduce((n, g) => n + g.controllerIds.length, 0), groupIds: [], ...audit,
+      confirmationRequired: spec.confirmationRequired, totalTargets: spec.groups.reduce((n, g) => n + g.controllerIds.length, 0), groupIds: [], ...audit,
     };
     for (const g of spec.groups) {
       const group: RolloutGroupRec = {
         id: this.store.nextId("rolloutGroups"), rolloutId: rollout.id, status: "creating", ...audit,
         name: g.name, description: g.description, targetFilterQuery: g.targetFilterQuery, targetPercentage: g.targetPercentage,
         controllerIds: g.controllerIds, successCondition: g.successCondition, successAction: g.successAction,
-        errorCondition: g.errorCondition, errorAction: g.errorAction,
+        errorCondition: g.errorCondition, errorAction: g.errorAction, confirmationRequired: g.confirmationRequired,
       };
       this.store.state.rolloutGroups.push(group);
       rollout.groupIds.push(group.id);
@@ -123,6 +141,46 @@ export class RolloutEngine {
 
   resume(rollout: RolloutRec, user: string): void {
     transitionRollout(this.store, rollout, "running", user);
+  }
+
+  approve(rollout: RolloutRec, user: string, remark?: string): void {
+    transitionRollout(this.store, rollout, "ready", user);
+    rollout.approveDecidedBy = user;
+    rollout.approvalRemark = remark;
+  }
+
+  deny(rollout: RolloutRec, user: string, remark?: string): void {
+    transitionRollout(this.store, rollout, "approval_denied", user);
+    rollout.approveDecidedBy = user;
+    rollout.approvalRemark = remark;
+  }
+
+  /** Starts the next scheduled group now, whatever the running group's success condition says. */
+  triggerNextGroup(rollout: RolloutRec, user: string): void {
+    if (rollout.status !== "running") {
+      throw rolloutIllegalState(`Rollout ${rollout.id} is in state ${rollout.status.toUpperCase()}; only a RUNNING rollout can trigger its next group`);
+    }
+    const next = this.store.groupsOf(rollout).find((g) => g.status === "scheduled");
+    if (!next) throw rolloutIllegalState(`Rollout ${rollout.id} has no next group to trigger`);
+    this.startGroup(rollout, next);
+    this.store.touch(rollout, user);
+  }
+
+  /**
+   * Deletes a rollout: one without actions disappears at once, a started one is soft-deleted (DELETING, then
+   * DELETED on the next tick) and its actions not yet started are dropped; running actions stay.
+   */
+  delete(rollout: RolloutRec, user: string): void {
+    if (rollout.status === "deleting" || rollout.status === "deleted") return;
+    const actions = this.store.state.actions.filter((a) => a.rolloutId === rollout.id);
+    if (actions.length === 0 && rollout.status !== "starting") {
+      this.store.state.rolloutGroups = this.store.state.rolloutGroups.filter((g) => g.rolloutId !== rollout.id);
+      this.store.state.rollouts = this.store.state.rollouts.filter((r) => r !== rollout);
+      return;
+    }
+    transitionRollout(this.store, rollout, "deleting", user);
+    this.store.state.actions = this.store.state.actions.filter((a) => a.rolloutId !== rollout.id || a.status !== "scheduled");
+    rollout.deleted = true;
   }
 
   /** Runs a tick soon, so request handlers can answer with the intermediate state first, as hawkBit does. */
@@ -152,7 +210,10 @@ export class RolloutEngine {
     switch (rollout.status) {
       case "creating":
         for (const g of this.store.groupsOf(rollout)) transitionGroup(this.store, g, "ready");
-        transitionRollout(this.store, rollout, "ready", SCHEDULER_USER);
+        transitionRollout(this.store, rollout, this.store.config(APPROVAL_ENABLED, false) ? "waiting_for_approval" : "ready", SCHEDULER_USER);
+        return true;
+      case "deleting":
+        transitionRollout(this.store, rollout, "deleted", SCHEDULER_USER);
         return true;
       case "ready":
         if (rollout.startAt === undefined || rollout.startAt > Date.now()) return false;
@@ -185,17 +246,19 @@ export class RolloutEngine {
       transitionGroup(this.store, group, "scheduled");
     }
     transitionRollout(this.store, rollout, "running", SCHEDULER_USER);
-    if (groups[0]) this.startGroup(groups[0]);
+    if (groups[0]) this.startGroup(rollout, groups[0]);
     this.evaluate(rollout);
     return true;
   }
 
-  private startGroup(group: RolloutGroupRec): void {
+  private startGroup(rollout: RolloutRec, group: RolloutGroupRec): void {
     transitionGroup(this.store, group, "running");
+    // hawkBit requires confirmation by default once the consent flow is on; the group's flag overrides the rollout's.
+    const confirm = this.store.config(CONFIRMATION_FLOW_ENABLED, false) && (group.confirmationRequired ?? rollout.confirmationRequired ?? true);
     for (const action of this.store.state.actions) {
       if (action.rolloutGroupId !== group.id || action.status !== "scheduled") continue;
       const target = this.store.findTarget(action.controllerId);
-      if (target) startAction(this.store, action, target, SCHEDULER_USER);
+      if (target) startAction(this.store, action, target, SCHEDULER_USER, confirm);
     }
   }
 
@@ -203,7 +266,7 @@ export class RolloutEngine {
     const groups = this.store.groupsOf(rollout);
     const next = groups[groups.indexOf(after) + 1];
     if (!next || next.status !== "scheduled") return false;
-    this.startGroup(next);
+    this.startGroup(rollout, next);
     return true;
   }
 
@@ -219,7 +282,7 @@ export class RolloutEngine {
       // After a resume from an error pause nothing is running any more; carry on with the next group.
       const next = groups.find((g) => g.status === "scheduled");
       if (next) {
-        this.startGroup(next);
+        this.startGroup(rollout, next);
         return this.evaluate(rollout) || true;
       }
       transitionRollout(this.store, rollout, "finished", SCHEDULER_USER);
@@ -242,7 +305,9 @@ export class RolloutEngine {
     }
     let changed = false;
     if (percent(succeeded) >= threshold(group.successCondition.expression, 100)) {
-      if (group.successAction.action === "PAUSE" && !group.successActionFired) {
+      // PAUSE holds the rollout before the next group; after the last group there is nothing to hold.
+      const hasNext = this.store.groupsOf(rollout).some((g) => g.status === "scheduled");
+      if (group.successAction.action === "PAUSE" && !group.successActionFired && hasNext) {
         group.successActionFired = true;
         transitionRollout(this.store, rollout, "paused", SCHEDULER_USER);
         return true;

@@ -42,6 +42,12 @@ export class Store {
     return store;
   }
 
+  /** A tenant configuration value, or hawkBit's default for the key. */
+  config<T>(key: string, fallback: T): T {
+    const entry = this.state.tenantConfig?.[key];
+    return entry === undefined ? fallback : (entry.value as T);
+  }
+
   nextId(sequence: string): number {
     const next = (this.state.sequences[sequence] ?? 0) + 1;
     this.state.sequences[sequence] = next;

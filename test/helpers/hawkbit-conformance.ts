@@ -9,11 +9,25 @@ const SPEC_DIR = new URL("../../../shared/hawkbit/", import.meta.url);
 
 type Json = Record<string, unknown>;
 
-/** The DDI document declares `DdiPolling.sleep` with the literal pattern "HH:MM:SS"; hawkBit means hh:mm:ss. */
+/**
+ * Where the published documents lag or mis-render hawkBit's own code, each patched narrowly:
+ * - DDI `DdiPolling.sleep` carries the literal pattern "HH:MM:SS"; hawkBit means hh:mm:ss.
+ * - `MgmtRolloutSuccessAction.action` lists only NEXTGROUP, while hawkBit's MgmtRolloutSuccessAction.SuccessAction
+ *   (hawkbit-mgmt-api, and docs/rollout-management.md "Pause success action") also has PAUSE.
+ * - `MgmtSystemTenantConfigurationValue(Request).value` is Java's Object rendered as `type: object`; hawkBit takes and
+ *   returns booleans, numbers and strings there (its own example value is `true`).
+ */
 function patchKnownQuirks(spec: Json): Json {
   const schemas = (spec.components as Json | undefined)?.schemas as Json | undefined;
-  const sleep = ((schemas?.DdiPolling as Json | undefined)?.properties as Json | undefined)?.sleep as Json | undefined;
+  const propertiesOf = (name: string) => (schemas?.[name] as Json | undefined)?.properties as Json | undefined;
+  const sleep = propertiesOf("DdiPolling")?.sleep as Json | undefined;
   if (sleep?.pattern === "HH:MM:SS") sleep.pattern = "^\\d{2}:\\d{2}:\\d{2}$";
+  const successAction = propertiesOf("MgmtRolloutSuccessAction")?.action as Json | undefined;
+  if (Array.isArray(successAction?.enum) && !successAction.enum.includes("PAUSE")) successAction.enum = [...successAction.enum, "PAUSE"];
+  for (const name of ["MgmtSystemTenantConfigurationValue", "MgmtSystemTenantConfigurationValueRequest"]) {
+    const value = propertiesOf(name)?.value as Json | undefined;
+    if (value?.type === "object") delete value.type;
+  }
   return spec;
 }
 

@@ -1,8 +1,11 @@
 // The Direct Device Integration API under /{tenant}/controller/v1/{controllerId}.
 import { Router, type Request, type Response } from "express";
-import { applyCancelFeedback, applyDeploymentFeedback, type DdiExecution, type DdiFinished, type Feedback, openAction } from "../actions.js";
+import {
+  activateAutoConfirm, applyCancelFeedback, applyConfirmation, applyDeploymentFeedback, type DdiExecution, type DdiFinished, type Feedback,
+  openAction,
+} from "../actions.js";
 import { type DdiPrincipal, ddiPrincipal } from "../auth.js";
-import { constraintViolation, notFound } from "../errors.js";
+import { actionGone, autoConfirmAlreadyActive, constraintViolation, notFound } from "../errors.js";
 import type { ActionRec, ArtifactRec, SoftwareModuleRec, TargetRec } from "../model.js";
 import { type StandinContext, idParam, originOf, requireObject } from "./context.js";
 import { newSecurityToken } from "./mgmt-targets.js";
@@ -145,6 +148,9 @@ export function ddiRoutes(ctx: StandinContext, gatewayToken: string): Router {
     const open = openAction(store, controllerId);
     if (open?.status === "canceling") {
       links.cancelAction = { href: `${self}/cancelAction/${open.id}` };
+    } else if (open?.status === "wait_for_confirmation") {
+      const artifacts = modulesOf(open).flatMap((m) => store.artifactsOf(m.id));
+      links.confirmationBase = { href: `${self}/confirmationBase/${open.id}?c=${changeHash(open, artifacts)}` };
     } else if (open) {
       const artifacts = modulesOf(open).flatMap((m) => store.artifactsOf(m.id));
       links.deploymentBase = { href: `${self}/deploymentBase/${open.id}?c=${changeHash(open, artifacts)}` };
@@ -153,6 +159,75 @@ export function ddiRoutes(ctx: StandinContext, gatewayToken: string): Router {
     if (installed) links.installedBase = { href: `${self}/installedBase/${installed.id}` };
     if (target.requestAttributes) links.configData = { href: `${self}/configData` };
     res.json({ config: { polling: { sleep: ctx.pollingSleep } }, _links: links });
+  });
+
+  // Consent flow: an action waiting for confirmation is offered here instead of on deploymentBase.
+  r.get(`${root}/confirmationBase`, async (req, res) => {
+    if (!authenticate(req, res)) return;
+    const target = knownTarget(req);
+    seen(req, target);
+    await ctx.commit();
+    const self = `${originOf(req)}/${ctx.tenant}/controller/v1/${encodeURIComponent(target.controllerId)}/confirmationBase`;
+    const links: Record<string, { href: string }> = {};
+    const open = openAction(store, target.controllerId);
+    if (open?.status === "wait_for_confirmation") {
+      const artifacts = modulesOf(open).flatMap((m) => store.artifactsOf(m.id));
+      links.confirmationBase = { href: `${self}/${open.id}?c=${changeHash(open, artifacts)}` };
+    }
+    if (target.autoConfirm) links.deactivateAutoConfirm = { href: `${self}/deactivateAutoConfirm` };
+    else links.activateAutoConfirm = { href: `${self}/activateAutoConfirm` };
+    const autoConfirm = target.autoConfirm
+      ? { active: true, initiator: target.autoConfirm.initiator, remark: target.autoConfirm.remark, activatedAt: target.autoConfirm.activatedAt }
+      : { active: false };
+    res.json({ autoConfirm, _links: links });
+  });
+
+  r.get(`${root}/confirmationBase/:actionId`, async (req, res) => {
+    if (!authenticate(req, res)) return;
+    const target = knownTarget(req);
+    const action = actionOf(target, idParam(req, "actionId"));
+    if (!action.active || action.status !== "wait_for_confirmation") throw notFound("Action awaiting confirmation", action.id);
+    seen(req, target);
+    await ctx.commit();
+    const { deployment, ...rest } = deploymentBody(req, target, action, Number(req.query.actionHistory ?? 0));
+    res.json({ ...rest, confirmation: deployment });
+  });
+
+  r.post(`${root}/confirmationBase/:actionId/feedback`, async (req, res) => {
+    if (!authenticate(req, res)) return;
+    const target = knownTarget(req);
+    const action = actionOf(target, idParam(req, "actionId"));
+    const body = requireObject(req.body);
+    if (body.confirmation !== "confirmed" && body.confirmation !== "denied") throw constraintViolation("confirmation must be confirmed or denied");
+    const details = body.details === undefined ? [] : body.details;
+    if (!Array.isArray(details) || !details.every((d) => typeof d === "string")) throw constraintViolation("details must be strings");
+    if (!action.active) throw actionGone(action.id);
+    if (action.status !== "wait_for_confirmation") throw notFound("Action awaiting confirmation", action.id);
+    seen(req, target);
+    applyConfirmation(store, action, target, body.confirmation === "confirmed", details, typeof body.code === "number" ? body.code : undefined);
+    await ctx.commit();
+    res.status(200).end();
+  });
+
+  r.post(`${root}/confirmationBase/activateAutoConfirm`, async (req, res) => {
+    if (!authenticate(req, res)) return;
+    const target = knownTarget(req);
+    if (target.autoConfirm) throw autoConfirmAlreadyActive(target.controllerId);
+    const body = req.body === undefined || req.body === null || Object.keys(req.body).length === 0 ? {} : requireObject(req.body);
+    seen(req, target);
+    activateAutoConfirm(store, target, typeof body.initiator === "string" ? body.initiator : undefined, typeof body.remark === "string" ? body.remark : undefined);
+    await ctx.commit();
+    res.status(200).end();
+  });
+
+  r.post(`${root}/confirmationBase/deactivateAutoConfirm`, async (req, res) => {
+    if (!authenticate(req, res)) return;
+    const target = knownTarget(req);
+    seen(req, target);
+    target.autoConfirm = undefined;
+    store.touch(target, target.controllerId);
+    await ctx.commit();
+    res.status(200).end();
   });
 
   r.get(`${root}/deploymentBase/:actionId`, async (req, res) => {

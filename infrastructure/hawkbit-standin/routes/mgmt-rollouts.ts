@@ -1,15 +1,16 @@
 // Rollouts and their deployment groups. Creation validates and splits the targets synchronously (so errors
 // surface as 400s, like hawkBit) but answers in CREATING; the engine moves the rollout on.
 import { Router } from "express";
-import { constraintViolation, dsIncomplete, notFound, rolloutVerificationFailed } from "../errors.js";
+import { alreadyExists, constraintViolation, dsIncomplete, notFound, rolloutIllegalState, rolloutVerificationFailed } from "../errors.js";
 import { rolloutFields, rolloutGroupFields, targetFields } from "../fields.js";
-import type { ActionType, Condition, GroupConditions, TargetRec } from "../model.js";
+import type { ActionType, Condition, GroupConditions, RolloutRec, TargetRec } from "../model.js";
 import { page, pagedBody, rsqlFilter } from "../query.js";
 import * as rep from "../representations.js";
 import type { NewGroup } from "../rollout-engine.js";
 import type { Store } from "../store.js";
 import {
-  type StandinContext, idParam, optionalNumber, optionalString, originOf, pageParams, requireObject, requireString, userOf,
+  type StandinContext, idParam, optionalBoolean, optionalNumber, optionalString, originOf, pageParams, requireObject, requireString,
+  userOf,
 } from "./context.js";
 
 const ACTION_TYPES: readonly ActionType[] = ["forced", "soft", "timeforced", "downloadonly"];
@@ -69,6 +70,7 @@ function splitTargets(store: Store, body: Record<string, unknown>, matched: Targ
       const targetFilterQuery = optionalString(g, "targetFilterQuery");
       return {
         name: requireString(g, "name"), description: optionalString(g, "description"), targetFilterQuery, targetPercentage,
+        confirmationRequired: optionalBoolean(g, "confirmationRequired"),
         ...conditionsOf(g, defaults), controllerIds: take(targetPercentage, targetFilterQuery),
       };
     });
@@ -103,6 +105,7 @@ export function rolloutRoutes(ctx: StandinContext): Router {
     const type = (optionalString(body, "type") ?? "forced") as ActionType;
     if (!ACTION_TYPES.includes(type)) throw constraintViolation(`Unsupported rollout type ${type}`);
 
+    if (store.state.rollouts.some((r) => r.name === name && !r.deleted)) throw alreadyExists(`Rollout with name ${name} already exists`);
     const matched = store.state.targets.filter(rsqlFilter(targetFilterQuery, targetFields(store))).sort((a, b) => a.id - b.id);
     if (matched.length === 0) throw constraintViolation("Rollout does not match any existing targets");
     const groups = splitTargets(store, body, matched, conditionsOf(body, HAWKBIT_DEFAULT_CONDITIONS));
@@ -110,7 +113,7 @@ export function rolloutRoutes(ctx: StandinContext): Router {
     const rollout = engine.create({
       name, description: optionalString(body, "description"), targetFilterQuery, distributionSetId: ds.id, actionType: type,
       forcedTime: optionalNumber(body, "forcetime"), startAt: optionalNumber(body, "startAt"), weight: optionalNumber(body, "weight"),
-      groups,
+      confirmationRequired: optionalBoolean(body, "confirmationRequired"), groups,
     }, userOf(res));
     // Rendered before the commit: the scheduler may move the rollout on while the state is being written.
     const created = rep.rollout(originOf(req), store, rollout);
@@ -120,20 +123,59 @@ export function rolloutRoutes(ctx: StandinContext): Router {
 
   r.get("/rollouts", (req, res) => {
     const base = originOf(req);
-    res.json(pagedBody(page(store.state.rollouts, pageParams(req), rolloutFields), (x) => rep.rollout(base, store, x)));
+    // Soft-deleted rollouts are kept for their actions but no longer listed.
+    const live = store.state.rollouts.filter((x) => !x.deleted);
+    res.json(pagedBody(page(live, pageParams(req), rolloutFields), (x) => rep.rollout(base, store, x)));
   });
 
   r.get("/rollouts/:id", (req, res) => {
     res.json(rep.rollout(originOf(req), store, store.rollout(idParam(req, "id"))));
   });
 
-  for (const [verb, apply] of [["start", engine.start], ["pause", engine.pause], ["resume", engine.resume]] as const) {
+  const remarkOf = (req: { query: Record<string, unknown> }) => (typeof req.query.remark === "string" ? req.query.remark : undefined);
+  const verbs = {
+    start: (x, user) => engine.start(x, user),
+    pause: (x, user) => engine.pause(x, user),
+    resume: (x, user) => engine.resume(x, user),
+    triggerNextGroup: (x, user) => engine.triggerNextGroup(x, user),
+    approve: (x, user, req) => engine.approve(x, user, remarkOf(req)),
+    deny: (x, user, req) => engine.deny(x, user, remarkOf(req)),
+  } satisfies Record<string, (x: RolloutRec, user: string, req: { query: Record<string, unknown> }) => void>;
+  for (const [verb, apply] of Object.entries(verbs)) {
     r.post(`/rollouts/:id/${verb}`, async (req, res) => {
-      apply.call(engine, store.rollout(idParam(req, "id")), userOf(res));
+      apply(store.rollout(idParam(req, "id")), userOf(res), req);
       await ctx.commit();
       res.status(200).end();
     });
   }
+
+  // hawkBit's retry: a new rollout, named after the old one, over the targets whose action in it failed.
+  r.post("/rollouts/:id/retry", async (req, res) => {
+    const old = store.rollout(idParam(req, "id"));
+    if (old.status !== "finished") throw rolloutIllegalState(`Rollout ${old.id} is in state ${old.status.toUpperCase()}; only a FINISHED rollout can be retried`);
+    const failed = [...new Set(store.state.actions.filter((a) => a.rolloutId === old.id && a.status === "error").map((a) => a.controllerId))];
+    if (failed.length === 0) throw rolloutVerificationFailed(`Rollout ${old.id} has no failed targets to retry`);
+    const name = `${old.name}_retry`;
+    if (store.state.rollouts.some((x) => x.name === name && !x.deleted)) throw alreadyExists(`Rollout with name ${name} already exists`);
+    const [first] = store.groupsOf(old);
+    const conditions: GroupConditions = first
+      ? { successCondition: first.successCondition, successAction: first.successAction, errorCondition: first.errorCondition, errorAction: first.errorAction }
+      : HAWKBIT_DEFAULT_CONDITIONS;
+    const retry = engine.create({
+      name, description: old.description, targetFilterQuery: `failedrollout==${old.id}`, distributionSetId: old.distributionSetId,
+      actionType: old.actionType, forcedTime: old.forcedTime, weight: old.weight, confirmationRequired: old.confirmationRequired,
+      groups: [{ name: "group-1", description: "group-1", targetPercentage: 100, ...conditions, controllerIds: failed }],
+    }, userOf(res));
+    const created = rep.rollout(originOf(req), store, retry);
+    await ctx.commit();
+    res.status(201).json(created);
+  });
+
+  r.delete("/rollouts/:id", async (req, res) => {
+    engine.delete(store.rollout(idParam(req, "id")), userOf(res));
+    await ctx.commit();
+    res.status(200).end();
+  });
 
   const groupOf = (rolloutId: number, groupId: number) => {
     const rollout = store.rollout(rolloutId);

@@ -1,7 +1,8 @@
 // Targets, their attributes and their actions (including cancelling an action).
 import { randomBytes } from "node:crypto";
 import { Router } from "express";
-import { actionNotCancelable, alreadyExists, notFound } from "../errors.js";
+import { activateAutoConfirm } from "../actions.js";
+import { actionNotCancelable, alreadyExists, autoConfirmAlreadyActive, forceQuitNotAllowed, notFound } from "../errors.js";
 import { actionFields, targetFields } from "../fields.js";
 import type { TargetRec } from "../model.js";
 import { page, pagedBody } from "../query.js";
@@ -94,12 +95,52 @@ export function targetRoutes(ctx: StandinContext): Router {
   // hawkBit moves an open action to CANCELING; the device confirms through the DDI cancelAction resource.
   r.delete("/targets/:controllerId/actions/:actionId", async (req, res) => {
     const action = actionOfTarget(req.params.controllerId, idParam(req, "actionId"));
+    // force=true quits an action that is already being cancelled, without waiting for the device.
+    if (String(req.query.force) === "true") {
+      if (!action.active || action.status !== "canceling") throw forceQuitNotAllowed(action.id);
+      const target = store.target(action.controllerId);
+      action.status = "canceled";
+      action.active = false;
+      action.history.push({ id: store.nextId("actionStatus"), status: "canceled", reportedAt: Date.now(), messages: ["A force quit has been performed."] });
+      target.assignedDistributionSetId = target.installedDistributionSetId;
+      target.updateStatus = target.installedDistributionSetId === undefined ? "registered" : "in_sync";
+      store.touch(action, userOf(res));
+      await ctx.commit();
+      res.status(204).end();
+      return;
+    }
     if (!action.active || action.status === "canceling") throw actionNotCancelable(action.id);
     action.status = "canceling";
     action.history.push({ id: store.nextId("actionStatus"), status: "canceling", reportedAt: Date.now(), messages: ["Cancellation requested"] });
     store.touch(action, userOf(res));
     await ctx.commit();
     res.status(204).end();
+  });
+
+  r.get("/targets/:controllerId/autoConfirm", (req, res) => {
+    const target = store.target(req.params.controllerId);
+    const self = `${originOf(req)}/rest/v1/targets/${encodeURIComponent(target.controllerId)}/autoConfirm`;
+    res.json(target.autoConfirm
+      ? { active: true, initiator: target.autoConfirm.initiator, remark: target.autoConfirm.remark, activatedAt: target.autoConfirm.activatedAt,
+        _links: { deactivate: { href: `${self}/deactivate` } } }
+      : { active: false, _links: { activate: { href: `${self}/activate` } } });
+  });
+
+  r.post("/targets/:controllerId/autoConfirm/activate", async (req, res) => {
+    const target = store.target(req.params.controllerId);
+    if (target.autoConfirm) throw autoConfirmAlreadyActive(target.controllerId);
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    activateAutoConfirm(store, target, typeof body.initiator === "string" ? body.initiator : userOf(res), typeof body.remark === "string" ? body.remark : undefined);
+    await ctx.commit();
+    res.status(200).end();
+  });
+
+  r.post("/targets/:controllerId/autoConfirm/deactivate", async (req, res) => {
+    const target = store.target(req.params.controllerId);
+    target.autoConfirm = undefined;
+    store.touch(target, userOf(res));
+    await ctx.commit();
+    res.status(200).end();
   });
 
   return r;

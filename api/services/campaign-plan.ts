@@ -1,0 +1,264 @@
+// What a campaign asks for, and how it becomes one hawkBit rollout. The plan (target filter and groups) is
+// computed once, stored with the campaign before anything is sent to hawkBit, and the rollout request is derived
+// from it alone: a request repeated after a crash is the same request.
+import { parse } from "@rsql/parser";
+import type { ExpressionNode } from "@rsql/ast";
+import type { MgmtActionType, MgmtRolloutGroup, MgmtRolloutRestRequestBodyPost } from "../hawkbit/types.js";
+import { rsqlValue } from "../hawkbit/management-client.js";
+import { badRequest } from "../http-error.js";
+import { compile } from "../validation.js";
+
+export interface Pacing {
+  /** Devices notified per interval (the first interval with a ramp). */
+  devices: number;
+  intervalSeconds: number;
+  /** Each interval may notify `rampFactor` times as many devices as the one before, up to `maxDevices`. */
+  rampFactor: number;
+  maxDevices?: number;
+}
+
+export interface MaintenanceWindow {
+  /** "HH:MM" in UTC; a window with end before start spans midnight. */
+  start: string;
+  end: string;
+}
+
+export interface CampaignInput {
+  name: string;
+  releaseId: string;
+  /** hawkBit target filter RSQL, passed through (hawkBit judges it). */
+  targetFilter?: string;
+  /** RSQL over Aerie's device attributes (as the bridge sends them to hawkBit), translated to a target filter. */
+  selection?: string;
+  groups?: number | { name?: string; selection?: string; percentage: number }[];
+  /** Cumulative shares of the selected devices, e.g. [1, 10, 50, 100]. */
+  stages?: number[];
+  successThreshold: number;
+  errorThreshold: number;
+  actionType: MgmtActionType;
+  forceTime?: string;
+  approval: boolean;
+  startAt?: string;
+  maintenanceWindow?: MaintenanceWindow;
+  consentRequired: boolean;
+  healthGate?: { soakSeconds: number };
+  pacing?: Pacing;
+  abort?: { errorPercent: number; minExecuted: number };
+  start: boolean;
+}
+
+const HHMM = "^([01][0-9]|2[0-3]):[0-5][0-9]$";
+
+export const campaignInputSchema = {
+  type: "object",
+  required: ["name", "releaseId"],
+  additionalProperties: false,
+  properties: {
+    name: { type: "string", pattern: "^[A-Za-z0-9._ -]{1,64}$" },
+    releaseId: { type: "string", format: "uuid" },
+    targetFilter: { type: "string", minLength: 1, maxLength: 1024, description: "hawkBit target filter (RSQL), passed through." },
+    selection: { type: "string", minLength: 1, maxLength: 1024, description: "RSQL over device attributes (controllerId, hardware, updateClient, version.rootfs, ...)." },
+    groups: {
+      oneOf: [
+        { type: "integer", minimum: 1, maximum: 100, description: "Equal split into this many groups." },
+        {
+          type: "array", minItems: 1, maxItems: 100,
+          items: {
+            type: "object", required: ["percentage"], additionalProperties: false,
+            properties: {
+              name: { type: "string", pattern: "^[A-Za-z0-9._ -]{1,64}$" },
+              selection: { type: "string", minLength: 1, maxLength: 1024 },
+              percentage: { type: "number", exclusiveMinimum: 0, maximum: 100, description: "Share of the devices still unassigned that match." },
+            },
+          },
+        },
+      ],
+    },
+    stages: { type: "array", minItems: 1, maxItems: 20, items: { type: "number", exclusiveMinimum: 0, maximum: 100 }, description: "Cumulative shares, ending with 100." },
+    successThreshold: { type: "integer", minimum: 1, maximum: 100, default: 100 },
+    errorThreshold: { type: "integer", minimum: 0, maximum: 100, default: 50 },
+    actionType: { enum: ["soft", "forced", "timeforced", "downloadonly"], default: "forced" },
+    forceTime: { type: "string", format: "date-time" },
+    approval: { type: "boolean", default: false },
+    startAt: { type: "string", format: "date-time" },
+    maintenanceWindow: {
+      type: "object", required: ["start", "end"], additionalProperties: false,
+      properties: { start: { type: "string", pattern: HHMM }, end: { type: "string", pattern: HHMM } },
+    },
+    consentRequired: { type: "boolean", default: false },
+    healthGate: {
+      type: "object", required: ["soakSeconds"], additionalProperties: false,
+      properties: { soakSeconds: { type: "integer", minimum: 0, maximum: 604800 } },
+    },
+    pacing: {
+      type: "object", required: ["devices"], additionalProperties: false,
+      properties: {
+        devices: { type: "integer", minimum: 1, maximum: 100000 },
+        intervalSeconds: { type: "integer", minimum: 1, maximum: 86400, default: 60 },
+        rampFactor: { type: "number", minimum: 1, maximum: 10, default: 1 },
+        maxDevices: { type: "integer", minimum: 1 },
+      },
+    },
+    abort: {
+      type: "object", required: ["errorPercent", "minExecuted"], additionalProperties: false,
+      properties: { errorPercent: { type: "number", minimum: 0, maximum: 100 }, minExecuted: { type: "integer", minimum: 1 } },
+    },
+    start: { type: "boolean", default: false },
+  },
+} as const;
+
+export const validateCampaignInput = compile<CampaignInput>(campaignInputSchema);
+
+/** Aerie names for hawkBit target fields; everything else is a device attribute. */
+const TARGET_FIELDS: Record<string, string> = { controllerid: "controllerId", id: "controllerId", name: "name" };
+
+function emit(node: ExpressionNode): string {
+  if (node.type === "LOGIC") {
+    const op = node.operator === "and" || node.operator === ";" ? ";" : ",";
+    return `(${emit(node.left)}${op}${emit(node.right)})`;
+  }
+  const raw = node.left.selector;
+  const field = TARGET_FIELDS[raw.toLowerCase()] ?? `attribute.${raw.replace(/^attributes?\./, "")}`;
+  const value = node.right.value;
+  const literal = (v: string) => (/^[A-Za-z0-9._*:-]+$/.test(v) ? v : rsqlValue(v));
+  const rendered = Array.isArray(value) ? `(${value.map(literal).join(",")})` : literal(value);
+  return `${field}${node.operator}${rendered}`;
+}
+
+/** Device-attribute RSQL → hawkBit target filter RSQL (the bridge stores device attributes as target attributes). */
+export function selectionToTargetFilter(selection: string, field = "selection"): string {
+  let ast: ExpressionNode;
+  try {
+    ast = parse(selection);
+  } catch (error) {
+    throw badRequest(`${field} is not valid RSQL: ${(error as Error).message}`);
+  }
+  return emit(ast);
+}
+
+export interface PlannedGroup {
+  name: string;
+  targetFilterQuery?: string;
+  targetPercentage: number;
+}
+
+export interface CampaignPlan {
+  targetFilter: string;
+  amountGroups?: number;
+  groups?: PlannedGroup[];
+  /** How many devices the selection matched when planned (only counted when pacing needs it). */
+  matched?: number;
+}
+
+/** Cumulative stage shares → hawkBit's "percentage of the remaining targets" per group. */
+export function stagesToGroups(stages: number[]): PlannedGroup[] {
+  for (let i = 1; i < stages.length; i++) {
+    if (stages[i]! <= stages[i - 1]!) throw badRequest("stages must increase");
+  }
+  if (stages[stages.length - 1] !== 100) throw badRequest("the last stage must be 100");
+  let before = 0;
+  return stages.map((share, i) => {
+    const pct = i === stages.length - 1 ? 100 : ((share - before) / (100 - before)) * 100;
+    before = share;
+    return { name: `stage-${i + 1}`, targetPercentage: Math.round(pct * 1000) / 1000 };
+  });
+}
+
+/** Batch sizes within `count` devices under pacing: `devices`, then ramped, capped by maxDevices. */
+function batches(count: number, pacing: Pacing, state: { size: number }): number[] {
+  const sizes: number[] = [];
+  let left = count;
+  while (left > 0) {
+    const size = Math.min(left, Math.max(1, Math.floor(state.size)));
+    sizes.push(size);
+    left -= size;
+    state.size = Math.min(state.size * pacing.rampFactor, pacing.maxDevices ?? Number.MAX_SAFE_INTEGER);
+  }
+  return sizes;
+}
+
+/** hawkBit's default quota of groups per rollout. */
+export const MAX_GROUPS = 500;
+
+/**
+ * Stages (or one stage of everything) split into groups of at most the paced batch size. Percentages are of the
+ * remaining devices, so hawkBit cuts groups of exactly these sizes from `matched` devices.
+ */
+export function pacedGroups(matched: number, stages: number[] | undefined, pacing: Pacing): PlannedGroup[] {
+  const shares = stages ?? [100];
+  const groups: PlannedGroup[] = [];
+  const state = { size: pacing.devices };
+  let assigned = 0;
+  shares.forEach((share, s) => {
+    const upTo = s === shares.length - 1 ? matched : Math.round((matched * share) / 100);
+    for (const size of batches(upTo - assigned, pacing, state)) {
+      const remaining = matched - assigned;
+      assigned += size;
+      groups.push({ name: `stage-${s + 1}-batch-${groups.length + 1}`, targetPercentage: assigned === matched ? 100 : (size / remaining) * 100 });
+    }
+  });
+  if (groups.length === 0) groups.push({ name: "stage-1-batch-1", targetPercentage: 100 });
+  if (groups.length > MAX_GROUPS) throw badRequest(`pacing would need ${groups.length} groups; hawkBit allows ${MAX_GROUPS}. Raise pacing.devices or the ramp.`);
+  return groups;
+}
+
+/** Everything about the plan that needs no hawkBit call; `matched` is asked only when pacing needs a count. */
+export async function planCampaign(input: CampaignInput, countMatched: (filter: string) => Promise<number>): Promise<CampaignPlan> {
+  if (input.targetFilter && input.selection) throw badRequest("give either targetFilter or selection, not both");
+  if (!input.targetFilter && !input.selection) throw badRequest("one of targetFilter or selection is required");
+  if (input.groups !== undefined && input.stages !== undefined) throw badRequest("give either groups or stages, not both");
+  if (input.pacing && Array.isArray(input.groups)) throw badRequest("pacing works with stages or an equal split, not with explicit groups");
+  if (input.actionType === "timeforced" && !input.forceTime) throw badRequest("forceTime is required with actionType timeforced");
+  if (input.abort && input.abort.minExecuted < 1) throw badRequest("abort.minExecuted must be at least 1");
+  const targetFilter = input.targetFilter ?? selectionToTargetFilter(input.selection!);
+  if (input.pacing) {
+    const matched = await countMatched(targetFilter);
+    if (matched === 0) throw badRequest("the selection matches no device");
+    const equal = typeof input.groups === "number" ? input.groups : undefined;
+    const stages = input.stages ?? (equal ? Array.from({ length: equal }, (_, i) => ((i + 1) * 100) / equal) : undefined);
+    return { targetFilter, matched, groups: pacedGroups(matched, stages, input.pacing) };
+  }
+  if (input.stages) return { targetFilter, groups: stagesToGroups(input.stages) };
+  if (Array.isArray(input.groups)) {
+    return {
+      targetFilter,
+      groups: input.groups.map((g, i) => ({
+        name: g.name ?? `group-${i + 1}`,
+        targetFilterQuery: g.selection ? selectionToTargetFilter(g.selection, `groups[${i}].selection`) : undefined,
+        targetPercentage: g.percentage,
+      })),
+    };
+  }
+  return { targetFilter, amountGroups: input.groups ?? 2 };
+}
+
+/** The rollout request, derived from the stored campaign only. */
+export function rolloutRequest(name: string, description: string, distributionSetId: number, input: CampaignInput, plan: CampaignPlan): MgmtRolloutRestRequestBodyPost {
+  // Gated campaigns let hawkBit pause after every group; Aerie resumes when health and pacing allow.
+  const gated = input.healthGate !== undefined || input.pacing !== undefined;
+  const groups: MgmtRolloutGroup[] | undefined = plan.groups?.map((g) => ({
+    name: g.name, targetPercentage: g.targetPercentage, confirmationRequired: input.consentRequired,
+    ...(g.targetFilterQuery ? { targetFilterQuery: g.targetFilterQuery } : {}),
+  }));
+  return {
+    name, description, distributionSetId, targetFilterQuery: plan.targetFilter, type: input.actionType,
+    ...(input.forceTime ? { forcetime: Date.parse(input.forceTime) } : {}),
+    ...(groups ? { groups } : { amountGroups: plan.amountGroups }),
+    // Always explicit: with the tenant's consent flow on, hawkBit would otherwise ask every device.
+    confirmationRequired: input.consentRequired,
+    successCondition: { condition: "THRESHOLD", expression: String(input.successThreshold) },
+    successAction: { action: gated ? "PAUSE" : "NEXTGROUP", expression: "" },
+    errorCondition: { condition: "THRESHOLD", expression: String(input.errorThreshold) },
+    errorAction: { action: "PAUSE", expression: "" },
+  };
+}
+
+/** Whether `now` lies in the daily UTC window. */
+export function inWindow(window: MaintenanceWindow | undefined, now = new Date()): boolean {
+  if (!window) return true;
+  const minutes = (hhmm: string) => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
+  const t = now.getUTCHours() * 60 + now.getUTCMinutes();
+  const start = minutes(window.start);
+  const end = minutes(window.end);
+  return start <= end ? t >= start && t < end : t >= start || t < end;
+}

@@ -1,0 +1,201 @@
+// Aerie's campaign API against the conformant hawkBit stand-in, with devices polling DDI: the OpenAPI document,
+// bad input, staged groups over device attributes, approval, pause/resume/stop/retry, the health gate and pacing.
+import { expect } from "chai";
+import { AerieApiError, waitFor } from "../../scripts/lib/aerie-client.js";
+import { type CampaignHarness, DdiDevice, runDevices, startCampaignHarness } from "./harness.js";
+
+type Campaign = {
+  id: string; status: string; pausedBy: string | null; statusReason: string | null; hawkbitRolloutId: number | null;
+  progress: { devices: number; byStatus: Record<string, number>; groups: { id: number; name: string; status: string; totalTargets: number }[] };
+  devices: { controllerId: string; group: string | null; status: string }[];
+  gate?: { unhealthy: string[] };
+};
+
+async function apiError(promise: Promise<unknown>, status: number, part?: string): Promise<Record<string, unknown>> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).to.be.instanceOf(AerieApiError);
+    const e = error as AerieApiError;
+    expect(e.status, JSON.stringify(e.body)).to.equal(status);
+    if (part) expect(JSON.stringify(e.body)).to.contain(part);
+    return e.body as Record<string, unknown>;
+  }
+  throw new Error(`expected HTTP ${status}`);
+}
+
+describe("campaigns: API, lifecycle, health gate and pacing", function () {
+  this.timeout(120_000);
+  let h: CampaignHarness;
+  let releaseId: string;
+  const fleet: DdiDevice[] = [];
+
+  const campaign = (id: string) => h.api.request<Campaign>("GET", `/api/v1/campaigns/${id}`);
+  const command = (id: string, verb: string) => h.api.request<Campaign>("POST", `/api/v1/campaigns/${id}/${verb}`);
+  const create = (body: object) => h.api.request<Campaign>("POST", "/api/v1/campaigns", body);
+  const until = (id: string, status: string, devices: DdiDevice[] = []) =>
+    runDevices(devices, h.hawkbit, async () => {
+      const c = await campaign(id);
+      return c.status === status ? c : undefined;
+    });
+
+  before(async () => {
+    h = await startCampaignHarness();
+    for (let i = 1; i <= 10; i++) {
+      const device = new DdiDevice(`cp-${String(i).padStart(2, "0")}`, h.standin.url, h.db, { hardware: i <= 8 ? "rev-b" : "rev-a", "version.rootfs": "1.0.0" });
+      await device.register();
+      fleet.push(device);
+    }
+    const artifact = await h.addArtifact("rootfs-2.swu", Buffer.from("image 2"));
+    releaseId = (await h.api.createRelease({ name: "cp-os", version: "2", artifacts: [artifact] })).id;
+  });
+
+  after(async () => {
+    await h?.dispose();
+  });
+
+  it("serves its OpenAPI document, covering every campaign command", async () => {
+    const doc = await (await fetch(`${h.apiUrl}/openapi.json`)).json();
+    expect(doc.openapi).to.match(/^3\./);
+    for (const verb of ["start", "pause", "resume", "stop", "retry", "approve", "deny"]) expect(doc.paths).to.have.property(`/api/v1/campaigns/{id}/${verb}`);
+    expect(doc.components.schemas.CampaignInput.properties).to.include.keys("selection", "stages", "healthGate", "pacing", "maintenanceWindow", "consentRequired");
+  });
+
+  it("answers bad input with 400/404/409 and a reason, hawkBit's refusals with its code", async () => {
+    await apiError(create({ name: "x", releaseId, selection: "hardware==" }), 400, "not valid RSQL");
+    await apiError(create({ name: "x", releaseId, selection: "hardware==rev-b", successThreshold: 101 }), 400, "successThreshold");
+    await apiError(create({ name: "x", releaseId, selection: "hardware==rev-b", stages: [10, 5, 100] }), 400, "stages must increase");
+    await apiError(create({ name: "x", releaseId: "00000000-0000-4000-8000-000000000000", selection: "hardware==rev-b" }), 404, "release");
+    const refused = await apiError(create({ name: "x", releaseId, targetFilter: "nosuchfield==1" }), 400, "hawkbit.server.error.rest.param.rsqlInvalidField");
+    expect((refused.error as { hawkbit: { status: number } }).hawkbit.status).to.equal(400);
+    await apiError(create({ name: "x", releaseId, targetFilter: "controllerId==nobody" }), 400, "does not match any");
+    expect((await h.db.campaign.count({ where: { name: "x" } }))).to.equal(0);
+    await apiError(command("00000000-0000-4000-8000-000000000000", "start"), 404);
+  });
+
+  it("stages [20, 50, 100]% over device attributes, with per-group and per-device progress", async () => {
+    const c = await create({ name: "cp-staged", releaseId, selection: "hardware==rev-b", stages: [25, 50, 100], start: true });
+    expect(c.status).to.equal("created");
+    const finished = await until(c.id, "finished", fleet);
+    expect(finished.progress.groups.map((g) => g.totalTargets)).to.deep.equal([2, 2, 4]);
+    expect(finished.progress.groups.every((g) => g.status === "finished")).to.equal(true);
+    expect(finished.progress.byStatus).to.deep.equal({ success: 8 });
+    expect(finished.devices.map((d) => d.controllerId).sort()).to.deep.equal(fleet.slice(0, 8).map((d) => d.controllerId));
+    expect(new Set(finished.devices.map((d) => d.group))).to.deep.equal(new Set(["stage-1", "stage-2", "stage-3"]));
+    const rollout = await h.hawkbit.getRollout(finished.hawkbitRolloutId!);
+    expect(rollout.targetFilterQuery).to.equal("attribute.hardware==rev-b");
+    await apiError(command(c.id, "start"), 409, "finished");
+    await apiError(command(c.id, "pause"), 409);
+  });
+
+  it("waits for approval; deny ends it; approve, pause, resume and stop drive hawkBit", async () => {
+    const denied = await create({ name: "cp-denied", releaseId, selection: "hardware==rev-a", approval: true, start: true });
+    await waitFor("waiting for approval", async () => ((await campaign(denied.id)).status === "waiting_for_approval" ? true : undefined), 10_000, 100);
+    expect((await command(denied.id, "deny")).status).to.equal("denied");
+    await apiError(command(denied.id, "start"), 409, "denied");
+
+    const c = await create({ name: "cp-approved", releaseId, selection: "hardware==rev-a", groups: 2, approval: true, start: true });
+    await waitFor("waiting for approval", async () => ((await campaign(c.id)).status === "waiting_for_approval" ? true : undefined), 10_000, 100);
+    expect((await h.hawkbit.getRollout(c.hawkbitRolloutId!)).status).to.equal("ready");
+    await command(c.id, "approve");
+    await waitFor("running", async () => ((await campaign(c.id)).status === "running" ? true : undefined), 10_000, 100);
+    expect((await command(c.id, "pause")).pausedBy).to.equal("operator");
+    expect((await h.hawkbit.getRollout(c.hawkbitRolloutId!)).status).to.equal("paused");
+    expect((await command(c.id, "resume")).status).to.equal("running");
+    expect((await h.hawkbit.getRollout(c.hawkbitRolloutId!)).status).to.equal("running");
+    expect((await command(c.id, "stop")).status).to.equal("stopped");
+    expect(["deleting", "deleted"]).to.include((await h.hawkbit.getRollout(c.hawkbitRolloutId!)).status);
+    await apiError(command(c.id, "start"), 409, "stopped");
+    await apiError(command(c.id, "resume"), 409, "stopped");
+  });
+
+  it("health gate: advances only after the group's devices stayed healthy for the soak time; holds on an unhealthy one", async () => {
+    const artifact = await h.addArtifact("rootfs-3.swu", Buffer.from("image 3"));
+    const release = await h.api.createRelease({ name: "cp-os", version: "3", artifacts: [artifact] });
+    const devices = fleet.slice(0, 6);
+    const c = await create({ name: "cp-gated", releaseId: release.id, selection: "controllerId=in=(cp-01,cp-02,cp-03,cp-04,cp-05,cp-06)", stages: [34, 67, 100], healthGate: { soakSeconds: 2 }, start: true });
+    const rolloutId = c.hawkbitRolloutId!;
+    const rollout = await h.hawkbit.getRollout(rolloutId);
+    expect(rollout).to.include({ totalTargets: 6 });
+    const groups = (await h.hawkbit.listRolloutGroups(rolloutId)).content;
+    expect(groups.every((g) => g.successAction?.action === "PAUSE")).to.equal(true);
+
+    // Group 1 succeeds; hawkBit pauses; Aerie waits out the soak time before the second group starts.
+    const first = await runDevices(devices, h.hawkbit, async () => {
+      const v = await campaign(c.id);
+      return v.pausedBy === "health-gate" ? v : undefined;
+    });
+    expect(first.statusReason).to.contain("waiting for stage-1");
+    const firstDone = Math.max(...devices.flatMap((d) => d.actions.map((a) => a.at)));
+    const advance = await waitFor("first advance", async () => (await h.db.auditEvent.findFirst({ where: { action: "campaign.group.advance", subject: `campaign:${c.id}` } })) ?? undefined, 20_000, 100);
+    expect(advance.at.getTime() - firstDone).to.be.at.least(2000);
+
+    // A device of the second group comes back unhealthy: the campaign holds, naming it.
+    const members = (await h.hawkbit.listRolloutGroupTargets(rolloutId, groups[1]!.id)).content.map((t) => t.controllerId);
+    for (const d of devices) d.healthy = !members.includes(d.controllerId) || d.controllerId !== members[0];
+    const held = await runDevices(devices, h.hawkbit, async () => {
+      const v = await campaign(c.id);
+      return v.gate?.unhealthy.length ? v : undefined;
+    });
+    expect(held).to.include({ status: "paused", pausedBy: "health-gate" });
+    expect(held.gate!.unhealthy).to.deep.equal([members[0]]);
+    expect(held.statusReason).to.contain(`${members[0]} reported unhealthy`);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect((await h.hawkbit.getRolloutGroup(rolloutId, groups[2]!.id)).status).to.equal("scheduled");
+
+    // The operator decides to go on.
+    await command(c.id, "resume");
+    await until(c.id, "finished", devices);
+  });
+
+  it("pacing: at most N devices per interval, next group only after the interval", async () => {
+    const artifact = await h.addArtifact("rootfs-4.swu", Buffer.from("image 4"));
+    const release = await h.api.createRelease({ name: "cp-os", version: "4", artifacts: [artifact] });
+    const c = await create({ name: "cp-paced", releaseId: release.id, selection: "version.rootfs==1.0.0", pacing: { devices: 2, intervalSeconds: 2, rampFactor: 2, maxDevices: 4 }, start: true });
+    const groups = (await h.hawkbit.listRolloutGroups(c.hawkbitRolloutId!)).content;
+    expect(groups.map((g) => g.totalTargets)).to.deep.equal([2, 4, 4]);
+    await until(c.id, "finished", fleet);
+    // Aerie started the rollout and then each next group (hawkBit starts a group only then) no sooner than 2 s apart.
+    const events = await h.db.auditEvent.findMany({ where: { subject: `campaign:${c.id}`, action: { in: ["campaign.starting", "campaign.group.advance"] } }, orderBy: { id: "asc" } });
+    const starts = events.map((e) => (e.details as { at: number }).at);
+    expect(starts).to.have.length(3);
+    for (let i = 1; i < starts.length; i++) expect(starts[i]! - starts[i - 1]!, `group ${i + 1}`).to.be.at.least(2000);
+    // And no device of a later group was offered its update before its group's start.
+    for (const [i, g] of groups.entries()) {
+      const members = (await h.hawkbit.listRolloutGroupTargets(c.hawkbitRolloutId!, g.id)).content.map((t) => t.controllerId);
+      for (const d of fleet.filter((x) => members.includes(x.controllerId))) expect(d.actions[d.actions.length - 1]!.at).to.be.at.least(starts[i]!);
+    }
+  });
+
+  it("retries the failed devices of a finished campaign with a hawkBit retry rollout", async () => {
+    const artifact = await h.addArtifact("rootfs-5.swu", Buffer.from("image 5"));
+    const release = await h.api.createRelease({ name: "cp-os", version: "5", artifacts: [artifact] });
+    const c = await create({ name: "cp-retry", releaseId: release.id, selection: "hardware==rev-a", groups: 1, errorThreshold: 100, start: true });
+    const [bad, good] = [fleet[8]!, fleet[9]!];
+    // The first attempt of cp-09 fails.
+    const failOnce = async () => {
+      const base = await (await fetch(`${h.standin.url}/DEFAULT/controller/v1/${bad.controllerId}`, { headers: { Authorization: "GatewayToken gw-token-123", Accept: "application/json" } })).json();
+      const href = base._links?.deploymentBase?.href as string | undefined;
+      if (!href) return undefined;
+      const actionId = Number(/deploymentBase\/(\d+)/.exec(href)![1]);
+      await fetch(`${h.standin.url}/DEFAULT/controller/v1/${bad.controllerId}/deploymentBase/${actionId}/feedback`, {
+        method: "POST", headers: { Authorization: "GatewayToken gw-token-123", "Content-Type": "application/json" },
+        body: JSON.stringify({ status: { execution: "closed", result: { finished: "failure" }, details: ["flash error"] } }),
+      });
+      return true;
+    };
+    await waitFor("cp-09's action", failOnce, 10_000, 100);
+    await until(c.id, "finished", [good]);
+    await apiError(command(c.id, "pause"), 409);
+    const retried = await command(c.id, "retry");
+    expect(retried.hawkbitRolloutId).to.not.equal(c.hawkbitRolloutId);
+    expect((await h.hawkbit.getRollout(retried.hawkbitRolloutId!)).name).to.equal(`aerie-${c.id}_retry`);
+    const done = await until(c.id, "finished", [bad]);
+    expect(done.devices.find((d) => d.controllerId === bad.controllerId)?.status).to.equal("success");
+    await apiError(command(c.id, "retry"), 409, "no device failed");
+  });
+
+  it("sent hawkBit only conformant requests and got only conformant answers", () => {
+    h.standin.assertConformant();
+  });
+});

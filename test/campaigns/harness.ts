@@ -1,0 +1,205 @@
+// Aerie's campaign side on its own: embedded PostgreSQL, the conformant hawkBit stand-in (optionally behind a
+// proxy that loses responses), the API and the campaign reconciler, which can be "killed" (dropped with all
+// in-memory state) and started again on the same database. Devices are DDI clients, as SWUpdate's suricatta or
+// rauc-hawkbit-updater are; what the MQTT bridge would store for them (device, action, health report) is written
+// as the bridge does, so the campaign tests do not depend on the bridge.
+import { randomUUID } from "node:crypto";
+import { type IncomingMessage, createServer, request } from "node:http";
+import type { AddressInfo } from "node:net";
+import { Readable } from "node:stream";
+import { HawkbitManagementClient } from "../../api/hawkbit/management-client.js";
+import { type ApiDependencies, type RunningApi, createApp, createServices, listen } from "../../api/server.js";
+import { CampaignMonitor } from "../../api/services/campaign-monitor.js";
+import { migrate } from "../../core/db/migrator.js";
+import { type Database, createDatabase, createPool } from "../../core/db/prisma.js";
+import { AerieMetrics } from "../../core/metrics.js";
+import type { ArtifactStore } from "../../core/storage/artifact-store.js";
+import { startEmbeddedPostgres } from "../../infrastructure/embedded/postgres.js";
+import type { ArtifactSigner } from "../../api/signer.js";
+import { AerieClient } from "../../scripts/lib/aerie-client.js";
+import { freePort, tempDir } from "../helpers/env.js";
+import { CREDENTIALS, type ConformantStandin, startConformantStandin } from "../helpers/hawkbit-conformance.js";
+
+/** Forwards to hawkBit; can let chosen mutating requests happen upstream and then cut the connection (a lost answer). */
+export interface LossyProxy {
+  url: string;
+  mutations: { method: string; url: string }[];
+  /** The `n`-th mutating request from now (1-based) reaches hawkBit, its answer never reaches Aerie. */
+  loseAnswerOf(n: number): void;
+  close(): Promise<void>;
+}
+
+export async function startLossyProxy(upstream: string): Promise<LossyProxy> {
+  const target = new URL(upstream);
+  const mutations: { method: string; url: string }[] = [];
+  let countdown = 0;
+  const server = createServer((req: IncomingMessage, res) => {
+    const mutating = req.method !== "GET" && req.method !== "HEAD";
+    let lose = false;
+    if (mutating) {
+      mutations.push({ method: req.method!, url: req.url! });
+      if (countdown > 0 && --countdown === 0) lose = true;
+    }
+    const upstreamReq = request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (upstreamRes) => {
+      if (lose) {
+        upstreamRes.resume();
+        upstreamRes.on("end", () => req.socket.destroy());
+        return;
+      }
+      res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
+      upstreamRes.pipe(res);
+    });
+    upstreamReq.on("error", () => res.writeHead(502).end());
+    req.pipe(upstreamReq);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    mutations,
+    loseAnswerOf(n) {
+      countdown = n;
+    },
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+export interface CampaignHarness {
+  db: Database;
+  standin: ConformantStandin;
+  proxy: LossyProxy;
+  hawkbit: HawkbitManagementClient;
+  api: AerieClient;
+  apiUrl: string;
+  /** Drops the API and reconciler (all in-memory state) and starts them again on the same database. */
+  restart(): Promise<void>;
+  /** Stops the API and the reconciler only. */
+  kill(): Promise<void>;
+  start(): Promise<void>;
+  /** An artifact row as the upload route writes it, with its bytes in the in-memory S3. */
+  addArtifact(filename: string, bytes: Buffer): Promise<string>;
+  dispose(): Promise<void>;
+}
+
+export async function startCampaignHarness(opts: { monitorIntervalMs?: number } = {}): Promise<CampaignHarness> {
+  const dir = await tempDir("aerie-campaigns-");
+  const postgres = await startEmbeddedPostgres({ dataDir: dir.path, port: await freePort(), password: "test", database: "aerie" });
+  await migrate(postgres.url);
+  const pool = createPool(postgres.url);
+  const db = createDatabase(pool);
+  const standin = await startConformantStandin({ schedulerIntervalMs: 50 });
+  const proxy = await startLossyProxy(standin.url);
+  const hawkbit = new HawkbitManagementClient({ baseUrl: proxy.url, username: CREDENTIALS.username, password: CREDENTIALS.password, retryDelayMs: { base: 10, max: 50 } });
+  const blobs = new Map<string, Buffer>();
+  const store = { get: async (key: string) => Readable.from([blobs.get(key)!]) } as unknown as ArtifactStore;
+  const signer = { keyName: "test", publicKeys: async () => [] } as unknown as ArtifactSigner;
+  const metrics = new AerieMetrics();
+  const apiPort = await freePort();
+  let running: { api: RunningApi; monitor: CampaignMonitor } | undefined;
+
+  const harness: CampaignHarness = {
+    db, standin, proxy, hawkbit, api: new AerieClient(`http://127.0.0.1:${apiPort}`, "tester"), apiUrl: `http://127.0.0.1:${apiPort}`,
+    async start() {
+      // Signing is not part of campaigns; the signing dependencies are left empty.
+      const deps = { db, store, hawkbit, signer, metrics, readiness: {} } as unknown as ApiDependencies;
+      const services = createServices(deps);
+      const monitor = new CampaignMonitor(db, hawkbit, services.campaigns, metrics, opts.monitorIntervalMs ?? 150, services.releases);
+      monitor.start();
+      const api = await listen(createApp(deps, services), "127.0.0.1", apiPort);
+      running = { api, monitor };
+    },
+    async kill() {
+      if (!running) return;
+      await running.api.close();
+      await running.monitor.stop();
+      running = undefined;
+    },
+    async restart() {
+      await harness.kill();
+      await harness.start();
+    },
+    async addArtifact(filename, bytes) {
+      const { createHash } = await import("node:crypto");
+      const key = `artifacts/${randomUUID()}`;
+      blobs.set(key, bytes);
+      const row = await db.artifact.create({ data: { filename, s3Key: key, size: BigInt(bytes.length), sha256: createHash("sha256").update(bytes).digest("hex") } });
+      return row.id;
+    },
+    async dispose() {
+      await harness.kill();
+      await db.$disconnect();
+      await pool.end();
+      await proxy.close();
+      await standin.dispose();
+      await postgres.stop();
+      await dir.remove();
+    },
+  };
+  await harness.start();
+  return harness;
+}
+
+/**
+ * A device polling hawkBit's DDI itself. `record` also writes what the MQTT bridge stores for a device it serves:
+ * the device, its action (linked to the campaign by rollout) and, after "rebooting", its health report.
+ */
+export class DdiDevice {
+  readonly actions: { actionId: number; at: number }[] = [];
+  healthy = true;
+  /** Stops before reporting: the device is stuck downloading. */
+  stuck = false;
+
+  constructor(readonly controllerId: string, private readonly baseUrl: string, private readonly db: Database, readonly attributes: Record<string, string> = {}) {}
+
+  private async ddi(path: string, init: RequestInit = {}): Promise<Response> {
+    const response = await fetch(`${this.baseUrl}/${CREDENTIALS.tenant}/controller/v1/${encodeURIComponent(this.controllerId)}${path}`, {
+      ...init, headers: { Authorization: `GatewayToken ${CREDENTIALS.gatewayToken}`, Accept: "application/json", "Content-Type": "application/json" },
+    });
+    if (!response.ok) throw new Error(`DDI ${path}: HTTP ${response.status}`);
+    return response;
+  }
+
+  async register(): Promise<void> {
+    await this.ddi("");
+    await this.ddi("/configData", { method: "PUT", body: JSON.stringify({ mode: "replace", data: this.attributes }) });
+    await this.db.device.upsert({ where: { controllerId: this.controllerId }, create: { controllerId: this.controllerId, attributes: this.attributes }, update: {} });
+  }
+
+  /** One poll: installs an open deployment (download → reboot → success → health report). */
+  async poll(hawkbit: HawkbitManagementClient): Promise<void> {
+    const base = await (await this.ddi("")).json() as { _links?: Record<string, { href: string }> };
+    const href = base._links?.deploymentBase?.href;
+    if (!href) return;
+    const actionId = Number(/deploymentBase\/(\d+)/.exec(href)![1]);
+    if (this.actions.some((a) => a.actionId === actionId)) return;
+    this.actions.push({ actionId, at: Date.now() });
+    await this.ddi(`/deploymentBase/${actionId}`);
+    const device = await this.db.device.findUniqueOrThrow({ where: { controllerId: this.controllerId } });
+    const action = await hawkbit.getTargetAction(this.controllerId, actionId);
+    const campaign = action.rollout ? await this.db.campaign.findFirst({ where: { hawkbitRolloutId: action.rollout } }) : null;
+    const row = await this.db.deviceAction.create({ data: { hawkbitActionId: actionId, deviceId: device.id, campaignId: campaign?.id, status: "downloading" } });
+    const feedback = (execution: string, finished: string) =>
+      this.ddi(`/deploymentBase/${actionId}/feedback`, { method: "POST", body: JSON.stringify({ status: { execution, result: { finished } } }) });
+    await feedback("download", "none");
+    if (this.stuck) return;
+    await feedback("closed", "success");
+    await this.db.deviceAction.update({ where: { id: row.id }, data: { status: "success" } });
+    await this.db.auditEvent.create({
+      data: { actor: `device:${this.controllerId}`, action: "device.health", subject: `device:${device.id}`, details: { actionId, healthy: this.healthy, bootedSlot: "rootfs.1", runningVersion: "2" } },
+    });
+  }
+}
+
+/** Polls every device until `done` holds. */
+export async function runDevices<T>(devices: DdiDevice[], hawkbit: HawkbitManagementClient, done: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    for (const d of devices) await d.poll(hawkbit);
+    const value = await done();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error("devices did not get there in time");
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
