@@ -4,7 +4,7 @@ import { parseArgs } from "node:util";
 import { readFile } from "node:fs/promises";
 import { basename } from "node:path";
 import { signArtifact } from "../../signing/artifact.js";
-import { UsageError, VAULT_HELP, VAULT_OPTIONS, algorithmOption, integerOption, progressFor, transitFromOptions } from "../../signing/cli/common.js";
+import { UsageError, VAULT_HELP, VAULT_OPTIONS, algorithmFor, integerOption, progressFor, transitFromOptions } from "../../signing/cli/common.js";
 import { transitCmsSigner } from "../../signing/cms/transit-cms-signer.js";
 import { buildRaucBundle, resignRaucBundle, type RaucSource } from "../../signing/rauc/bundle.js";
 import { buildSwu, type SwuSignatureMode } from "../../signing/swu/build.js";
@@ -27,8 +27,8 @@ aerie sign rauc --format plain|verity --key NAME --output OUT.raucb [--algorithm
     Without --compatible, DIR must contain its own manifest.raucm.
 
 Common:
-  --algorithm A      rsa-pkcs1v15 | rsa-pss | ecdsa-p256 (default: ecdsa-p256 for file, rsa-pkcs1v15 otherwise,
-                     but must match the key type)
+  --algorithm A      rsa-pkcs1v15 | rsa-pss | ecdsa-p256 (default: rsa-pkcs1v15 for an RSA key,
+                     ecdsa-p256 for an EC key)
   --key-version N    pin a key version (default: latest)
   --certificate FILE PEM chain to embed instead of the one stored in Vault for the key version
 ${VAULT_HELP}`;
@@ -68,9 +68,9 @@ function imageSpec(spec: string): { path: string; image: Omit<SwuImage, "sha256"
   return { path, image };
 }
 
-async function cmsSigner(values: Values, defaultAlgorithm: "rsa-pkcs1v15") {
+async function cmsSigner(values: Values) {
   const transit = transitFromOptions(values);
-  const algorithm = algorithmOption(values.algorithm, defaultAlgorithm);
+  const algorithm = await algorithmFor(values.algorithm, transit);
   const certificateChainPem = values.certificate ? await readFile(values.certificate, "utf8") : undefined;
   return transitCmsSigner(transit, { algorithm, keyVersion: integerOption(values["key-version"], "--key-version"), certificateChainPem });
 }
@@ -82,7 +82,7 @@ async function signFile(values: Values, positionals: string[]): Promise<number> 
   const progress = await progressFor([file]);
   try {
     const record = await signArtifact(transit, file, {
-      algorithm: algorithmOption(values.algorithm, "ecdsa-p256"),
+      algorithm: await algorithmFor(values.algorithm, transit),
       keyVersion: integerOption(values["key-version"], "--key-version"),
       onProgress: progress.onProgress,
     });
@@ -116,7 +116,7 @@ async function signSwu(values: Values): Promise<number> {
       images: paths,
       description,
       mode,
-      cmsSigner: mode === "cms" ? await cmsSigner(values, "rsa-pkcs1v15") : undefined,
+      cmsSigner: mode === "cms" ? await cmsSigner(values) : undefined,
       digestSigner: mode === "cms" ? undefined : { sign: (digest, algorithm) => transit.sign(digest, { algorithm, keyVersion }) },
       onProgress: progress.onProgress,
     });
@@ -130,7 +130,7 @@ async function signSwu(values: Values): Promise<number> {
 
 async function signRauc(values: Values): Promise<number> {
   if (!values.output) throw new UsageError("--output is required");
-  const signer = await cmsSigner(values, "rsa-pkcs1v15");
+  const signer = await cmsSigner(values);
   if (values.resign) {
     const progress = await progressFor([values.resign]);
     try {

@@ -43,6 +43,13 @@ export function algorithmOption(value: string | undefined, fallback: SignatureAl
   return algorithm as SignatureAlgorithm;
 }
 
+/** The algorithm asked for, or the natural one for the key's type (RSA: PKCS#1 v1.5, EC: ECDSA P-256). */
+export async function algorithmFor(value: string | undefined, transit: TransitSigner): Promise<SignatureAlgorithm> {
+  if (value !== undefined) return algorithmOption(value, "rsa-pkcs1v15");
+  const { type } = await transit.keyInfo();
+  return type.startsWith("ecdsa") ? "ecdsa-p256" : "rsa-pkcs1v15";
+}
+
 export function integerOption(value: string | undefined, name: string): number | undefined {
   if (value === undefined) return undefined;
   const parsed = Number(value);
