@@ -1,6 +1,8 @@
 // The OpenAPI 3 description of /api/v1, served at /openapi.json. Request bodies reuse the JSON Schemas the
 // services validate with, so the document and the validation cannot disagree.
 import { campaignInputSchema } from "./services/campaign-plan.js";
+import { deviceGroupInputSchema } from "./services/device-groups.js";
+import { webhookInputSchema } from "./webhooks/subscriptions.js";
 
 const error = {
   description: "Error",
@@ -39,6 +41,7 @@ function toOpenApi30(schema: unknown): unknown {
   if (typeof schema !== "object" || schema === null) return schema;
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(schema)) {
+    if (key === "propertyNames") continue;
     if (key === "exclusiveMinimum" && typeof value === "number") {
       out.minimum = value;
       out.exclusiveMinimum = true;
@@ -106,6 +109,27 @@ export const openApiDocument = {
         responses: { 200: json({ type: "object", properties: { total: { type: "integer" }, offset: { type: "integer" }, limit: { type: "integer" }, devices: { type: "array", items: { type: "object" } } } }) },
       },
     },
+    "/api/v1/device-groups": {
+      post: {
+        summary: "Create a device group (a list of devices, kept as a hawkBit target tag, or a device-attribute filter)",
+        requestBody: { required: true, content: { "application/json": { schema: ref("DeviceGroupInput") } } },
+        responses: { 201: json(ref("DeviceGroup"), "Created"), ...errors },
+      },
+      get: { summary: "Every device group", responses: { 200: json({ type: "array", items: ref("DeviceGroup") }) } },
+    },
+    "/api/v1/device-groups/{name}": { get: { summary: "A device group", parameters: [{ name: "name", in: "path", required: true, schema: { type: "string" } }], responses: { 200: json(ref("DeviceGroup")), ...errors } } },
+    "/api/v1/webhooks": {
+      post: {
+        summary: "Subscribe a URL to events; deliveries are signed (X-Aerie-Signature: sha256=HMAC(secret, timestamp.body)) and retried",
+        requestBody: { required: true, content: { "application/json": { schema: ref("WebhookInput") } } },
+        responses: { 201: json(ref("Webhook"), "Created"), ...errors },
+      },
+      get: { summary: "Every subscription (secrets never shown)", responses: { 200: json({ type: "array", items: ref("Webhook") }) } },
+    },
+    "/api/v1/webhooks/{id}": {
+      get: { summary: "A subscription with its delivery counts", parameters: [idParam("id", "Webhook id")], responses: { 200: json(ref("Webhook")), ...errors } },
+      delete: { summary: "Unsubscribe (pending deliveries are dropped)", parameters: [idParam("id", "Webhook id")], responses: { 204: { description: "Deleted" }, ...errors } },
+    },
     "/api/v1/devices/{controllerId}": { get: { summary: "A device with its latest actions", parameters: [{ name: "controllerId", in: "path", required: true, schema: { type: "string" } }], responses: { 200: json({ type: "object" }), ...errors } } },
   },
   components: {
@@ -131,6 +155,24 @@ export const openApiDocument = {
         properties: { id: { type: "string", format: "uuid" }, filename: { type: "string" }, size: { type: "integer" }, sha256: { type: "string" }, signatures: { type: "array", items: { type: "object" } } },
       },
       CampaignInput: toOpenApi30(campaignInputSchema),
+      DeviceGroupInput: toOpenApi30(deviceGroupInputSchema),
+      DeviceGroup: {
+        type: "object",
+        properties: {
+          id: { type: "string", format: "uuid" }, name: { type: "string" }, devices: { type: "array", items: { type: "string" } },
+          filter: { type: "string", nullable: true }, targetFilter: { type: "string", nullable: true }, hawkbitTagId: { type: "integer", nullable: true },
+          status: { type: "string", enum: ["provisioning", "ready"] },
+        },
+      },
+      WebhookInput: toOpenApi30(webhookInputSchema),
+      Webhook: {
+        type: "object",
+        properties: {
+          id: { type: "string", format: "uuid" }, url: { type: "string" }, events: { type: "array", items: { type: "string" } },
+          createdBy: { type: "string" }, createdAt: { type: "string", format: "date-time" },
+          deliveries: { type: "object", additionalProperties: { type: "integer" }, description: "Deliveries by status (pending, delivered, failed)" },
+        },
+      },
       Campaign: {
         type: "object",
         properties: {
@@ -145,10 +187,11 @@ export const openApiDocument = {
             properties: {
               devices: { type: "integer" },
               byStatus: { type: "object", additionalProperties: { type: "integer" } },
+              timedOut: { type: "integer", description: "Devices failed by the stuck timeout" },
               groups: { type: "array", items: { type: "object", properties: { id: { type: "integer" }, name: { type: "string" }, status: { type: "string" }, totalTargets: { type: "integer" }, byStatus: { type: "object", additionalProperties: { type: "integer" } } } } },
             },
           },
-          devices: { type: "array", items: { type: "object", properties: { controllerId: { type: "string" }, group: { type: "string", nullable: true }, actionId: { type: "integer" }, status: { type: "string" } } } },
+          devices: { type: "array", items: { type: "object", properties: { controllerId: { type: "string" }, group: { type: "string", nullable: true }, actionId: { type: "integer" }, status: { type: "string" }, detail: { type: "string", nullable: true } } } },
         },
       },
     },

@@ -24,6 +24,11 @@ import type { TransitSigner } from "../signing/vault/transit-signer.js";
 import { buildRoutes } from "./routes/builds.js";
 import { keyringRoutes } from "./routes/keyring.js";
 import { SigningService } from "./services/signing.js";
+import { deviceGroupRoutes } from "./routes/device-groups.js";
+import { webhookRoutes } from "./routes/webhooks.js";
+import { DeviceGroupService } from "./services/device-groups.js";
+import { type FeedbackChannel, StuckDevices } from "./services/stuck-devices.js";
+import { WebhookService } from "./webhooks/subscriptions.js";
 
 const log = logger("api");
 
@@ -36,6 +41,8 @@ export interface ApiDependencies {
   transit: TransitSigner;
   metrics: AerieMetrics;
   readiness: Record<string, DependencyCheck>;
+  /** The device channel to hawkBit (DDI, gateway token), for failing stuck devices; without it the timeout is off. */
+  ddi?: FeedbackChannel;
 }
 
 export interface ApiServices {
@@ -43,15 +50,23 @@ export interface ApiServices {
   releases: ReleaseService;
   campaigns: CampaignService;
   signing: SigningService;
+  deviceGroups: DeviceGroupService;
+  webhooks: WebhookService;
+  /** Present when the dependencies include a device channel; the campaign monitor applies stuck timeouts with it. */
+  stuckDevices?: StuckDevices;
 }
 
 export function createServices(deps: ApiDependencies): ApiServices {
   const artifacts = new ArtifactService(deps.db, deps.store, deps.signer, deps.metrics);
+  const deviceGroups = new DeviceGroupService(deps.db, deps.hawkbit);
   return {
     artifacts,
     signing: new SigningService(deps.db, deps.store, deps.transit, artifacts),
     releases: new ReleaseService(deps.db, deps.hawkbit, deps.store),
-    campaigns: new CampaignService(deps.db, deps.hawkbit),
+    campaigns: new CampaignService(deps.db, deps.hawkbit, deviceGroups),
+    deviceGroups,
+    webhooks: new WebhookService(deps.db),
+    stuckDevices: deps.ddi ? new StuckDevices(deps.db, deps.hawkbit, deps.ddi) : undefined,
   };
 }
 
@@ -102,6 +117,8 @@ export function createApp(deps: ApiDependencies, services: ApiServices): express
   v1.use("/releases", releaseRoutes(services.releases));
   v1.use("/campaigns", campaignRoutes(services.campaigns));
   v1.use("/devices", deviceRoutes(deps.db));
+  v1.use("/device-groups", deviceGroupRoutes(services.deviceGroups));
+  v1.use("/webhooks", webhookRoutes(services.webhooks));
   v1.use("/keyring", keyringRoutes(deps.signer, services.signing));
   v1.use("/builds", buildRoutes(services.signing));
   app.use("/api/v1", v1);

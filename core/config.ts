@@ -96,6 +96,10 @@ export const SETTINGS = {
   vaultTransitKey: define("VAULT_TRANSIT_KEY", "aerie-signing", "text", "Transit key that signs artifacts (created as rsa-3072 if missing).", text),
 
   bridgeSyncIntervalMs: define("AERIE_BRIDGE_SYNC_MS", 2000, "milliseconds", "How often the bridge asks hawkBit for new or changed actions.", positiveInt),
+  webhookMaxAttempts: define("AERIE_WEBHOOK_MAX_ATTEMPTS", 12, "attempts", "Attempts per webhook delivery before it is marked failed.", positiveInt),
+  webhookRetryBaseMs: define("AERIE_WEBHOOK_RETRY_BASE_MS", 2000, "milliseconds", "Delay before the second attempt of a webhook delivery; doubles with each further attempt.", positiveInt),
+  webhookRetryMaxMs: define("AERIE_WEBHOOK_RETRY_MAX_MS", 3600000, "milliseconds", "Longest delay between two attempts of a webhook delivery.", positiveInt),
+  webhookTimeoutMs: define("AERIE_WEBHOOK_TIMEOUT_MS", 10000, "milliseconds", "How long a webhook receiver may take to answer before the attempt counts as failed.", positiveInt),
 } as const;
 
 type Settings = typeof SETTINGS;

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { HawkbitManagementClient } from "../api/hawkbit/management-client.js";
 import { createApp, createServices, listen } from "../api/server.js";
 import { CampaignMonitor } from "../api/services/campaign-monitor.js";
+import { WebhookDispatcher } from "../api/webhooks/dispatcher.js";
 import { FleetBridge } from "../bridge/index.js";
 import { DdiChannel } from "../bridge/hawkbit/ddi-channel.js";
 import { startHawkbitStandin } from "../infrastructure/hawkbit-standin/index.js";
@@ -140,14 +141,20 @@ export async function startAerie(config: AerieConfig): Promise<AerieStack> {
       hawkbit: async () => void (await management.listSoftwareModuleTypes({ limit: 1 })),
       vault: async () => `key ${config.vaultTransitKey} v${(await transit.keyInfo()).latestVersion}`,
     };
-    const apiDependencies = { db, store, hawkbit: management, signer, transit, metrics, readiness };
+    const apiDependencies = { db, store, hawkbit: management, signer, transit, metrics, readiness, ddi: channel };
     const services = createServices(apiDependencies);
 
     await bridge.start();
     cleanups.push(() => bridge.stop());
-    const monitor = new CampaignMonitor(db, management, services.campaigns, metrics, 1000, services.releases);
+    const monitor = new CampaignMonitor(db, management, services.campaigns, metrics, 1000, services.releases, services.stuckDevices);
     monitor.start();
     cleanups.push(() => monitor.stop());
+    // Stopped (in-flight requests aborted, their leases left to expire) before the database goes away.
+    const webhooks = new WebhookDispatcher(db, {
+      maxAttempts: config.webhookMaxAttempts, retryBaseMs: config.webhookRetryBaseMs, retryMaxMs: config.webhookRetryMaxMs, timeoutMs: config.webhookTimeoutMs,
+    });
+    webhooks.start();
+    cleanups.push(() => webhooks.stop());
     // Started last so that it is stopped first: intake ends before anything it uses goes away.
     const api = await listen(createApp(apiDependencies, services), config.host, config.apiPort);
     cleanups.push(() => api.close());

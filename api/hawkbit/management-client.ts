@@ -12,7 +12,9 @@ import type {
   MgmtAction, MgmtArtifact, MgmtDistributionSet, MgmtDistributionSetRequestBodyPost, MgmtDistributionSetType,
   MgmtRolloutGroupResponseBody, MgmtRolloutResponseBody, MgmtRolloutRestRequestBodyPost, MgmtSoftwareModule,
   MgmtSoftwareModuleRequestBodyPost, MgmtSoftwareModuleType, MgmtSystemTenantConfigurationValue, MgmtTarget, MgmtTargetAttributes,
-  MgmtTargetAutoConfirm, MgmtTargetRequestBody, PageQuery, PagedList,
+  MgmtTargetAutoConfirm, MgmtTargetRequestBody, PageQuery, PagedList, MgmtTag, MgmtTagRequestBodyPut, OnNotFoundPolicy,
+  MgmtTargetType, MgmtTargetTypeRequestBodyPost, MgmtMetadata, MgmtSoftwareModuleMetadata, MgmtInvalidateDistributionSetRequestBody,
+  MgmtTargetFilterQuery, MgmtTargetFilterQueryRequestBody, MgmtDistributionSetAutoAssignment,
 } from "./types.js";
 
 /** hawkBit caps page sizes at 500; asking for more silently yields 500. */
@@ -185,6 +187,31 @@ export class HawkbitManagementClient {
     });
   }
 
+  /** Deletes the module; hawkBit keeps it soft-deleted while a distribution set still refers to it. */
+  async deleteSoftwareModule(id: number): Promise<void> {
+    await this.request({ method: "DELETE", url: `/softwaremodules/${id}` });
+  }
+
+  createSoftwareModuleMetadata(softwareModuleId: number, metadata: MgmtSoftwareModuleMetadata[]): Promise<MgmtSoftwareModuleMetadata[]> {
+    return this.request({ method: "POST", url: `/softwaremodules/${softwareModuleId}/metadata`, data: metadata });
+  }
+
+  listSoftwareModuleMetadata(softwareModuleId: number, query?: PageQuery): Promise<PagedList<MgmtSoftwareModuleMetadata>> {
+    return this.get(`/softwaremodules/${softwareModuleId}/metadata`, this.pageParams(query));
+  }
+
+  getSoftwareModuleMetadata(softwareModuleId: number, key: string): Promise<MgmtSoftwareModuleMetadata> {
+    return this.get(`/softwaremodules/${softwareModuleId}/metadata/${encodeURIComponent(key)}`);
+  }
+
+  updateSoftwareModuleMetadata(softwareModuleId: number, key: string, body: { value?: string; targetVisible?: boolean }): Promise<MgmtSoftwareModuleMetadata> {
+    return this.request({ method: "PUT", url: `/softwaremodules/${softwareModuleId}/metadata/${encodeURIComponent(key)}`, data: body });
+  }
+
+  async deleteSoftwareModuleMetadata(softwareModuleId: number, key: string): Promise<void> {
+    await this.request({ method: "DELETE", url: `/softwaremodules/${softwareModuleId}/metadata/${encodeURIComponent(key)}` });
+  }
+
   // Distribution sets
 
   createDistributionSets(sets: MgmtDistributionSetRequestBodyPost[]): Promise<MgmtDistributionSet[]> {
@@ -225,6 +252,153 @@ export class HawkbitManagementClient {
 
   listAssignedSoftwareModules(distributionSetId: number, query?: Omit<PageQuery, "q">): Promise<PagedList<MgmtSoftwareModule>> {
     return this.get(`/distributionsets/${distributionSetId}/assignedSM`, this.pageParams(query));
+  }
+
+  /** Deletes the set; hawkBit keeps one that was ever assigned soft-deleted, for its actions' history. */
+  async deleteDistributionSet(id: number): Promise<void> {
+    await this.request({ method: "DELETE", url: `/distributionsets/${id}` });
+  }
+
+  /** Marks the set invalid for good: no new assignments, auto-assignments removed, open actions/rollouts as asked. */
+  async invalidateDistributionSet(id: number, body: MgmtInvalidateDistributionSetRequestBody): Promise<void> {
+    await this.request({ method: "POST", url: `/distributionsets/${id}/invalidate`, data: body });
+  }
+
+  // Target tags
+
+  createTargetTags(tags: MgmtTagRequestBodyPut[]): Promise<MgmtTag[]> {
+    return this.request({ method: "POST", url: "/targettags", data: tags });
+  }
+
+  listTargetTags(query?: PageQuery): Promise<PagedList<MgmtTag>> {
+    return this.get("/targettags", this.pageParams(query));
+  }
+
+  getTargetTag(id: number): Promise<MgmtTag> {
+    return this.get(`/targettags/${id}`);
+  }
+
+  async deleteTargetTag(id: number): Promise<void> {
+    await this.request({ method: "DELETE", url: `/targettags/${id}` });
+  }
+
+  async findTargetTag(name: string): Promise<MgmtTag | undefined> {
+    const page = await this.listTargetTags({ q: `name==${rsqlValue(name)}`, limit: 2 });
+    return page.content.find((t) => t.name === name);
+  }
+
+  /** Finds the tag by name or creates it (tag names are unique per tenant). */
+  async ensureTargetTag(tag: MgmtTagRequestBodyPut & { name: string }): Promise<MgmtTag> {
+    const existing = await this.findTargetTag(tag.name);
+    if (existing) return existing;
+    try {
+      const [created] = await this.createTargetTags([tag]);
+      return created!;
+    } catch (error) {
+      const raced = error instanceof HawkbitError && error.kind === "conflict" ? await this.findTargetTag(tag.name) : undefined;
+      if (raced) return raced;
+      throw error;
+    }
+  }
+
+  /** Tags the targets; assigning a tag twice changes nothing, so this is safe to repeat. */
+  async assignTargetTag(tagId: number, controllerIds: string[], onNotFoundPolicy?: OnNotFoundPolicy): Promise<void> {
+    await this.request({ method: "PUT", url: `/targettags/${tagId}/assigned`, data: controllerIds, params: { onNotFoundPolicy } });
+  }
+
+  async unassignTargetTag(tagId: number, controllerIds: string[], onNotFoundPolicy?: OnNotFoundPolicy): Promise<void> {
+    await this.request({ method: "DELETE", url: `/targettags/${tagId}/assigned`, data: controllerIds, params: { onNotFoundPolicy } });
+  }
+
+  listTargetTagTargets(tagId: number, query?: PageQuery): Promise<PagedList<MgmtTarget>> {
+    return this.get(`/targettags/${tagId}/assigned`, this.pageParams(query));
+  }
+
+  listTagsOfTarget(controllerId: string): Promise<MgmtTag[]> {
+    return this.get(`/targets/${encodeURIComponent(controllerId)}/tags`);
+  }
+
+  // Target types
+
+  createTargetTypes(types: MgmtTargetTypeRequestBodyPost[]): Promise<MgmtTargetType[]> {
+    return this.request({ method: "POST", url: "/targettypes", data: types });
+  }
+
+  listTargetTypes(query?: PageQuery): Promise<PagedList<MgmtTargetType>> {
+    return this.get("/targettypes", this.pageParams(query));
+  }
+
+  getTargetType(id: number): Promise<MgmtTargetType> {
+    return this.get(`/targettypes/${id}`);
+  }
+
+  async deleteTargetType(id: number): Promise<void> {
+    await this.request({ method: "DELETE", url: `/targettypes/${id}` });
+  }
+
+  async assignTargetType(controllerId: string, targetTypeId: number): Promise<void> {
+    await this.request({ method: "POST", url: `/targets/${encodeURIComponent(controllerId)}/targettype`, data: { id: targetTypeId } });
+  }
+
+  async unassignTargetType(controllerId: string): Promise<void> {
+    await this.request({ method: "DELETE", url: `/targets/${encodeURIComponent(controllerId)}/targettype` });
+  }
+
+  // Target metadata
+
+  createTargetMetadata(controllerId: string, metadata: MgmtMetadata[]): Promise<MgmtMetadata[]> {
+    return this.request({ method: "POST", url: `/targets/${encodeURIComponent(controllerId)}/metadata`, data: metadata });
+  }
+
+  listTargetMetadata(controllerId: string, query?: PageQuery): Promise<PagedList<MgmtMetadata>> {
+    return this.get(`/targets/${encodeURIComponent(controllerId)}/metadata`, this.pageParams(query));
+  }
+
+  getTargetMetadata(controllerId: string, key: string): Promise<MgmtMetadata> {
+    return this.get(`/targets/${encodeURIComponent(controllerId)}/metadata/${encodeURIComponent(key)}`);
+  }
+
+  updateTargetMetadata(controllerId: string, key: string, value: string): Promise<MgmtMetadata> {
+    return this.request({ method: "PUT", url: `/targets/${encodeURIComponent(controllerId)}/metadata/${encodeURIComponent(key)}`, data: { value } });
+  }
+
+  async deleteTargetMetadata(controllerId: string, key: string): Promise<void> {
+    await this.request({ method: "DELETE", url: `/targets/${encodeURIComponent(controllerId)}/metadata/${encodeURIComponent(key)}` });
+  }
+
+  // Target filters and auto-assignment
+
+  createTargetFilter(filter: MgmtTargetFilterQueryRequestBody): Promise<MgmtTargetFilterQuery> {
+    return this.request({ method: "POST", url: "/targetfilters", data: filter });
+  }
+
+  listTargetFilters(query?: PageQuery): Promise<PagedList<MgmtTargetFilterQuery>> {
+    return this.get("/targetfilters", this.pageParams(query));
+  }
+
+  getTargetFilter(id: number): Promise<MgmtTargetFilterQuery> {
+    return this.get(`/targetfilters/${id}`);
+  }
+
+  updateTargetFilter(id: number, filter: MgmtTargetFilterQueryRequestBody): Promise<MgmtTargetFilterQuery> {
+    return this.request({ method: "PUT", url: `/targetfilters/${id}`, data: filter });
+  }
+
+  async deleteTargetFilter(id: number): Promise<void> {
+    await this.request({ method: "DELETE", url: `/targetfilters/${id}` });
+  }
+
+  /** hawkBit then assigns the set to every target matching the filter, now and whenever one starts to match. */
+  setAutoAssignDistributionSet(filterId: number, assignment: MgmtDistributionSetAutoAssignment): Promise<MgmtTargetFilterQuery> {
+    return this.request({ method: "POST", url: `/targetfilters/${filterId}/autoAssignDS`, data: assignment });
+  }
+
+  getAutoAssignDistributionSet(filterId: number): Promise<MgmtDistributionSet> {
+    return this.get(`/targetfilters/${filterId}/autoAssignDS`);
+  }
+
+  async deleteAutoAssignDistributionSet(filterId: number): Promise<void> {
+    await this.request({ method: "DELETE", url: `/targetfilters/${filterId}/autoAssignDS` });
   }
 
   // Targets
@@ -311,6 +485,10 @@ export class HawkbitManagementClient {
 
   listActions(query?: PageQuery): Promise<PagedList<MgmtAction>> {
     return this.get("/actions", this.pageParams(query));
+  }
+
+  getAction(id: number): Promise<MgmtAction> {
+    return this.get(`/actions/${id}`);
   }
 
   iterateActions(query: Omit<PageQuery, "offset"> = {}): AsyncGenerator<MgmtAction> {

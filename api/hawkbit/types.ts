@@ -274,3 +274,74 @@ export interface PageQuery {
   limit?: number;
   sort?: string;
 }
+
+export interface MgmtTagRequestBodyPut {
+  name?: string;
+  description?: string;
+  colour?: string;
+}
+
+export interface MgmtTag extends MgmtBaseEntity {
+  id: number;
+  name: string;
+  description?: string;
+  colour?: string;
+}
+
+/** What hawkBit does when a tag (un)assignment names a target it does not know. */
+export type OnNotFoundPolicy = "FAIL" | "ON_WHAT_FOUND_AND_FAIL" | "ON_WHAT_FOUND_AND_SUCCESS";
+
+export interface MgmtTargetTypeRequestBodyPost {
+  name: string;
+  key?: string;
+  description?: string;
+  colour?: string;
+  compatibledistributionsettypes?: { id: number }[];
+}
+
+export interface MgmtTargetType extends MgmtBaseEntity {
+  id: number;
+  key: string;
+  name: string;
+  description?: string;
+  colour?: string;
+  deleted?: boolean;
+}
+
+export interface MgmtMetadata {
+  key: string;
+  value?: string;
+}
+
+export interface MgmtSoftwareModuleMetadata extends MgmtMetadata {
+  /** Shown to devices in the DDI deployment (chunk metadata). */
+  targetVisible?: boolean;
+}
+
+export interface MgmtInvalidateDistributionSetRequestBody {
+  /** soft: open actions are cancelled (devices confirm); force: closed at once; none: left running. */
+  actionCancelationType: "soft" | "force" | "none";
+  cancelRollouts?: boolean;
+}
+
+export interface MgmtTargetFilterQueryRequestBody {
+  name: string;
+  query: string;
+}
+
+export interface MgmtTargetFilterQuery extends MgmtBaseEntity {
+  id: number;
+  name?: string;
+  query?: string;
+  autoAssignDistributionSet?: number;
+  autoAssignActionType?: MgmtActionType;
+  autoAssignWeight?: number;
+  confirmationRequired?: boolean;
+}
+
+export interface MgmtDistributionSetAutoAssignment {
+  id: number;
+  type?: MgmtActionType;
+  weight?: number;
+  confirmationRequired?: boolean;
+}

@@ -14,6 +14,7 @@ import { inWindow } from "./campaign-plan.js";
 import { type CampaignRuntime, type CampaignService, type CampaignStatus, LIVE_STATUSES, type PausedBy, type StoredOptions } from "./campaigns.js";
 import { evaluateHealthGate } from "./health-gate.js";
 import type { ReleaseService } from "./releases.js";
+import type { StuckDevices } from "./stuck-devices.js";
 
 type CampaignRow = Awaited<ReturnType<Database["campaign"]["findMany"]>>[number];
 
@@ -30,6 +31,7 @@ export class CampaignMonitor {
     private readonly metrics: AerieMetrics,
     private readonly intervalMs = 1000,
     private readonly releases?: ReleaseService,
+    private readonly stuckDevices?: StuckDevices,
   ) {}
 
   start(): void {
@@ -71,7 +73,8 @@ export class CampaignMonitor {
 
   private async setStatus(campaign: CampaignRow, status: CampaignStatus, data: Record<string, unknown> = {}, details: object = {}): Promise<void> {
     await this.db.campaign.update({ where: { id: campaign.id }, data: { status, ...data } });
-    if (status !== campaign.status) await audit(this.db, "aerie", `campaign.${status}`, `campaign:${campaign.id}`, details);
+    // `from` lets webhooks tell a resume (paused → running) from the first run (starting → running).
+    if (status !== campaign.status) await audit(this.db, "aerie", `campaign.${status}`, `campaign:${campaign.id}`, { from: campaign.status, ...details });
   }
 
   private async step(campaign: CampaignRow): Promise<void> {
@@ -127,13 +130,16 @@ export class CampaignMonitor {
       await this.setStatus(campaign, "finished", { finishedAt: new Date(), pausedBy: null }, { rolloutId: rollout.id });
       return;
     }
-    if (rollout.status === "deleting" || rollout.status === "deleted") {
+    if (rollout.status === "deleting" || rollout.status === "deleted" || rollout.status === "stopped") {
       await this.setStatus(campaign, "stopped", { finishedAt: new Date(), statusReason: campaign.statusReason ?? "rollout deleted in hawkBit" });
       return;
     }
     if (campaign.status === "starting") {
       if (rollout.status === "running" || rollout.status === "paused") await this.setStatus(campaign, "running", { startedAt: campaign.startedAt ?? new Date() });
       return;
+    }
+    if (this.stuckDevices && (rollout.status === "running" || rollout.status === "paused")) {
+      await this.stuckDevices.check(campaign.id, options, rollout.id, now);
     }
     if (await this.abortIfNeeded(campaign, options, rollout)) return;
 

@@ -28,8 +28,11 @@ export interface CampaignInput {
   releaseId: string;
   /** hawkBit target filter RSQL, passed through (hawkBit judges it). */
   targetFilter?: string;
-  /** RSQL over Aerie's device attributes (as the bridge sends them to hawkBit), translated to a target filter. */
-  selection?: string;
+  /**
+   * RSQL over Aerie's device attributes (as the bridge sends them to hawkBit), translated to a target filter; or a
+   * device group by name (resolved by the campaign service before planning).
+   */
+  selection?: string | { group: string };
   groups?: number | { name?: string; selection?: string; percentage: number }[];
   /** Cumulative shares of the selected devices, e.g. [1, 10, 50, 100]. */
   stages?: number[];
@@ -44,6 +47,10 @@ export interface CampaignInput {
   healthGate?: { soakSeconds: number };
   pacing?: Pacing;
   abort?: { errorPercent: number; minExecuted: number };
+  /** A device whose action stays in one state this long is failed (DDI closed/failure naming the timeout). */
+  stuckTimeoutSeconds?: number;
+  /** Per state (Aerie's device-action status or hawkBit's action status), overriding stuckTimeoutSeconds. */
+  stuckTimeoutPerState?: Record<string, number>;
   start: boolean;
 }
 
@@ -57,7 +64,15 @@ export const campaignInputSchema = {
     name: { type: "string", pattern: "^[A-Za-z0-9._ -]{1,64}$" },
     releaseId: { type: "string", format: "uuid" },
     targetFilter: { type: "string", minLength: 1, maxLength: 1024, description: "hawkBit target filter (RSQL), passed through." },
-    selection: { type: "string", minLength: 1, maxLength: 1024, description: "RSQL over device attributes (controllerId, hardware, updateClient, version.rootfs, ...)." },
+    selection: {
+      oneOf: [
+        { type: "string", minLength: 1, maxLength: 1024, description: "RSQL over device attributes (controllerId, hardware, updateClient, version.rootfs, ...)." },
+        {
+          type: "object", required: ["group"], additionalProperties: false, description: "A device group (POST /api/v1/device-groups).",
+          properties: { group: { type: "string", pattern: "^[A-Za-z0-9._-]{1,64}$" } },
+        },
+      ],
+    },
     groups: {
       oneOf: [
         { type: "integer", minimum: 1, maximum: 100, description: "Equal split into this many groups." },
@@ -102,6 +117,12 @@ export const campaignInputSchema = {
     abort: {
       type: "object", required: ["errorPercent", "minExecuted"], additionalProperties: false,
       properties: { errorPercent: { type: "number", minimum: 0, maximum: 100 }, minExecuted: { type: "integer", minimum: 1 } },
+    },
+    stuckTimeoutSeconds: { type: "integer", minimum: 1, maximum: 604800, description: "Fail a device whose action stays in one state this long." },
+    stuckTimeoutPerState: {
+      type: "object", description: "Seconds per state (downloading, installing, rebooting, running, retrieved, ...); overrides stuckTimeoutSeconds.",
+      propertyNames: { pattern: "^[a-z_-]{1,32}$" },
+      additionalProperties: { type: "integer", minimum: 1, maximum: 604800 },
     },
     start: { type: "boolean", default: false },
   },
@@ -210,6 +231,7 @@ export async function planCampaign(input: CampaignInput, countMatched: (filter: 
   if (input.pacing && Array.isArray(input.groups)) throw badRequest("pacing works with stages or an equal split, not with explicit groups");
   if (input.actionType === "timeforced" && !input.forceTime) throw badRequest("forceTime is required with actionType timeforced");
   if (input.abort && input.abort.minExecuted < 1) throw badRequest("abort.minExecuted must be at least 1");
+  if (typeof input.selection === "object") throw badRequest(`device group ${input.selection.group} was not resolved`);
   const targetFilter = input.targetFilter ?? selectionToTargetFilter(input.selection!);
   if (input.pacing) {
     const matched = await countMatched(targetFilter);

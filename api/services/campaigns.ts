@@ -19,9 +19,11 @@ import { HawkbitError } from "../hawkbit/errors.js";
 import type { MgmtRolloutGroupResponseBody } from "../hawkbit/types.js";
 import type { Database } from "../../core/db/prisma.js";
 import { audit } from "../audit.js";
-import { HttpError, conflict, notFound } from "../http-error.js";
+import { HttpError, badRequest, conflict, notFound } from "../http-error.js";
 import { parseBody } from "../validation.js";
 import { type CampaignInput, type CampaignPlan, planCampaign, rolloutRequest, validateCampaignInput } from "./campaign-plan.js";
+import type { DeviceGroupService } from "./device-groups.js";
+import { TIMED_OUT_PREFIX } from "./stuck-devices.js";
 
 export type CampaignStatus =
   | "provisioning" | "created" | "waiting_for_approval" | "denied" | "scheduled" | "starting" | "running" | "paused"
@@ -54,7 +56,15 @@ function conflictState(id: string, status: string, what: string): HttpError {
 }
 
 export class CampaignService {
-  constructor(private readonly db: Database, private readonly hawkbit: HawkbitManagementClient) {}
+  constructor(private readonly db: Database, private readonly hawkbit: HawkbitManagementClient, private readonly groups?: DeviceGroupService) {}
+
+  /** A device group as selection becomes the group's target filter; the stored options keep the group's name. */
+  private async resolveSelection(input: CampaignInput): Promise<CampaignInput> {
+    if (typeof input.selection !== "object") return input;
+    if (input.targetFilter) throw badRequest("give either targetFilter or selection, not both");
+    if (!this.groups) throw badRequest("device groups are not available");
+    return { ...input, selection: undefined, targetFilter: await this.groups.targetFilterOf(input.selection.group) };
+  }
 
   async create(body: unknown, actor: string) {
     const input = parseBody(validateCampaignInput, body);
@@ -62,7 +72,7 @@ export class CampaignService {
     if (!release) throw notFound(`release ${input.releaseId}`);
     if (release.status !== "ready" || !release.hawkbitDistributionSetId) throw conflict(`release ${release.id} is ${release.status}; only a ready release can be rolled out`);
     if (await this.db.campaign.findUnique({ where: { name: input.name } })) throw conflict(`campaign ${input.name} exists already`);
-    const plan = await planCampaign(input, async (q) => (await this.hawkbit.listTargets({ q, limit: 1 })).total ?? 0);
+    const plan = await planCampaign(await this.resolveSelection(input), async (q) => (await this.hawkbit.listTargets({ q, limit: 1 })).total ?? 0);
     const { name, releaseId, start, ...rest } = input;
     const options: StoredOptions = { ...rest, plan };
 
@@ -240,7 +250,11 @@ export class CampaignService {
     const latest = new Map<string, (typeof actions)[number]>();
     for (const action of actions) latest.set(action.device.controllerId, action);
     const counts: Record<string, number> = {};
-    for (const action of latest.values()) counts[action.status] = (counts[action.status] ?? 0) + 1;
+    let timedOut = 0;
+    for (const action of latest.values()) {
+      counts[action.status] = (counts[action.status] ?? 0) + 1;
+      if (action.detail?.startsWith(TIMED_OUT_PREFIX)) timedOut++;
+    }
 
     let groups: { id: number; name: string; status?: string; totalTargets?: number; targetPercentage?: number; byStatus?: Record<string, number>; devices: string[] }[] = [];
     let rollout: { id: number; status: string; totalTargets: number; byStatus?: Record<string, number> } | undefined;
@@ -281,7 +295,7 @@ export class CampaignService {
       finishedAt: campaign.finishedAt,
       rollout,
       gate: (campaign.runtime as CampaignRuntime).gate,
-      progress: { devices: latest.size, byStatus: counts, groups: groups.map(({ devices, ...g }) => ({ ...g, devices: devices.length })) },
+      progress: { devices: latest.size, byStatus: counts, timedOut, groups: groups.map(({ devices, ...g }) => ({ ...g, devices: devices.length })) },
       devices: [...latest.values()].map((a) => ({
         controllerId: a.device.controllerId, group: groupOf.get(a.device.controllerId) ?? null, actionId: a.hawkbitActionId, status: a.status, detail: a.detail, updatedAt: a.updatedAt,
       })),

@@ -3,8 +3,10 @@
 // hawkBit calls neither loses the release nor leaves a module or distribution set nobody refers to:
 //
 //   provisioning ──(SM ensured → artifacts uploaded → DS ensured, each step looked up before it creates)──► ready
-//        └── hawkBit refused a step (4xx) ──► failed (status_reason says why)
+//        └── hawkBit refused a step (4xx) ──(the DS and SM it made so far deleted)──► failed (status_reason says why)
 //
+// A cleanup that fails (hawkBit unreachable) leaves the release provisioning: the reconciler runs it again, hawkBit
+// refuses again, and the cleanup is retried, so a refused release never leaves a module or set behind.
 // The row and the artifact binding are written first; `provision` is re-run by the reconciler for every release
 // still provisioning, and completes it from wherever hawkBit is.
 import type { HawkbitManagementClient } from "../hawkbit/management-client.js";
@@ -83,8 +85,9 @@ export class ReleaseService {
       await this.provisionSteps(release);
     } catch (error) {
       if (error instanceof HawkbitError && error.status !== undefined && error.status < 500 && error.status !== 429) {
-        await this.db.release.update({ where: { id: release.id }, data: { status: "failed", statusReason: `hawkBit: ${error.message}` } });
-        await audit(this.db, "aerie", "release.failed", `release:${release.id}`, { reason: error.message, errorCode: error.errorCode });
+        const removed = await this.removePartial(release);
+        await this.db.release.update({ where: { id: release.id }, data: { status: "failed", statusReason: `hawkBit: ${error.message}`, hawkbitSoftwareModuleId: null, hawkbitDistributionSetId: null } });
+        await audit(this.db, "aerie", "release.failed", `release:${release.id}`, { reason: error.message, errorCode: error.errorCode, removed });
       }
       throw error;
     }
@@ -123,6 +126,27 @@ export class ReleaseService {
         await tx.artifact.update({ where: { id: artifact.id }, data: { hawkbitArtifactId: hawkbitArtifactIds.get(artifact.id) } });
       }
     });
+  }
+
+  /**
+   * Deletes what this release made in hawkBit: its name/version is unique in Aerie, so the set and module of that
+   * name/version are its own. The set goes first, so the module is no longer referred to and is deleted for good.
+   */
+  private async removePartial(release: { name: string; version: string; hawkbitSoftwareModuleId: number | null }): Promise<{ distributionSet?: number; softwareModule?: number }> {
+    const removed: { distributionSet?: number; softwareModule?: number } = {};
+    const set = await this.hawkbit.findDistributionSet(release.name, release.version);
+    if (set) {
+      await this.hawkbit.deleteDistributionSet(set.id);
+      removed.distributionSet = set.id;
+    }
+    const moduleId = release.hawkbitSoftwareModuleId ?? (await this.hawkbit.findSoftwareModule(release.name, release.version, SOFTWARE_MODULE_TYPE))?.id;
+    if (moduleId !== undefined) {
+      await this.hawkbit.deleteSoftwareModule(moduleId).catch((error) => {
+        if (!(error instanceof HawkbitError && error.kind === "not-found")) throw error;
+      });
+      removed.softwareModule = moduleId;
+    }
+    return removed;
   }
 
   /** Releases whose provisioning was interrupted; the reconciler completes them. */

@@ -106,3 +106,7 @@ export function exceptionInfoHandler(onUnexpected: (err: unknown) => void): Erro
     });
   };
 }
+
+export const dsInvalid = (id: number): HawkbitHttpError =>
+  new HawkbitHttpError(400, `${REPO}.InvalidDistributionSetException`, "hawkbit.server.error.distributionset.invalid",
+    `Distribution set ${id} is invalidated and cannot be assigned.`);

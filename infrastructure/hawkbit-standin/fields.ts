@@ -2,7 +2,7 @@
 import type { FieldMap } from "./query.js";
 import type {
   ActionRec, DistributionSetRec, DistributionSetTypeRec, RolloutGroupRec, RolloutRec, SoftwareModuleRec,
-  SoftwareModuleTypeRec, TargetRec,
+  SoftwareModuleTypeRec, TargetFilterRec, TargetRec, TargetTagRec, TargetTypeRec,
 } from "./model.js";
 import type { Store } from "./store.js";
 
@@ -51,8 +51,29 @@ export function targetFields(store: Store): FieldMap<TargetRec> {
     attribute: (t, sub) => (sub === undefined ? undefined : t.attributes[sub]),
     assignedds: (t, sub) => ds(t.assignedDistributionSetId, sub),
     installedds: (t, sub) => ds(t.installedDistributionSetId, sub),
+    tag: (t) => (t.tagIds ?? []).map((id) => store.state.targetTags?.find((x) => x.id === id)?.name ?? ""),
+    targettype: (t, sub) => {
+      const type = t.targetTypeId === undefined ? undefined : store.state.targetTypes?.find((x) => x.id === t.targetTypeId);
+      return sub?.toLowerCase() === "name" ? type?.name : sub?.toLowerCase() === "id" ? type?.id : type?.key;
+    },
+    metadata: (t, sub) => (sub === undefined ? undefined : t.metadata?.[sub]),
   };
 }
+
+export const targetTagFields: FieldMap<TargetTagRec> = {
+  ...audited, id: (t) => t.id, name: (t) => t.name, description: (t) => t.description, colour: (t) => t.colour,
+};
+
+export const targetTypeFields: FieldMap<TargetTypeRec> = {
+  ...audited, id: (t) => t.id, key: (t) => t.key, name: (t) => t.name, description: (t) => t.description,
+};
+
+export const targetFilterFields: FieldMap<TargetFilterRec> = {
+  ...audited, id: (f) => f.id, name: (f) => f.name, query: (f) => f.query,
+  autoassigndistributionset: (f, sub) => (f.autoAssign === undefined ? undefined : sub?.toLowerCase() === "id" || sub === undefined ? f.autoAssign.distributionSetId : undefined),
+};
+
+export const metadataFields: FieldMap<{ key: string; value: string }> = { key: (m) => m.key, value: (m) => m.value };
 
 export function actionFields(store: Store): FieldMap<ActionRec> {
   return {

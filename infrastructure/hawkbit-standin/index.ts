@@ -6,6 +6,7 @@ import { logger } from "../../core/log.js";
 import { ArtifactStorage } from "./artifact-storage.js";
 import { basicAuth } from "./auth.js";
 import { HawkbitHttpError, exceptionInfoHandler } from "./errors.js";
+import { runAutoAssignments } from "./auto-assignment.js";
 import { RolloutEngine } from "./rollout-engine.js";
 import type { StandinContext } from "./routes/context.js";
 import { ddiRoutes } from "./routes/ddi.js";
@@ -16,6 +17,10 @@ import { systemRoutes } from "./routes/mgmt-system.js";
 import { softwareModuleRoutes } from "./routes/mgmt-software-modules.js";
 import { targetRoutes } from "./routes/mgmt-targets.js";
 import { typeRoutes } from "./routes/mgmt-types.js";
+import { metadataRoutes } from "./routes/mgmt-metadata.js";
+import { targetFilterRoutes } from "./routes/mgmt-target-filters.js";
+import { targetTagRoutes } from "./routes/mgmt-target-tags.js";
+import { targetTypeRoutes } from "./routes/mgmt-target-types.js";
 import { type SpecValidationOptions, specValidators } from "./spec-validation.js";
 import { Store } from "./store.js";
 
@@ -67,7 +72,10 @@ export async function startHawkbitStandin(opts: HawkbitStandinOptions): Promise<
 
   const mgmt = express.Router();
   mgmt.use(basicAuth(opts.username, opts.password));
-  for (const routes of [typeRoutes, softwareModuleRoutes, distributionSetRoutes, targetRoutes, actionRoutes, rolloutRoutes, systemRoutes]) {
+  for (const routes of [
+    typeRoutes, softwareModuleRoutes, distributionSetRoutes, targetRoutes, actionRoutes, rolloutRoutes, systemRoutes,
+    targetTagRoutes, targetTypeRoutes, metadataRoutes, targetFilterRoutes,
+  ]) {
     mgmt.use(routes(ctx));
   }
   app.use("/rest/v1", mgmt);
@@ -86,7 +94,8 @@ export async function startHawkbitStandin(opts: HawkbitStandinOptions): Promise<
   });
   const ticker = setInterval(() => {
     try {
-      if (engine.tick()) persistQuietly();
+      const rolled = engine.tick();
+      if (runAutoAssignments(store) || rolled) persistQuietly();
     } catch (err) {
       log.error({ err }, "rollout tick failed");
     }

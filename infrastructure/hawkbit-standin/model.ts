@@ -34,6 +34,15 @@ export interface SoftwareModuleRec extends Audit {
   description?: string;
   encrypted: boolean;
   locked: boolean;
+  metadata?: SoftwareModuleMetadataRec[];
+  /** Soft-deleted: still part of a distribution set, no longer listed. */
+  deleted?: boolean;
+}
+
+export interface SoftwareModuleMetadataRec {
+  key: string;
+  value: string;
+  targetVisible: boolean;
 }
 
 export interface ArtifactRec extends Audit {
@@ -55,6 +64,10 @@ export interface DistributionSetRec extends Audit {
   moduleIds: number[];
   locked: boolean;
   requiredMigrationStep: boolean;
+  /** Invalidated for good (absent: valid). */
+  valid?: boolean;
+  /** Soft-deleted: kept for the actions that refer to it, no longer listed. */
+  deleted?: boolean;
 }
 
 /** hawkBit's TargetUpdateStatus, lower-cased as the REST API renders it. */
@@ -77,6 +90,32 @@ export interface TargetRec extends Audit {
   installedAt?: number;
   /** The device's standing consent (DDI activateAutoConfirm or the Management API). */
   autoConfirm?: { initiator?: string; remark?: string; activatedAt: number };
+  tagIds?: number[];
+  targetTypeId?: number;
+  metadata?: Record<string, string>;
+}
+
+export interface TargetTagRec extends Audit {
+  id: number;
+  name: string;
+  description?: string;
+  colour?: string;
+}
+
+export interface TargetTypeRec extends Audit {
+  id: number;
+  key: string;
+  name: string;
+  description?: string;
+  colour?: string;
+  compatibleDistributionSetTypeIds: number[];
+}
+
+export interface TargetFilterRec extends Audit {
+  id: number;
+  name: string;
+  query: string;
+  autoAssign?: { distributionSetId: number; actionType: ActionType; weight?: number; confirmationRequired?: boolean };
 }
 
 /** hawkBit's Action.Status (lower-cased in `detailStatus`). */
@@ -111,7 +150,7 @@ export interface ActionRec extends Audit {
 
 export type RolloutStatus =
   | "creating" | "waiting_for_approval" | "approval_denied" | "ready" | "starting" | "running" | "paused" | "finished"
-  | "deleting" | "deleted";
+  | "deleting" | "deleted" | "stopped";
 export type RolloutGroupStatus = "creating" | "ready" | "scheduled" | "running" | "finished" | "error";
 
 export interface Condition {
@@ -176,6 +215,10 @@ export interface StandinState {
   rolloutGroups: RolloutGroupRec[];
   /** Tenant configuration (Management API /system/configs), only keys that were set. Absent in old state files. */
   tenantConfig?: Record<string, TenantConfigRec>;
+  /** Absent in state files written before tags, target types and target filters. */
+  targetTags?: TargetTagRec[];
+  targetTypes?: TargetTypeRec[];
+  targetFilters?: TargetFilterRec[];
 }
 
 export interface TenantConfigRec extends Audit {

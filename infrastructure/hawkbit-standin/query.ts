@@ -9,14 +9,16 @@ export const MAX_PAGE_LIMIT = 500;
 export const DEFAULT_PAGE_LIMIT = 50;
 
 type Scalar = string | number | boolean | undefined | null;
+/** A multi-valued field (a target's tags) matches when any of its values does, as hawkBit's joins do. */
+type Value = Scalar | string[];
 
 /**
  * Maps a lower-cased selector to the value it reads. A resolver registered for `attribute` also serves
  * `attribute.<sub>`, receiving `sub` verbatim (attribute keys keep their case).
  */
-export type FieldMap<T> = Record<string, (entity: T, sub?: string) => Scalar>;
+export type FieldMap<T> = Record<string, (entity: T, sub?: string) => Value>;
 
-function resolve<T>(fields: FieldMap<T>, selector: string, onUnknown: (f: string) => Error): (e: T) => Scalar {
+function resolve<T>(fields: FieldMap<T>, selector: string, onUnknown: (f: string) => Error): (e: T) => Value {
   const lower = selector.toLowerCase();
   const direct = fields[lower];
   if (direct) return (e) => direct(e);
@@ -34,12 +36,14 @@ function wildcardRegex(pattern: string): RegExp {
   return new RegExp(`^${escaped}$`, "s");
 }
 
-function compare(a: Scalar, b: string): number {
+function compare(a: Value, b: string): number {
+  if (Array.isArray(a)) return compare(a[0], b);
   if (typeof a === "number") return a - Number(b);
   return String(a ?? "").toLowerCase().localeCompare(b.toLowerCase());
 }
 
-function equals(actual: Scalar, expected: string): boolean {
+function equals(actual: Value, expected: string): boolean {
+  if (Array.isArray(actual)) return actual.length === 0 ? expected.toLowerCase() === "null" : actual.some((v) => equals(v, expected));
   if (actual === undefined || actual === null) return expected.toLowerCase() === "null";
   if (typeof actual === "number") return actual === Number(expected);
   return wildcardRegex(expected).test(String(actual).toLowerCase());

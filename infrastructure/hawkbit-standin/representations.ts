@@ -2,7 +2,7 @@
 // because hawkBit builds its links from the incoming Host header.
 import type {
   ActionRec, ArtifactRec, DistributionSetRec, DistributionSetTypeRec, GroupConditions, RolloutGroupRec,
-  RolloutRec, SoftwareModuleRec, SoftwareModuleTypeRec, TargetRec,
+  RolloutRec, SoftwareModuleRec, SoftwareModuleTypeRec, TargetFilterRec, TargetRec, TargetTagRec, TargetTypeRec,
 } from "./model.js";
 import type { Store } from "./store.js";
 import { rolloutTargetCounts } from "./rollout-engine.js";
@@ -38,7 +38,7 @@ export function softwareModule(base: string, store: Store, m: SoftwareModuleRec)
   const self = `${base}${API}/softwaremodules/${m.id}`;
   return {
     ...auditOf(m), name: m.name, description: m.description, version: m.version, type: type.key, typeName: type.name,
-    vendor: m.vendor, encrypted: m.encrypted, locked: m.locked, deleted: false, id: m.id,
+    vendor: m.vendor, encrypted: m.encrypted, locked: m.locked, deleted: m.deleted ?? false, id: m.id,
     _links: {
       self: link(self), artifacts: link(`${self}/artifacts`), type: link(`${base}${API}/softwaremoduletypes/${type.id}`),
       metadata: link(`${self}/metadata?offset=0&limit=50`),
@@ -61,7 +61,7 @@ export function distributionSet(base: string, store: Store, d: DistributionSetRe
     ...auditOf(d), name: d.name, description: d.description, version: d.version, id: d.id,
     modules: d.moduleIds.map((id) => softwareModule(base, store, store.softwareModule(id))),
     requiredMigrationStep: d.requiredMigrationStep, type: type.key, typeName: type.name,
-    complete: store.isComplete(d), locked: d.locked, deleted: false, valid: true,
+    complete: store.isComplete(d), locked: d.locked, deleted: d.deleted ?? false, valid: d.valid !== false,
     _links: {
       self: link(self), modules: link(`${self}/assignedSM?offset=0&limit=50`), type: link(`${base}${API}/distributionsettypes/${type.id}`),
       metadata: link(`${self}/metadata?offset=0&limit=50`), assignedTargets: link(`${self}/assignedTargets`),
@@ -73,7 +73,8 @@ export function distributionSet(base: string, store: Store, d: DistributionSetRe
 /** How long a target may stay silent before hawkBit flags its poll as overdue (poll time + overdue time). */
 const POLL_OVERDUE_MS = 5 * 60_000 + 5 * 60_000;
 
-export function target(base: string, t: TargetRec) {
+export function target(base: string, t: TargetRec, store?: Store) {
+  const type = t.targetTypeId === undefined ? undefined : store?.state.targetTypes?.find((x) => x.id === t.targetTypeId);
   const self = `${base}${API}/targets/${encodeURIComponent(t.controllerId)}`;
   const pollStatus = t.lastControllerRequestAt === undefined ? undefined : {
     lastRequestAt: t.lastControllerRequestAt,
@@ -84,7 +85,7 @@ export function target(base: string, t: TargetRec) {
     ...auditOf(t), name: t.name, description: t.description, controllerId: t.controllerId, updateStatus: t.updateStatus,
     lastControllerRequestAt: t.lastControllerRequestAt, installedAt: t.installedAt, ipAddress: t.ipAddress,
     address: t.address, pollStatus, securityToken: t.securityToken, requestAttributes: t.requestAttributes,
-    autoConfirmActive: t.autoConfirm !== undefined,
+    autoConfirmActive: t.autoConfirm !== undefined, targetType: type?.id, targetTypeName: type?.name,
     _links: {
       self: link(self), assignedDS: link(`${self}/assignedDS`), installedDS: link(`${self}/installedDS`),
       attributes: link(`${self}/attributes`), actions: link(`${self}/actions?offset=0&limit=50&sort=id%3ADESC`),
@@ -144,5 +145,31 @@ export function rolloutGroup(base: string, store: Store, g: RolloutGroupRec) {
     confirmationRequired: g.confirmationRequired ?? store.rollout(g.rolloutId).confirmationRequired ?? false, id: g.id, dynamic: false, status: g.status,
     totalTargets: g.controllerIds.length, totalTargetsPerStatus: rolloutTargetCounts(actions, g.controllerIds.length),
     _links: { self: link(`${base}${API}/rollouts/${g.rolloutId}/deploygroups/${g.id}`) } satisfies Links,
+  };
+}
+
+export function targetTag(base: string, t: TargetTagRec) {
+  const self = `${base}${API}/targettags/${t.id}`;
+  return {
+    ...auditOf(t), name: t.name, description: t.description, colour: t.colour, id: t.id,
+    _links: { self: link(self), assignedTargets: link(`${self}/assigned?offset=0&limit=50`) } satisfies Links,
+  };
+}
+
+export function targetType(base: string, t: TargetTypeRec) {
+  const self = `${base}${API}/targettypes/${t.id}`;
+  return {
+    ...auditOf(t), name: t.name, description: t.description, key: t.key, colour: t.colour, deleted: false, id: t.id,
+    _links: { self: link(self), compatibledistributionsettypes: link(`${self}/compatibledistributionsettypes`) } satisfies Links,
+  };
+}
+
+export function targetFilter(base: string, f: TargetFilterRec) {
+  const self = `${base}${API}/targetfilters/${f.id}`;
+  return {
+    ...auditOf(f), id: f.id, name: f.name, query: f.query,
+    autoAssignDistributionSet: f.autoAssign?.distributionSetId, autoAssignActionType: f.autoAssign?.actionType,
+    autoAssignWeight: f.autoAssign?.weight, confirmationRequired: f.autoAssign?.confirmationRequired,
+    _links: { self: link(self), autoAssignDS: link(`${self}/autoAssignDS`) } satisfies Links,
   };
 }

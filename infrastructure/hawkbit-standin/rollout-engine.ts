@@ -25,15 +25,16 @@ export const CONFIRMATION_FLOW_ENABLED = "user.confirmation.flow.enabled";
 
 const ROLLOUT_TRANSITIONS: Record<RolloutStatus, readonly RolloutStatus[]> = {
   creating: ["ready", "waiting_for_approval"],
-  waiting_for_approval: ["ready", "approval_denied", "deleting"],
+  waiting_for_approval: ["ready", "approval_denied", "deleting", "stopped"],
   approval_denied: ["deleting"],
-  ready: ["starting", "deleting"],
+  ready: ["starting", "deleting", "stopped"],
   starting: ["running"],
-  running: ["paused", "finished", "deleting"],
-  paused: ["running", "deleting"],
+  running: ["paused", "finished", "deleting", "stopped"],
+  paused: ["running", "deleting", "stopped"],
   finished: ["deleting"],
   deleting: ["deleted"],
   deleted: [],
+  stopped: ["deleting"],
 };
 
 const GROUP_TRANSITIONS: Record<RolloutGroupStatus, readonly RolloutGroupStatus[]> = {
@@ -181,6 +182,14 @@ export class RolloutEngine {
     transitionRollout(this.store, rollout, "deleting", user);
     this.store.state.actions = this.store.state.actions.filter((a) => a.rolloutId !== rollout.id || a.status !== "scheduled");
     rollout.deleted = true;
+  }
+
+  /** Stops a rollout for good (distribution set invalidated): its scheduled actions are dropped, groups end. */
+  stop(rollout: RolloutRec, user: string): void {
+    if (!ROLLOUT_TRANSITIONS[rollout.status].includes("stopped")) return;
+    transitionRollout(this.store, rollout, "stopped", user);
+    this.store.state.actions = this.store.state.actions.filter((a) => a.rolloutId !== rollout.id || a.status !== "scheduled");
+    for (const g of this.store.groupsOf(rollout)) if (g.status !== "finished" && g.status !== "error") g.status = "finished";
   }
 
   /** Runs a tick soon, so request handlers can answer with the intermediate state first, as hawkBit does. */

@@ -58,7 +58,8 @@ describe("campaigns: API, lifecycle, health gate and pacing", function () {
     const doc = await (await fetch(`${h.apiUrl}/openapi.json`)).json();
     expect(doc.openapi).to.match(/^3\./);
     for (const verb of ["start", "pause", "resume", "stop", "retry", "approve", "deny"]) expect(doc.paths).to.have.property(`/api/v1/campaigns/{id}/${verb}`);
-    expect(doc.components.schemas.CampaignInput.properties).to.include.keys("selection", "stages", "healthGate", "pacing", "maintenanceWindow", "consentRequired");
+    expect(doc.components.schemas.CampaignInput.properties).to.include.keys("selection", "stages", "healthGate", "pacing", "maintenanceWindow", "consentRequired", "stuckTimeoutSeconds");
+    for (const path of ["/api/v1/device-groups", "/api/v1/webhooks", "/api/v1/webhooks/{id}"]) expect(doc.paths).to.have.property(path);
   });
 
   it("answers bad input with 400/404/409 and a reason, hawkBit's refusals with its code", async () => {

@@ -10,6 +10,8 @@ import { Readable } from "node:stream";
 import { HawkbitManagementClient } from "../../api/hawkbit/management-client.js";
 import { type ApiDependencies, type RunningApi, createApp, createServices, listen } from "../../api/server.js";
 import { CampaignMonitor } from "../../api/services/campaign-monitor.js";
+import { WebhookDispatcher, type WebhookDispatcherOptions } from "../../api/webhooks/dispatcher.js";
+import { DdiChannel } from "../../bridge/hawkbit/ddi-channel.js";
 import { migrate } from "../../core/db/migrator.js";
 import { type Database, createDatabase, createPool } from "../../core/db/prisma.js";
 import { AerieMetrics } from "../../core/metrics.js";
@@ -83,7 +85,7 @@ export interface CampaignHarness {
   dispose(): Promise<void>;
 }
 
-export async function startCampaignHarness(opts: { monitorIntervalMs?: number } = {}): Promise<CampaignHarness> {
+export async function startCampaignHarness(opts: { monitorIntervalMs?: number; webhooks?: WebhookDispatcherOptions } = {}): Promise<CampaignHarness> {
   const dir = await tempDir("aerie-campaigns-");
   const postgres = await startEmbeddedPostgres({ dataDir: dir.path, port: await freePort(), password: "test", database: "aerie" });
   await migrate(postgres.url);
@@ -97,23 +99,28 @@ export async function startCampaignHarness(opts: { monitorIntervalMs?: number } 
   const signer = { keyName: "test", publicKeys: async () => [] } as unknown as ArtifactSigner;
   const metrics = new AerieMetrics();
   const apiPort = await freePort();
-  let running: { api: RunningApi; monitor: CampaignMonitor } | undefined;
+  // Aerie's own DDI channel (gateway token), straight to hawkBit: only stuck-device timeouts use it here.
+  const ddi = new DdiChannel({ baseUrl: standin.url, tenant: CREDENTIALS.tenant, gatewayToken: CREDENTIALS.gatewayToken, retryDelayMs: { base: 10, max: 50 } });
+  let running: { api: RunningApi; monitor: CampaignMonitor; dispatcher?: WebhookDispatcher } | undefined;
 
   const harness: CampaignHarness = {
     db, standin, proxy, hawkbit, api: new AerieClient(`http://127.0.0.1:${apiPort}`, "tester"), apiUrl: `http://127.0.0.1:${apiPort}`,
     async start() {
       // Signing is not part of campaigns; the signing dependencies are left empty.
-      const deps = { db, store, hawkbit, signer, metrics, readiness: {} } as unknown as ApiDependencies;
+      const deps = { db, store, hawkbit, signer, metrics, readiness: {}, ddi } as unknown as ApiDependencies;
       const services = createServices(deps);
-      const monitor = new CampaignMonitor(db, hawkbit, services.campaigns, metrics, opts.monitorIntervalMs ?? 150, services.releases);
+      const monitor = new CampaignMonitor(db, hawkbit, services.campaigns, metrics, opts.monitorIntervalMs ?? 150, services.releases, services.stuckDevices);
       monitor.start();
+      const dispatcher = opts.webhooks ? new WebhookDispatcher(db, opts.webhooks) : undefined;
+      dispatcher?.start();
       const api = await listen(createApp(deps, services), "127.0.0.1", apiPort);
-      running = { api, monitor };
+      running = { api, monitor, dispatcher };
     },
     async kill() {
       if (!running) return;
       await running.api.close();
       await running.monitor.stop();
+      await running.dispatcher?.stop();
       running = undefined;
     },
     async restart() {

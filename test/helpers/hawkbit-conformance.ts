@@ -16,6 +16,8 @@ type Json = Record<string, unknown>;
  *   (hawkbit-mgmt-api, and docs/rollout-management.md "Pause success action") also has PAUSE.
  * - `MgmtSystemTenantConfigurationValue(Request).value` is Java's Object rendered as `type: object`; hawkBit takes and
  *   returns booleans, numbers and strings there (its own example value is `true`).
+ * - The target tag endpoints declare their 4xx answers (401…429, e.g. the 409 of a duplicate name) with the success
+ *   body's schema (an array of MgmtTag); hawkBit answers every error with an ExceptionInfo, so those become open.
  */
 function patchKnownQuirks(spec: Json): Json {
   const schemas = (spec.components as Json | undefined)?.schemas as Json | undefined;
@@ -24,6 +26,15 @@ function patchKnownQuirks(spec: Json): Json {
   if (sleep?.pattern === "HH:MM:SS") sleep.pattern = "^\\d{2}:\\d{2}:\\d{2}$";
   const successAction = propertiesOf("MgmtRolloutSuccessAction")?.action as Json | undefined;
   if (Array.isArray(successAction?.enum) && !successAction.enum.includes("PAUSE")) successAction.enum = [...successAction.enum, "PAUSE"];
+  for (const [path, item] of Object.entries((spec.paths ?? {}) as Record<string, Record<string, Json>>)) {
+    if (!path.startsWith("/rest/v1/targettags")) continue;
+    for (const operation of Object.values(item)) {
+      for (const [status, response] of Object.entries((operation.responses ?? {}) as Record<string, Json>)) {
+        const schema = JSON.stringify(response.content ?? {});
+        if (/^4\d\d$/.test(status) && !schema.includes("ExceptionInfo") && schema.includes("MgmtTag")) response.content = { "application/json": {} };
+      }
+    }
+  }
   for (const name of ["MgmtSystemTenantConfigurationValue", "MgmtSystemTenantConfigurationValueRequest"]) {
     const value = propertiesOf(name)?.value as Json | undefined;
     if (value?.type === "object") delete value.type;

@@ -1,13 +1,13 @@
 // Distribution sets and their software module assignment.
 import { Router } from "express";
-import { alreadyExists, constraintViolation, dsModuleUnsupported, locked } from "../errors.js";
+import { alreadyExists, constraintViolation, dsModuleUnsupported, locked, notFound } from "../errors.js";
 import { distributionSetFields, softwareModuleFields } from "../fields.js";
 import type { DistributionSetRec } from "../model.js";
 import { page, pagedBody } from "../query.js";
 import * as rep from "../representations.js";
 import { DEFAULT_DS_TYPE_KEY, type Store } from "../store.js";
 import {
-  type StandinContext, idParam, optionalBoolean, optionalString, originOf, pageParams, requireArray, requireString, userOf,
+  type StandinContext, idParam, optionalBoolean, optionalString, originOf, pageParams, requireArray, requireObject, requireString, userOf,
 } from "./context.js";
 
 function moduleIds(list: unknown): number[] {
@@ -74,7 +74,57 @@ export function distributionSetRoutes(ctx: StandinContext): Router {
 
   r.get("/distributionsets", (req, res) => {
     const base = originOf(req);
-    res.json(pagedBody(page(store.state.distributionSets, pageParams(req), fields), (d) => rep.distributionSet(base, store, d)));
+    const live = store.state.distributionSets.filter((d) => !d.deleted);
+    res.json(pagedBody(page(live, pageParams(req), fields), (d) => rep.distributionSet(base, store, d)));
+  });
+
+  // A set that was ever assigned stays (soft-deleted) for its actions' history; an unused one disappears.
+  r.delete("/distributionsets/:id", async (req, res) => {
+    const ds = store.distributionSet(idParam(req, "id"));
+    if (ds.deleted) throw notFound("DistributionSet", ds.id);
+    const used = store.state.actions.some((a) => a.distributionSetId === ds.id) || store.state.rollouts.some((x) => x.distributionSetId === ds.id);
+    if (used) ds.deleted = true;
+    else store.state.distributionSets = store.state.distributionSets.filter((d) => d !== ds);
+    for (const f of store.state.targetFilters ?? []) if (f.autoAssign?.distributionSetId === ds.id) f.autoAssign = undefined;
+    await ctx.commit();
+    res.status(200).end();
+  });
+
+  /**
+   * Invalidation is final: auto-assignments of the set end, its rollouts stop (asked for, or implied by cancelling
+   * actions), and its open actions are cancelled softly (devices confirm) or forcibly (closed at once).
+   */
+  r.post("/distributionsets/:id/invalidate", async (req, res) => {
+    const ds = store.distributionSet(idParam(req, "id"));
+    const body = requireObject(req.body);
+    const cancelation = body.actionCancelationType;
+    if (cancelation !== "soft" && cancelation !== "force" && cancelation !== "none") throw constraintViolation("actionCancelationType must be soft, force or none");
+    const user = userOf(res);
+    ds.valid = false;
+    store.touch(ds, user);
+    for (const f of store.state.targetFilters ?? []) if (f.autoAssign?.distributionSetId === ds.id) f.autoAssign = undefined;
+    if (optionalBoolean(body, "cancelRollouts") === true || cancelation !== "none") {
+      for (const rollout of store.state.rollouts.filter((x) => x.distributionSetId === ds.id)) ctx.engine.stop(rollout, user);
+    }
+    if (cancelation !== "none") {
+      for (const action of store.state.actions.filter((a) => a.distributionSetId === ds.id && a.active)) {
+        const target = store.target(action.controllerId);
+        if (cancelation === "soft") {
+          if (action.status === "canceling") continue;
+          action.status = "canceling";
+          action.history.push({ id: store.nextId("actionStatus"), status: "canceling", reportedAt: Date.now(), messages: ["Distribution set invalidated: cancellation requested"] });
+        } else {
+          action.status = "canceled";
+          action.active = false;
+          action.history.push({ id: store.nextId("actionStatus"), status: "canceled", reportedAt: Date.now(), messages: ["Distribution set invalidated: action force-cancelled"] });
+          target.assignedDistributionSetId = target.installedDistributionSetId;
+          target.updateStatus = target.installedDistributionSetId === undefined ? "registered" : "in_sync";
+        }
+        store.touch(action, user);
+      }
+    }
+    await ctx.commit();
+    res.status(200).end();
   });
 
   r.get("/distributionsets/:id", (req, res) => {

@@ -1,7 +1,7 @@
 // Rollouts and their deployment groups. Creation validates and splits the targets synchronously (so errors
 // surface as 400s, like hawkBit) but answers in CREATING; the engine moves the rollout on.
 import { Router } from "express";
-import { alreadyExists, constraintViolation, dsIncomplete, notFound, rolloutIllegalState, rolloutVerificationFailed } from "../errors.js";
+import { alreadyExists, constraintViolation, dsIncomplete, dsInvalid, notFound, rolloutIllegalState, rolloutVerificationFailed } from "../errors.js";
 import { rolloutFields, rolloutGroupFields, targetFields } from "../fields.js";
 import type { ActionType, Condition, GroupConditions, RolloutRec, TargetRec } from "../model.js";
 import { page, pagedBody, rsqlFilter } from "../query.js";
@@ -101,6 +101,8 @@ export function rolloutRoutes(ctx: StandinContext): Router {
     const dsId = optionalNumber(body, "distributionSetId");
     if (dsId === undefined) throw constraintViolation("distributionSetId must not be null");
     const ds = store.distributionSet(dsId);
+    if (ds.deleted) throw notFound("DistributionSet", ds.id);
+    if (ds.valid === false) throw dsInvalid(ds.id);
     if (!store.isComplete(ds)) throw dsIncomplete(ds.id);
     const type = (optionalString(body, "type") ?? "forced") as ActionType;
     if (!ACTION_TYPES.includes(type)) throw constraintViolation(`Unsupported rollout type ${type}`);
@@ -197,7 +199,7 @@ export function rolloutRoutes(ctx: StandinContext): Router {
     const group = groupOf(idParam(req, "id"), idParam(req, "groupId"));
     const targets = group.controllerIds.map((id) => store.findTarget(id)).filter((t): t is TargetRec => t !== undefined);
     const base = originOf(req);
-    res.json(pagedBody(page(targets, pageParams(req), targetFields(store)), (t) => rep.target(base, t)));
+    res.json(pagedBody(page(targets, pageParams(req), targetFields(store)), (t) => rep.target(base, t, store)));
   });
 
   return r;

@@ -3,7 +3,7 @@ import { Readable } from "node:stream";
 import busboy from "busboy";
 import { Router, type Request } from "express";
 import type { ArtifactStorage, StagedBinary } from "../artifact-storage.js";
-import { alreadyExists, checksumMismatch, constraintViolation, uploadFailed } from "../errors.js";
+import { alreadyExists, checksumMismatch, constraintViolation, notFound, uploadFailed } from "../errors.js";
 import { softwareModuleFields } from "../fields.js";
 import type { SoftwareModuleRec } from "../model.js";
 import { page, pagedBody } from "../query.js";
@@ -59,7 +59,7 @@ export function softwareModuleRoutes(ctx: StandinContext): Router {
       const typeKey = requireString(body, "type");
       const type = store.softwareModuleTypeByKey(typeKey);
       if (!type) throw constraintViolation(`Software module type ${typeKey} does not exist`);
-      if (store.state.softwareModules.some((m) => m.name === name && m.version === version && m.typeId === type.id)) {
+      if (store.state.softwareModules.some((m) => m.name === name && m.version === version && m.typeId === type.id && !m.deleted)) {
         throw alreadyExists(`SoftwareModule with name ${name}, version ${version} and type ${typeKey} already exists`);
       }
       created.push({
@@ -76,7 +76,22 @@ export function softwareModuleRoutes(ctx: StandinContext): Router {
 
   r.get("/softwaremodules", (req, res) => {
     const base = originOf(req);
-    res.json(pagedBody(page(store.state.softwareModules, pageParams(req), fields), (m) => rep.softwareModule(base, store, m)));
+    const live = store.state.softwareModules.filter((m) => !m.deleted);
+    res.json(pagedBody(page(live, pageParams(req), fields), (m) => rep.softwareModule(base, store, m)));
+  });
+
+  // A module in a distribution set stays (soft-deleted) as part of it; an unused one goes with its artifacts.
+  r.delete("/softwaremodules/:id", async (req, res) => {
+    const module = store.softwareModule(idParam(req, "id"));
+    if (module.deleted) throw notFound("SoftwareModule", module.id);
+    if (store.state.distributionSets.some((d) => d.moduleIds.includes(module.id))) {
+      module.deleted = true;
+    } else {
+      store.state.softwareModules = store.state.softwareModules.filter((m) => m !== module);
+      store.state.artifacts = store.state.artifacts.filter((a) => a.softwareModuleId !== module.id);
+    }
+    await ctx.commit();
+    res.status(200).end();
   });
 
   r.get("/softwaremodules/:id", (req, res) => {

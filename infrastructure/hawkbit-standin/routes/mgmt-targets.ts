@@ -38,16 +38,16 @@ export function targetRoutes(ctx: StandinContext): Router {
     store.state.targets.push(...created);
     await ctx.commit();
     const base = originOf(req);
-    res.status(201).json(created.map((t) => rep.target(base, t)));
+    res.status(201).json(created.map((t) => rep.target(base, t, store)));
   });
 
   r.get("/targets", (req, res) => {
     const base = originOf(req);
-    res.json(pagedBody(page(store.state.targets, pageParams(req), fields), (t) => rep.target(base, t)));
+    res.json(pagedBody(page(store.state.targets, pageParams(req), fields), (t) => rep.target(base, t, store)));
   });
 
   r.get("/targets/:controllerId", (req, res) => {
-    res.json(rep.target(originOf(req), store.target(req.params.controllerId)));
+    res.json(rep.target(originOf(req), store.target(req.params.controllerId), store));
   });
 
   r.put("/targets/:controllerId", async (req, res) => {
@@ -60,7 +60,7 @@ export function targetRoutes(ctx: StandinContext): Router {
     target.requestAttributes = optionalBoolean(body, "requestAttributes") ?? target.requestAttributes;
     store.touch(target, userOf(res));
     await ctx.commit();
-    res.json(rep.target(originOf(req), target));
+    res.json(rep.target(originOf(req), target, store));
   });
 
   r.delete("/targets/:controllerId", async (req, res) => {

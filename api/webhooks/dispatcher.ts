@@ -1,0 +1,137 @@
+// Sends the webhook deliveries the database triggers enqueue. Everything lives in webhook_deliveries, so a restart
+// loses nothing: a delivery is claimed with a lease (next_attempt_at pushed past the request's timeout) under
+// SKIP LOCKED, so two Aerie processes never send it at once and one killed mid-request is retried after the lease.
+// A failed attempt (non-2xx, timeout, refused connection) is retried with exponential backoff up to maxAttempts.
+import type { Database } from "../../core/db/prisma.js";
+import { logger } from "../../core/log.js";
+import { DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, sign } from "./signature.js";
+
+export interface WebhookDispatcherOptions {
+  pollIntervalMs?: number;
+  maxAttempts?: number;
+  retryBaseMs?: number;
+  retryMaxMs?: number;
+  timeoutMs?: number;
+  batchSize?: number;
+}
+
+interface Claimed {
+  id: bigint;
+  event: string;
+  payload: Record<string, unknown>;
+  attempts: number;
+  url: string;
+  secret: string;
+}
+
+/** Delay before attempt `n + 1` after `n` failed ones: base · 2^(n-1), capped, with up to 10 % jitter. */
+export function backoffMs(failedAttempts: number, baseMs: number, maxMs: number): number {
+  const delay = Math.min(maxMs, baseMs * 2 ** Math.max(0, failedAttempts - 1));
+  return Math.round(delay * (1 + Math.random() * 0.1));
+}
+
+function originOf(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return "[unparseable url]";
+  }
+}
+
+export class WebhookDispatcher {
+  private readonly log = logger("webhooks");
+  private readonly opts: Required<WebhookDispatcherOptions>;
+  private timer: NodeJS.Timeout | undefined;
+  private pass: Promise<void> = Promise.resolve();
+  private stopping = new AbortController();
+  private stopped = true;
+
+  constructor(private readonly db: Database, opts: WebhookDispatcherOptions = {}) {
+    this.opts = {
+      pollIntervalMs: opts.pollIntervalMs ?? 1000, maxAttempts: opts.maxAttempts ?? 12, retryBaseMs: opts.retryBaseMs ?? 2000,
+      retryMaxMs: opts.retryMaxMs ?? 3_600_000, timeoutMs: opts.timeoutMs ?? 10_000, batchSize: opts.batchSize ?? 20,
+    };
+  }
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.stopping = new AbortController();
+    this.schedule(0);
+  }
+
+  /** Stops polling and aborts requests in flight; their leases expire and they are sent again after a restart. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    this.stopping.abort();
+    await this.pass;
+  }
+
+  private schedule(delay: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.pass = this.runOnce()
+        .catch((error) => this.log.warn({ err: (error as Error).message }, "webhook pass failed"))
+        .then((sent) => this.schedule(sent === this.opts.batchSize ? 0 : this.opts.pollIntervalMs));
+    }, delay);
+  }
+
+  /** Sends one batch of due deliveries; returns how many it claimed. */
+  async runOnce(): Promise<number> {
+    const leaseSeconds = Math.ceil(this.opts.timeoutMs / 1000) + 30;
+    const claimed = await this.db.$queryRaw<Claimed[]>`
+      UPDATE "webhook_deliveries" d SET "next_attempt_at" = now() + make_interval(secs => ${leaseSeconds})
+      FROM "webhook_subscriptions" s
+      WHERE s."id" = d."subscription_id" AND d."id" IN (
+        SELECT "id" FROM "webhook_deliveries" WHERE "status" = 'pending' AND "next_attempt_at" <= now()
+        ORDER BY "next_attempt_at", "id" LIMIT ${this.opts.batchSize} FOR UPDATE SKIP LOCKED)
+      RETURNING d."id", d."event", d."payload", d."attempts", s."url", s."secret"`;
+    await Promise.all(claimed.map((d) => this.deliver(d)));
+    return claimed.length;
+  }
+
+  private async deliver(delivery: Claimed): Promise<void> {
+    const body = JSON.stringify({ id: String(delivery.id), ...delivery.payload });
+    const timestamp = Math.floor(Date.now() / 1000);
+    let status: number | undefined;
+    let error: string | undefined;
+    try {
+      const response = await fetch(delivery.url, {
+        method: "POST",
+        redirect: "manual",
+        signal: AbortSignal.any([AbortSignal.timeout(this.opts.timeoutMs), this.stopping.signal]),
+        headers: {
+          "content-type": "application/json", "user-agent": "Aerie-Webhooks/1",
+          [SIGNATURE_HEADER]: sign(delivery.secret, timestamp, body), [TIMESTAMP_HEADER]: String(timestamp),
+          [EVENT_HEADER]: delivery.event, [DELIVERY_HEADER]: String(delivery.id),
+        },
+        body,
+      });
+      status = response.status;
+      await response.body?.cancel().catch(() => undefined);
+      if (status < 200 || status >= 300) error = `HTTP ${status}`;
+    } catch (e) {
+      if (this.stopping.signal.aborted) return;
+      const cause = (e as { cause?: { code?: string } }).cause;
+      error = (e as Error).name === "TimeoutError" ? "timeout" : (cause?.code ?? (e as Error).message).slice(0, 200);
+    }
+    const attempts = delivery.attempts + 1;
+    // Only the origin: webhook URLs often carry a token in their path or query.
+    const target = originOf(delivery.url);
+    if (!error) {
+      await this.db.webhookDelivery.update({ where: { id: delivery.id }, data: { status: "delivered", attempts, lastStatus: status, lastError: null, deliveredAt: new Date() } });
+      this.log.debug({ delivery: String(delivery.id), event: delivery.event, url: target, attempts }, "webhook delivered");
+      return;
+    }
+    const gaveUp = attempts >= this.opts.maxAttempts;
+    await this.db.webhookDelivery.update({
+      where: { id: delivery.id },
+      data: {
+        status: gaveUp ? "failed" : "pending", attempts, lastStatus: status ?? null, lastError: error,
+        nextAttemptAt: new Date(Date.now() + (gaveUp ? 0 : backoffMs(attempts, this.opts.retryBaseMs, this.opts.retryMaxMs))),
+      },
+    });
+    this.log.warn({ delivery: String(delivery.id), event: delivery.event, url: target, attempts, error, gaveUp }, "webhook delivery failed");
+  }
+}
