@@ -114,8 +114,12 @@ describe("webhooks", function () {
     expect(finished.subject).to.equal(`campaign:${c.id}`);
     const unhealthy = JSON.parse(accepted.find((r) => r.event === "device.unhealthy")!.body) as { data: { healthy: boolean } };
     expect(unhealthy.data.healthy).to.equal(false);
-    const rows = await h.db.webhookDelivery.findMany();
-    expect(rows.every((d) => d.status === "delivered" && d.attempts === 3)).to.equal(true);
+    // The receiver answers before the dispatcher records the answer: wait for the rows too.
+    const rows = await waitFor("every delivery recorded", async () => {
+      const all = await h.db.webhookDelivery.findMany();
+      return all.length === expected.length && all.every((d) => d.status === "delivered") ? all : undefined;
+    }, 10_000, 100);
+    expect(rows.map((d) => d.attempts)).to.deep.equal(expected.map(() => 3));
   });
 
   it("keeps undelivered events across a restart and delivers them afterwards", async () => {
