@@ -1,12 +1,20 @@
 // Typed in-process events between the dispatcher and the bridge's extensions, so that each feature
-// (registration, telemetry, deployments, feedback) stays a separate module that only listens.
+// (registration, telemetry, deployments, feedback, …) stays a separate module that only listens.
+// `dispatch` also waits for what the listeners return: the bridge acknowledges a device's QoS1 message
+// to the broker only once every listener has finished with it (stored, relayed or dead-lettered).
 import { EventEmitter } from "node:events";
-import type { Availability, Feedback, Health, Hello, Telemetry } from "./protocol/schemas.js";
+import type { Availability, Consent, DeviceRequest, Feedback, Health, Hello, Telemetry } from "./protocol/schemas.js";
 
 export interface DeviceEvent<T> {
   controllerId: string;
   payload: T;
   receivedAt: Date;
+  /** Size of the MQTT payload, for byte counters. */
+  bytes: number;
+}
+
+export interface RequestEvent extends DeviceEvent<DeviceRequest> {
+  name: string;
 }
 
 export interface BridgeEvents {
@@ -14,9 +22,21 @@ export interface BridgeEvents {
   availability: [DeviceEvent<Availability>];
   telemetry: [DeviceEvent<Telemetry>];
   feedback: [DeviceEvent<Feedback>];
+  consent: [DeviceEvent<Consent>];
   health: [DeviceEvent<Health>];
+  request: [RequestEvent];
   /** A device was registered (in Postgres and hawkBit) and may need its pending deployment again. */
   deviceRegistered: [{ controllerId: string; deviceId: string }];
+  /** This instance became (true) or stopped being (false) the leader of hawkBit synchronisation. */
+  leadership: [boolean];
 }
 
-export class EventBus extends EventEmitter<BridgeEvents> {}
+type Listener<K extends keyof BridgeEvents> = (...args: BridgeEvents[K]) => unknown;
+
+export class EventBus extends EventEmitter<BridgeEvents> {
+  /** Calls every listener and settles once all the promises they returned have settled. */
+  async dispatch<K extends keyof BridgeEvents>(kind: K, ...args: BridgeEvents[K]): Promise<void> {
+    const listeners = this.listeners(kind as never) as unknown as Listener<K>[];
+    await Promise.allSettled(listeners.map((listener) => listener(...args)));
+  }
+}

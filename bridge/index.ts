@@ -1,65 +1,192 @@
-// The MQTT fleet bridge: one MQTT connection, a dispatcher that validates what devices send, and
-// extensions that each own one feature. Start order is the order of EXTENSIONS; stop is reversed.
-import mqtt, { type MqttClient } from "mqtt";
-import type { BridgeContext, Extension } from "./extension.js";
+// The MQTT fleet bridge: one MQTT connection with a persistent session, a dispatcher that validates what
+// devices send, and extensions that each own one feature. A device's QoS1 message is acknowledged only
+// once handled (AckGate), so a crash loses nothing: the broker re-sends to the same session.
+// Several instances can run at once: on MQTT v5 they share the device topics ($share/<group>/…), and
+// one of them, elected through a Postgres advisory lock, runs the leader-only extensions.
+import { hostname } from "node:os";
+import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
+import type { BridgeContext, BridgeSettings, Extension } from "./extension.js";
+import { AckGate } from "./mqtt/ack-gate.js";
 import { DeadLetters } from "./dead-letters.js";
 import { Dispatcher } from "./dispatcher.js";
 import { EventBus } from "./event-bus.js";
-import { DeploymentsExtension } from "./extensions/deployments.js";
+import { ActionSyncExtension } from "./extensions/action-sync.js";
+import { ConsentExtension } from "./extensions/consent.js";
 import { FeedbackExtension } from "./extensions/feedback.js";
+import { FleetGaugesExtension } from "./extensions/fleet-gauges.js";
 import { HealthExtension } from "./extensions/health.js";
+import { HeartbeatExtension } from "./extensions/heartbeat.js";
+import { NoticesExtension } from "./extensions/notices.js";
 import { RegistrationExtension } from "./extensions/registration.js";
+import { RequestsExtension } from "./extensions/requests.js";
+import { RetentionExtension } from "./extensions/retention.js";
 import { TelemetryExtension } from "./extensions/telemetry.js";
+import { limitedChannel } from "./hawkbit/limited-channel.js";
+import { LeaderElection } from "./leader.js";
+import { NoticeBuilder } from "./notices.js";
 import { Topics } from "./protocol/topics.js";
 import { logger } from "../core/log.js";
 
-export type BridgeDependencies = Omit<BridgeContext, "mqtt" | "bus" | "topics" | "deadLetters" | "log">;
+export type BridgeDependencies = Omit<BridgeContext, "mqtt" | "bus" | "topics" | "deadLetters" | "log" | "notices" | "publish" | keyof BridgeSettings> & Partial<BridgeSettings>;
+
+export const EXTENSION_NAMES = ["registration", "telemetry", "feedback", "consent", "health", "notices", "requests", "fleet-gauges", "action-sync", "heartbeat", "retention"] as const;
+export type ExtensionName = (typeof EXTENSION_NAMES)[number];
+
+/** A session survives a bridge outage this long; the broker queues device messages meanwhile. */
+const SESSION_EXPIRY_SECONDS = 7 * 24 * 3600;
 
 export interface BridgeOptions {
   mqttUrl: string;
   mqttUsername?: string;
   mqttPassword?: string;
   baseTopic: string;
+  /** Stable across restarts (the broker keeps this session's queue); unique per instance. */
   clientId?: string;
+  /** MQTT v5 shared-subscription group; unset: plain subscriptions (one instance, or aedes). */
+  shareGroup?: string;
+  /** 5 is implied by shareGroup; aedes speaks 4 (3.1.1) only. */
+  protocolVersion?: 4 | 5;
+  /** Unacknowledged messages at most; beyond it the bridge stops reading (back-pressure). */
+  maxInFlight?: number;
+  /** Concurrent DDI requests at most. */
+  ddiConcurrency?: number;
+  /** Only these extensions (default: all). */
+  extensions?: readonly ExtensionName[];
+  /** How often a follower tries to become leader. */
+  leaderRetryMs?: number;
 }
+
+const DEFAULT_SETTINGS: BridgeSettings = { presignTtlSeconds: 900, syncIntervalMs: 2000, idleSyncIntervalMs: 60_000, heartbeatMs: 24 * 3600_000, retentionDays: 30 };
 
 export class FleetBridge {
   private client: MqttClient | undefined;
   private extensions: Extension[] = [];
-  private context: BridgeContext | undefined;
+  private leaderExtensions: Extension[] = [];
+  private leadership: Promise<void> = Promise.resolve();
+  private election: LeaderElection | undefined;
+  private gate: AckGate | undefined;
+  private accepting = false;
   private readonly log = logger("bridge");
+  readonly clientId: string;
 
-  constructor(private readonly deps: BridgeDependencies, private readonly options: BridgeOptions) {}
+  constructor(private readonly deps: BridgeDependencies, private readonly options: BridgeOptions) {
+    this.clientId = options.clientId ?? `aerie-bridge-${hostname()}`.slice(0, 64);
+  }
 
   get connected(): boolean {
     return this.client?.connected ?? false;
   }
 
-  async start(): Promise<void> {
-    this.client = await mqtt.connectAsync(this.options.mqttUrl, {
-      clientId: this.options.clientId ?? `aerie-bridge-${process.pid}`,
-      username: this.options.mqttUsername,
-      password: this.options.mqttPassword,
-      clean: true,
-      reconnectPeriod: 1000,
-      protocolVersion: 4,
-    });
-    const topics = new Topics(this.options.baseTopic);
-    const bus = new EventBus();
-    const ctx: BridgeContext = { ...this.deps, mqtt: this.client, topics, bus, deadLetters: new DeadLetters(this.deps.pool, this.deps.metrics, this.log), log: this.log };
-    this.context = ctx;
-    const dispatcher = new Dispatcher(ctx);
-    this.extensions = [new RegistrationExtension(ctx), new TelemetryExtension(ctx), new FeedbackExtension(ctx), new HealthExtension(ctx), new DeploymentsExtension(ctx)];
-    for (const extension of this.extensions) await extension.start();
-    this.client.on("message", (topic, payload) => dispatcher.handle(topic, payload));
-    await this.client.subscribeAsync(topics.bridgeSubscriptions().map((topic) => ({ topic, qos: 1 as const })).reduce((all, s) => ({ ...all, [s.topic]: { qos: s.qos } }), {}));
-    this.log.info({ url: this.options.mqttUrl.replace(/\/\/[^@]*@/, "//"), base: this.options.baseTopic }, "bridge started");
+  get isLeader(): boolean {
+    return this.election?.isLeader ?? false;
   }
 
-  /** Stops intake first, then lets each extension flush, then closes the connection. */
+  /** Messages received and not yet acknowledged. */
+  get inFlight(): number {
+    return this.gate?.inFlight ?? 0;
+  }
+
+  async start(): Promise<void> {
+    const protocolVersion = this.options.shareGroup ? 5 : (this.options.protocolVersion ?? 4);
+    const maxInFlight = this.options.maxInFlight ?? 2000;
+    const connectOptions: IClientOptions = {
+      clientId: this.clientId,
+      username: this.options.mqttUsername,
+      password: this.options.mqttPassword,
+      clean: false,
+      reconnectPeriod: 1000,
+      connectTimeout: 10_000,
+      protocolVersion,
+      ...(protocolVersion === 5 ? { properties: { sessionExpiryInterval: SESSION_EXPIRY_SECONDS, receiveMaximum: Math.min(65535, maxInFlight) } } : {}),
+    };
+    // Created synchronously and wired before any byte arrives: a persistent session starts delivering
+    // its queue right after CONNACK, and a message without a listener would be acknowledged unseen.
+    const client = mqtt.connect(this.options.mqttUrl, connectOptions);
+    this.client = client;
+    const connected = new Promise<void>((resolve, reject) => {
+      client.once("connect", () => resolve());
+      client.once("error", reject);
+    });
+    connected.catch(() => undefined);
+    client.on("error", (error) => this.log.warn({ err: error.message }, "MQTT error"));
+    const topics = new Topics(this.options.baseTopic);
+    const bus = new EventBus();
+    const settings = { ...DEFAULT_SETTINGS, ...Object.fromEntries(Object.entries(this.deps).filter(([k, v]) => k in DEFAULT_SETTINGS && v !== undefined)) } as BridgeSettings;
+    const channel = limitedChannel(this.deps.channel, this.options.ddiConcurrency ?? 16, this.deps.metrics);
+    const ctx: BridgeContext = {
+      ...this.deps,
+      ...settings,
+      channel,
+      mqtt: client,
+      topics,
+      bus,
+      deadLetters: new DeadLetters(this.deps.pool, this.deps.metrics, this.log),
+      notices: new NoticeBuilder({ db: this.deps.db, store: this.deps.store, channel, presignTtlSeconds: settings.presignTtlSeconds }),
+      log: this.log,
+      publish: (topic, payload, opts) =>
+        client.publish(topic, payload, opts, (error) => {
+          if (error) this.log.warn({ topic, err: error.message }, "publish failed");
+        }),
+    };
+    const gate = new AckGate(client, maxInFlight);
+    this.gate = gate;
+    const dispatcher = new Dispatcher(ctx);
+    client.on("message", (topic, payload, packet) => {
+      // After stop() began: leave the message unacknowledged; the broker keeps it for our session.
+      if (!this.accepting) return gate.track(packet.messageId, new Promise(() => undefined));
+      gate.track(packet.messageId, dispatcher.handle(topic, payload));
+    });
+    const inFlightTimer = setInterval(() => this.deps.metrics.bridgeInFlight.set(gate.inFlight), 1000);
+    client.once("end", () => clearInterval(inFlightTimer));
+
+    const wanted = new Set<string>(this.options.extensions ?? EXTENSION_NAMES);
+    const all: Extension[] = [
+      new RegistrationExtension(ctx), new TelemetryExtension(ctx), new FeedbackExtension(ctx), new ConsentExtension(ctx), new HealthExtension(ctx),
+      new NoticesExtension(ctx), new RequestsExtension(ctx), new FleetGaugesExtension(ctx),
+      new ActionSyncExtension(ctx), new HeartbeatExtension(ctx), new RetentionExtension(ctx),
+    ].filter((e) => wanted.has(e.name));
+    this.extensions = all.filter((e) => !e.leaderOnly);
+    this.leaderExtensions = all.filter((e) => e.leaderOnly);
+    for (const extension of this.extensions) await extension.start();
+    this.accepting = true;
+
+    try {
+      await connected;
+      const granted = await client.subscribeAsync(Object.fromEntries(topics.bridgeSubscriptions(this.options.shareGroup).map((t) => [t, { qos: 1 as const }])));
+      const refused = granted.filter((g) => g.qos > 2);
+      if (refused.length > 0) throw new Error(`the broker refused subscriptions: ${refused.map((g) => g.topic).join(", ")}`);
+    } catch (error) {
+      await this.stop();
+      throw error;
+    }
+
+    if (this.leaderExtensions.length > 0) {
+      this.election = new LeaderElection(
+        { databaseUrl: this.deps.databaseUrl, baseTopic: this.options.baseTopic, instanceId: this.clientId, retryMs: this.options.leaderRetryMs ?? 5000 },
+        (leading) => {
+          this.deps.metrics.bridgeLeader.set(leading ? 1 : 0);
+          this.leadership = this.leadership.then(() => this.lead(leading)).catch((error) => this.log.error({ err: (error as Error).message }, "leadership change failed"));
+        },
+      );
+      this.election.start();
+    }
+    this.log.info({ url: this.options.mqttUrl.replace(/\/\/[^@]*@/, "//"), base: this.options.baseTopic, clientId: this.clientId, shareGroup: this.options.shareGroup }, "bridge started");
+  }
+
+  private async lead(leading: boolean): Promise<void> {
+    if (leading) for (const extension of this.leaderExtensions) await extension.start();
+    else for (const extension of [...this.leaderExtensions].reverse()) await extension.stop();
+  }
+
+  /**
+   * Stops intake, lets each extension flush (their messages are acknowledged as they commit), then
+   * closes the connection. The subscriptions stay with the broker's session, which queues meanwhile.
+   */
   async stop(): Promise<void> {
     if (!this.client) return;
-    await this.client.unsubscribeAsync(this.context!.topics.bridgeSubscriptions()).catch(() => undefined);
+    this.accepting = false;
+    await this.election?.stop();
+    await this.leadership;
     for (const extension of [...this.extensions].reverse()) await extension.stop();
     await this.client.endAsync();
     this.client = undefined;

@@ -32,6 +32,11 @@ function positiveInt(raw: string): number {
   return value;
 }
 
+function nonNegativeInt(raw: string): number {
+  if (!/^\d+$/.test(raw)) throw new ConfigError("a whole number of at least 0");
+  return Number(raw);
+}
+
 function url(protocols: string[]): Parser<string> {
   return (raw) => {
     let parsed: URL;
@@ -95,11 +100,18 @@ export const SETTINGS = {
   vaultTransitMount: define("VAULT_TRANSIT_MOUNT", "transit", "text", "Mount path of the transit engine.", text),
   vaultTransitKey: define("VAULT_TRANSIT_KEY", "aerie-signing", "text", "Transit key that signs artifacts (created as rsa-3072 if missing).", text),
 
-  bridgeSyncIntervalMs: define("AERIE_BRIDGE_SYNC_MS", 2000, "milliseconds", "How often the bridge asks hawkBit for new or changed actions.", positiveInt),
+  bridgeSyncIntervalMs: define("AERIE_BRIDGE_SYNC_MS", 2000, "milliseconds", "How often the bridge asks hawkBit for new or changed actions while any action is open.", positiveInt),
+  bridgeIdleSyncIntervalMs: define("AERIE_BRIDGE_IDLE_SYNC_MS", 60000, "milliseconds", "How often it asks while no action is open (a campaign start wakes it at once).", positiveInt),
+  bridgeHeartbeatMs: define("AERIE_BRIDGE_HEARTBEAT_MS", 86400000, "milliseconds", "Each online MQTT device is reported alive to hawkBit once per this period, spread evenly (bounds DDI load).", positiveInt),
+  bridgeClientId: define("AERIE_BRIDGE_CLIENT_ID", undefined, "text", "MQTT client id of this bridge instance; stable across restarts, unique per instance. Default: aerie-bridge-HOSTNAME.", text),
+  bridgeShareGroup: define("AERIE_BRIDGE_SHARE_GROUP", undefined, "text", "MQTT v5 shared-subscription group, for several bridge instances on one broker (mosquitto). Unset: MQTT 3.1.1, one instance.", text),
+  bridgeMaxInFlight: define("AERIE_BRIDGE_MAX_INFLIGHT", 2000, "messages", "Device messages received but not yet stored; beyond it the bridge stops reading (back-pressure).", positiveInt),
+  deviceAuth: define("AERIE_DEVICE_AUTH", "off", "off|token", "Embedded broker: token makes every device log in with its controller id and provisioned token, confined to its own topics.", oneOf(["off", "token"] as const)),
   webhookMaxAttempts: define("AERIE_WEBHOOK_MAX_ATTEMPTS", 12, "attempts", "Attempts per webhook delivery before it is marked failed.", positiveInt),
   webhookRetryBaseMs: define("AERIE_WEBHOOK_RETRY_BASE_MS", 2000, "milliseconds", "Delay before the second attempt of a webhook delivery; doubles with each further attempt.", positiveInt),
   webhookRetryMaxMs: define("AERIE_WEBHOOK_RETRY_MAX_MS", 3600000, "milliseconds", "Longest delay between two attempts of a webhook delivery.", positiveInt),
   webhookTimeoutMs: define("AERIE_WEBHOOK_TIMEOUT_MS", 10000, "milliseconds", "How long a webhook receiver may take to answer before the attempt counts as failed.", positiveInt),
+  telemetryRetentionDays: define("AERIE_TELEMETRY_RETENTION_DAYS", 30, "days", "Telemetry and dead letters older than this are deleted (0: kept forever).", nonNegativeInt),
 } as const;
 
 type Settings = typeof SETTINGS;

@@ -2,12 +2,14 @@
 // then the API, the bridge and the campaign monitor. Stops in reverse order: intake first (API,
 // bridge subscriptions), then flushing (telemetry batches), then the services, Postgres last.
 // A failure half-way stops whatever had started, so no child process outlives a failed start.
+import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { HawkbitManagementClient } from "../api/hawkbit/management-client.js";
 import { createApp, createServices, listen } from "../api/server.js";
 import { CampaignMonitor } from "../api/services/campaign-monitor.js";
 import { WebhookDispatcher } from "../api/webhooks/dispatcher.js";
 import { FleetBridge } from "../bridge/index.js";
+import { aedesAuth } from "../bridge/auth/aedes-auth.js";
 import { DdiChannel } from "../bridge/hawkbit/ddi-channel.js";
 import { startHawkbitStandin } from "../infrastructure/hawkbit-standin/index.js";
 import { startEmbeddedBroker } from "../infrastructure/embedded/mqtt-broker.js";
@@ -86,8 +88,16 @@ export async function startAerie(config: AerieConfig): Promise<AerieStack> {
     await store.ensureBucket();
 
     let mqttUrl = config.mqttUrl;
+    let mqttUsername = config.mqttUsername;
+    let mqttPassword = config.mqttPassword;
     if (!mqttUrl) {
-      const broker = await startEmbeddedBroker({ host: config.host, port: config.mqttPort });
+      // The bridge's own account on the embedded broker lives only as long as this process.
+      if (config.deviceAuth === "token") {
+        mqttUsername = "aerie-bridge";
+        mqttPassword = randomBytes(24).toString("base64url");
+      }
+      const auth = config.deviceAuth === "token" ? aedesAuth({ pool, baseTopic: config.mqttBaseTopic, services: { [mqttUsername!]: mqttPassword! } }) : undefined;
+      const broker = await startEmbeddedBroker({ host: config.host, port: config.mqttPort, auth });
       cleanups.push(() => broker.stop());
       mqttUrl = broker.url;
     }
@@ -129,8 +139,15 @@ export async function startAerie(config: AerieConfig): Promise<AerieStack> {
     const channel = new DdiChannel({ baseUrl: hawkbit.url, tenant: hawkbit.tenant, gatewayToken: hawkbit.gatewayToken });
 
     const bridge = new FleetBridge(
-      { db, pool, metrics, store, hawkbit: management, channel, presignTtlSeconds: config.presignTtlSeconds, syncIntervalMs: config.bridgeSyncIntervalMs },
-      { mqttUrl, mqttUsername: config.mqttUsername, mqttPassword: config.mqttPassword, baseTopic: config.mqttBaseTopic },
+      {
+        db, pool, databaseUrl, metrics, store, hawkbit: management, channel,
+        presignTtlSeconds: config.presignTtlSeconds, syncIntervalMs: config.bridgeSyncIntervalMs, idleSyncIntervalMs: config.bridgeIdleSyncIntervalMs,
+        heartbeatMs: config.bridgeHeartbeatMs, retentionDays: config.telemetryRetentionDays,
+      },
+      {
+        mqttUrl, mqttUsername, mqttPassword, baseTopic: config.mqttBaseTopic, clientId: config.bridgeClientId,
+        shareGroup: config.bridgeShareGroup, maxInFlight: config.bridgeMaxInFlight,
+      },
     );
     const readiness = {
       postgres: async () => void (await pool.query("SELECT 1")),

@@ -1,12 +1,13 @@
 // Post-boot health: what a device runs after an update (booted slot, version, checks). Kept on the
-// device record and in the audit trail; the campaign health gate reads it from there.
+// device record, its presence (version gauge) and in the audit trail; the campaign health gate reads
+// it from there.
 import type { DeviceEvent } from "../event-bus.js";
 import type { BridgeContext, Extension } from "../extension.js";
 import type { Health } from "../protocol/schemas.js";
 
 export class HealthExtension implements Extension {
   readonly name = "health";
-  private readonly onHealth = (event: DeviceEvent<Health>) => void this.record(event).catch((error) => this.ctx.log.error({ err: (error as Error).message }, "health report not stored"));
+  private readonly onHealth = (event: DeviceEvent<Health>) => this.record(event);
 
   constructor(private readonly ctx: BridgeContext) {}
 
@@ -26,6 +27,7 @@ export class HealthExtension implements Extension {
     }
     const attributes = { ...(device.attributes as Record<string, unknown>), runningVersion: payload.runningVersion, bootedSlot: payload.bootedSlot, healthy: String(payload.healthy) };
     await this.ctx.db.device.update({ where: { id: device.id }, data: { attributes, lastSeenAt: receivedAt } });
+    await this.ctx.pool.query("UPDATE device_presence SET running_version = $2 WHERE controller_id = $1", [controllerId, payload.runningVersion]);
     await this.ctx.db.auditEvent.create({ data: { actor: `device:${controllerId}`, action: "device.health", subject: `device:${device.id}`, details: payload as object } });
   }
 }

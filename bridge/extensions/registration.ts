@@ -1,15 +1,24 @@
 // hello → the device in Aerie's registry (Postgres) and as a target in hawkBit with its attributes.
-// availability → last seen and the fleet's online gauge.
+// availability → the device's presence (online gauge, heartbeat candidates).
+// hawkBit hears about a hello only when it tells hawkBit something new (first contact, changed
+// attributes) or the last contact is older than half a heartbeat period: a fleet reconnecting after a
+// broker restart must not turn into a DDI storm.
 import type { DeviceEvent } from "../event-bus.js";
 import type { BridgeContext, Extension } from "../extension.js";
 import type { Availability, Hello } from "../protocol/schemas.js";
+import { sha256Hex } from "../provisioning.js";
 import { Prisma } from "../../core/db/prisma.js";
+
+const UPSERT_PRESENCE = `
+INSERT INTO device_presence (controller_id, online, changed_at, running_version) VALUES ($1, true, $2, $3)
+ON CONFLICT (controller_id) DO UPDATE SET online = true, changed_at = EXCLUDED.changed_at,
+  running_version = COALESCE(EXCLUDED.running_version, device_presence.running_version)
+RETURNING attributes_sha256, hawkbit_contact_at`;
 
 export class RegistrationExtension implements Extension {
   readonly name = "registration";
-  private readonly online = new Set<string>();
-  private readonly onHello = (event: DeviceEvent<Hello>) => void this.register(event);
-  private readonly onAvailability = (event: DeviceEvent<Availability>) => void this.markAvailability(event);
+  private readonly onHello = (event: DeviceEvent<Hello>) => this.register(event);
+  private readonly onAvailability = (event: DeviceEvent<Availability>) => this.markAvailability(event);
 
   constructor(private readonly ctx: BridgeContext) {}
 
@@ -32,8 +41,13 @@ export class RegistrationExtension implements Extension {
     return attributes;
   }
 
+  private runningVersion(hello: Hello): string | undefined {
+    const booted = hello.slots?.find((s) => s.state === "booted")?.version;
+    return booted ?? hello.versions?.rootfs ?? Object.values(hello.versions ?? {})[0];
+  }
+
   private async register({ controllerId, payload, receivedAt }: DeviceEvent<Hello>): Promise<void> {
-    const { db, channel, log, bus, deadLetters } = this.ctx;
+    const { db, pool, channel, log, bus, deadLetters, metrics } = this.ctx;
     const attributes = this.attributesOf(payload);
     let deviceId: string;
     try {
@@ -48,23 +62,37 @@ export class RegistrationExtension implements Extension {
       }
     } catch (error) {
       const conflict = error instanceof Prisma.PrismaClientKnownRequestError && error.code === "P2002";
+      if (!conflict) metrics.bridgeErrors.inc({ stage: "registration" });
       await deadLetters.record(this.ctx.topics.device(controllerId, "hello"), conflict ? "conflict" : "schema", conflict ? "a secondary id belongs to another device" : (error as Error).message, Buffer.from(JSON.stringify(payload)), controllerId);
       return;
     }
-    try {
-      // Polling the controller base with the gateway token creates the target in hawkBit.
-      await channel.pollController(controllerId);
-      await channel.sendConfigData(controllerId, attributes, "replace");
-    } catch (error) {
-      log.warn({ controllerId, err: (error as Error).message }, "device registered in Aerie, hawkBit not reachable yet");
+    const attributesHash = sha256Hex(JSON.stringify(Object.entries(attributes).sort()));
+    const presence = (await pool.query<{ attributes_sha256: string | null; hawkbit_contact_at: Date | null }>(UPSERT_PRESENCE, [controllerId, receivedAt, this.runningVersion(payload) ?? null])).rows[0];
+    const stale = !presence?.hawkbit_contact_at || Date.now() - presence.hawkbit_contact_at.getTime() > this.ctx.heartbeatMs / 2;
+    const changed = presence?.attributes_sha256 !== attributesHash;
+    if (stale || changed) {
+      try {
+        // Polling the controller base with the gateway token creates the target in hawkBit.
+        await channel.pollController(controllerId);
+        if (changed) await channel.sendConfigData(controllerId, attributes, "replace");
+        await pool.query("UPDATE device_presence SET hawkbit_contact_at = now(), attributes_sha256 = $2 WHERE controller_id = $1", [controllerId, attributesHash]);
+      } catch (error) {
+        metrics.bridgeErrors.inc({ stage: "registration" });
+        log.warn({ controllerId, err: (error as Error).message }, "device registered in Aerie, hawkBit not reachable yet");
+      }
     }
-    bus.emit("deviceRegistered", { controllerId, deviceId });
+    await bus.dispatch("deviceRegistered", { controllerId, deviceId });
   }
 
   private async markAvailability({ controllerId, payload, receivedAt }: DeviceEvent<Availability>): Promise<void> {
-    if (payload.state === "online") this.online.add(controllerId);
-    else this.online.delete(controllerId);
-    this.ctx.metrics.devicesOnline.set(this.online.size);
+    const online = payload.state === "online";
+    // Availability can arrive before the first hello (retained message); presence is kept regardless.
+    await this.ctx.pool.query(
+      `INSERT INTO device_presence (controller_id, online, changed_at) VALUES ($1, $2, $3)
+       ON CONFLICT (controller_id) DO UPDATE SET online = EXCLUDED.online, changed_at = EXCLUDED.changed_at
+       WHERE device_presence.changed_at <= EXCLUDED.changed_at`,
+      [controllerId, online, receivedAt],
+    );
     await this.ctx.db.device.updateMany({ where: { controllerId }, data: { lastSeenAt: receivedAt } });
   }
 }

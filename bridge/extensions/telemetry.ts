@@ -1,31 +1,32 @@
-// Telemetry → Postgres in batches. One INSERT … SELECT FROM unnest() per batch (about 8x Prisma's
-// createMany, see shared notes), ON CONFLICT DO NOTHING on (controller_id, message_id) so that a
-// message delivered twice is stored once.
+// Telemetry → Postgres in batches (TelemetryWriter: COPY + de-dup). A message's promise settles only
+// when its row is committed (or dead-lettered), so its QoS1 PUBACK goes out after the commit: a crash
+// at any moment leaves the message with the broker, which re-sends it to our persistent session.
+// Memory stays bounded because the AckGate stops reading once maxInFlight messages wait here.
 import type { DeviceEvent } from "../event-bus.js";
 import type { BridgeContext, Extension } from "../extension.js";
 import type { Telemetry } from "../protocol/schemas.js";
+import { isDataError, TelemetryWriter, type TelemetryRow } from "../telemetry-writer.js";
 
-interface PendingRow {
-  controllerId: string;
-  messageId: string;
-  recordedAt: string;
-  payload: string;
-  receivedAt: Date;
+interface PendingRow extends TelemetryRow {
+  bytes: number;
+  settle: () => void;
 }
 
-const INSERT_BATCH = `
-INSERT INTO telemetry (controller_id, message_id, recorded_at, payload)
-SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::jsonb[])
-ON CONFLICT (controller_id, message_id) DO NOTHING`;
+const RETRY_MIN_MS = 200;
+const RETRY_MAX_MS = 5000;
 
 export class TelemetryExtension implements Extension {
   readonly name = "telemetry";
   private pending: PendingRow[] = [];
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
+  private stopped = false;
+  private readonly writer: TelemetryWriter;
   private readonly onTelemetry = (event: DeviceEvent<Telemetry>) => this.enqueue(event);
 
-  constructor(private readonly ctx: BridgeContext, private readonly batchSize = 500, private readonly maxDelayMs = 100) {}
+  constructor(private readonly ctx: BridgeContext, private readonly batchSize = 1000, private readonly maxDelayMs = 20) {
+    this.writer = new TelemetryWriter(ctx.databaseUrl);
+  }
 
   async start(): Promise<void> {
     this.ctx.bus.on("telemetry", this.onTelemetry);
@@ -33,13 +34,18 @@ export class TelemetryExtension implements Extension {
 
   async stop(): Promise<void> {
     this.ctx.bus.off("telemetry", this.onTelemetry);
+    // One last attempt per batch: what cannot be stored now stays unacknowledged with the broker.
+    this.stopped = true;
     await this.flush();
+    await this.writer.close();
   }
 
-  private enqueue({ controllerId, payload, receivedAt }: DeviceEvent<Telemetry>): void {
-    this.pending.push({ controllerId, messageId: payload.messageId, recordedAt: payload.ts, payload: JSON.stringify(payload.metrics), receivedAt });
-    if (this.pending.length >= this.batchSize) void this.flush();
-    else this.timer ??= setTimeout(() => void this.flush(), this.maxDelayMs);
+  private enqueue({ controllerId, payload, receivedAt, bytes }: DeviceEvent<Telemetry>): Promise<void> {
+    return new Promise((settle) => {
+      this.pending.push({ controllerId, messageId: payload.messageId, recordedAt: payload.ts, payload: JSON.stringify(payload.metrics), receivedAt, bytes, settle });
+      if (this.pending.length >= this.batchSize) void this.flush();
+      else this.timer ??= setTimeout(() => void this.flush(), this.maxDelayMs);
+    });
   }
 
   /** Writes what is pending; batches are written one after another, never concurrently. */
@@ -48,28 +54,48 @@ export class TelemetryExtension implements Extension {
     this.timer = undefined;
     const batch = this.pending;
     this.pending = [];
-    if (batch.length === 0) return this.flushing;
-    this.flushing = this.flushing.then(() => this.write(batch));
+    if (batch.length > 0) this.flushing = this.flushing.then(() => this.writeUntilStored(batch));
     return this.flushing;
   }
 
-  private async write(batch: PendingRow[]): Promise<void> {
-    const { pool, metrics, log } = this.ctx;
+  /** Retries until committed: the messages stay unacknowledged meanwhile, so nothing is lost. */
+  private async writeUntilStored(batch: PendingRow[]): Promise<void> {
+    for (let delay = RETRY_MIN_MS; ; delay = Math.min(delay * 2, RETRY_MAX_MS)) {
+      try {
+        await this.store(batch);
+        return;
+      } catch (error) {
+        this.ctx.metrics.telemetryWriteErrors.inc();
+        this.ctx.log.warn({ err: (error as Error).message, rows: batch.length, retryInMs: delay }, "telemetry batch not stored; retrying");
+        if (this.stopped) return;
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
+  }
+
+  private async store(batch: PendingRow[]): Promise<void> {
+    const { metrics } = this.ctx;
     try {
-      const result = await pool.query(INSERT_BATCH, [
-        batch.map((r) => r.controllerId),
-        batch.map((r) => r.messageId),
-        batch.map((r) => r.recordedAt),
-        batch.map((r) => r.payload),
-      ]);
-      metrics.telemetryRows.inc(result.rowCount ?? 0);
-      const now = Date.now();
-      for (const row of batch) metrics.telemetryIngestSeconds.observe((now - row.receivedAt.getTime()) / 1000);
+      metrics.telemetryRows.inc(await this.writer.write(batch));
     } catch (error) {
-      // Keep the batch: it is retried with the next flush rather than lost.
-      log.error({ err: (error as Error).message, rows: batch.length }, "telemetry batch failed; will retry");
-      this.pending = batch.concat(this.pending);
-      this.timer ??= setTimeout(() => void this.flush(), 1000);
+      if (!isDataError(error) || batch.length === 1) {
+        if (!isDataError(error)) throw error;
+        // One row Postgres refuses (e.g. a timestamp out of its range): keep it aside, go on.
+        const [row] = batch;
+        await this.ctx.deadLetters.record(`${this.ctx.topics.device(row!.controllerId, "telemetry")}`, "schema", (error as Error).message,
+          Buffer.from(JSON.stringify({ messageId: row!.messageId, ts: row!.recordedAt, metrics: JSON.parse(row!.payload) })), row!.controllerId);
+      } else {
+        // Find the refused rows by halves; the rest is stored normally.
+        const half = Math.ceil(batch.length / 2);
+        await this.store(batch.slice(0, half));
+        await this.store(batch.slice(half));
+        return;
+      }
+    }
+    const now = Date.now();
+    for (const row of batch) {
+      metrics.telemetryIngestSeconds.observe((now - row.receivedAt.getTime()) / 1000);
+      row.settle();
     }
   }
 }

@@ -6,6 +6,8 @@ export type DdiHandlingType = "skip" | "attempt" | "forced";
 export interface DdiControllerState {
   /** The action the device should work on next, if any. */
   openActionId?: number;
+  /** An action waiting for the device's consent (confirmationBase); answer with sendConfirmation. */
+  confirmationActionId?: number;
   /** An action hawkBit wants cancelled; the device confirms with sendCancelFeedback. */
   cancelActionId?: number;
   /** Last successfully installed action. */
@@ -76,6 +78,12 @@ export interface DdiCancelAction {
   stopActionId: number;
 }
 
+export interface DdiConfirmation {
+  confirmation: "confirmed" | "denied";
+  code?: number;
+  details?: string[];
+}
+
 export interface HawkbitDeviceChannel {
   /** Also registers an unknown device with hawkBit. */
   pollController(controllerId: string): Promise<DdiControllerState>;
@@ -84,4 +92,8 @@ export interface HawkbitDeviceChannel {
   sendConfigData(controllerId: string, attributes: Record<string, string>, mode?: ConfigDataMode): Promise<void>;
   getCancelAction(controllerId: string, actionId: number): Promise<DdiCancelAction>;
   sendCancelFeedback(controllerId: string, actionId: number, feedback: DdiFeedback): Promise<void>;
+  /** The deployment of an action that waits for the device's consent (same shape as getDeployment). */
+  getConfirmation(controllerId: string, actionId: number): Promise<DdiDeployment>;
+  /** Consent: confirmed starts the action; denied leaves it waiting (hawkBit has no "never"). */
+  sendConfirmation(controllerId: string, actionId: number, confirmation: DdiConfirmation): Promise<void>;
 }

@@ -7,7 +7,7 @@ import { logger } from "../../core/log.js";
 import { HawkbitError } from "../../api/hawkbit/errors.js";
 import { DEFAULT_RETRY, type RetryPolicy, isIdempotent, isRetryable, withRetry } from "../../api/hawkbit/retry.js";
 import type {
-  ConfigDataMode, DdiCancelAction, DdiControllerState, DdiDeployment, DdiFeedback, DdiHandlingType, HawkbitDeviceChannel,
+  ConfigDataMode, DdiCancelAction, DdiConfirmation, DdiControllerState, DdiDeployment, DdiFeedback, DdiHandlingType, HawkbitDeviceChannel,
 } from "./channel.js";
 
 export interface DdiChannelOptions {
@@ -40,6 +40,10 @@ interface WireDeploymentBase {
     maintenanceWindow?: "available" | "unavailable";
     chunks: { part: string; name: string; version: string; encrypted?: boolean; artifacts?: WireArtifact[]; metadata?: { key: string; value: string }[] }[];
   };
+}
+interface WireConfirmationBaseAction {
+  id: string;
+  confirmation: WireDeploymentBase["deployment"];
 }
 interface WireCancel {
   id?: string;
@@ -122,6 +126,7 @@ export class DdiChannel implements HawkbitDeviceChannel {
     return {
       openActionId: actionIdOf(links.deploymentBase?.href),
       cancelActionId: actionIdOf(links.cancelAction?.href),
+      confirmationActionId: actionIdOf(links.confirmationBase?.href),
       installedActionId: actionIdOf(links.installedBase?.href),
       pollingSleepMs: sleepToMs(base.config?.polling?.sleep),
       configDataRequested: links.configData !== undefined,
@@ -130,10 +135,27 @@ export class DdiChannel implements HawkbitDeviceChannel {
 
   async getDeployment(controllerId: string, actionId: number): Promise<DdiDeployment> {
     const base = await this.request<WireDeploymentBase>({ method: "GET", url: this.path(controllerId, `/deploymentBase/${actionId}`) });
-    const d = base.deployment;
+    return this.deploymentOf(base.id, base.deployment, false);
+  }
+
+  async getConfirmation(controllerId: string, actionId: number): Promise<DdiDeployment> {
+    const base = await this.request<WireConfirmationBaseAction>({ method: "GET", url: this.path(controllerId, `/confirmationBase/${actionId}`) });
+    return this.deploymentOf(base.id, base.confirmation, true);
+  }
+
+  async sendConfirmation(controllerId: string, actionId: number, confirmation: DdiConfirmation): Promise<void> {
+    await this.request({
+      method: "POST",
+      url: this.path(controllerId, `/confirmationBase/${actionId}/feedback`),
+      data: { confirmation: confirmation.confirmation, ...(confirmation.code === undefined ? {} : { code: confirmation.code }), details: confirmation.details ?? [] },
+    });
+  }
+
+  private deploymentOf(id: string, d: WireDeploymentBase["deployment"], confirmationRequired: boolean): DdiDeployment {
     const update = d.update ?? "forced";
     return {
-      actionId: Number(base.id),
+      confirmationRequired,
+      actionId: Number(id),
       download: d.download ?? "forced",
       update,
       type: assignmentType(update),

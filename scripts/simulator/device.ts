@@ -3,7 +3,7 @@
 // download's size, sha256 and signature against its keyring. Used by the demo and the tests.
 import { createHash, randomUUID } from "node:crypto";
 import mqtt, { type MqttClient } from "mqtt";
-import type { Deployment, DeploymentArtifact, Feedback, FeedbackStatus, Health, Hello, Telemetry } from "../../bridge/protocol/schemas.js";
+import type { Cancel, Consent, ConsentDecision, Deployment, DeploymentArtifact, DeviceResponse, Feedback, FeedbackStatus, Health, Hello, RequestName, Telemetry } from "../../bridge/protocol/schemas.js";
 import { Topics } from "../../bridge/protocol/topics.js";
 import { verifyDigestSignature, type PublicKeyInput, type SignatureAlgorithm } from "../../signing/verify.js";
 
@@ -23,6 +23,12 @@ export interface SimulatedDeviceOptions {
   failInstall?: boolean;
   /** Only records deployment notices instead of installing them (a device waiting for its user). */
   holdDeployments?: boolean;
+  /** MQTT password: the token from provisioning (username is the controller id). */
+  token?: string;
+  /** Answer to a deployment that asks for consent (default accept). */
+  consent?: ConsentDecision;
+  /** Answer to a cancel notice (default: accept it unless already installing). */
+  cancel?: "accept" | "reject";
 }
 
 export type UpdateOutcome = { actionId: number; status: "success" | "failure"; detail?: string; version?: string };
@@ -39,7 +45,12 @@ export class SimulatedDevice {
   readonly outcomes: UpdateOutcome[] = [];
   /** Every deployment notice received, in order, including repeats. */
   readonly notices: Deployment[] = [];
+  /** Every cancel notice received, in order. */
+  readonly cancels: Cancel[] = [];
   telemetrySent = 0;
+  private installing = new Set<number>();
+  private readonly canceled = new Set<number>();
+  private readonly pendingRequests = new Map<string, (response: DeviceResponse) => void>();
 
   constructor(private readonly options: SimulatedDeviceOptions) {
     this.topics = new Topics(options.baseTopic ?? "aerie/v1");
@@ -55,6 +66,7 @@ export class SimulatedDevice {
     this.client = await mqtt.connectAsync(this.options.mqttUrl, {
       clientId: `device-${this.controllerId}`,
       clean: true,
+      ...(this.options.token ? { username: this.controllerId, password: this.options.token } : {}),
       reconnectPeriod: 500,
       will: { topic: availability, payload: Buffer.from(JSON.stringify({ state: "offline" })), qos: 1, retain: true },
     });
@@ -64,7 +76,10 @@ export class SimulatedDevice {
       if (this.connectedOnce) void this.announce().catch(() => undefined);
     });
     this.client.on("message", (topic, payload) => {
-      if (topic === this.topics.device(this.controllerId, "deployment") && payload.length > 0) void this.onDeployment(payload);
+      if (payload.length === 0) return;
+      if (topic === this.topics.device(this.controllerId, "deployment")) void this.onDeployment(payload);
+      else if (topic === this.topics.device(this.controllerId, "cancel")) void this.onCancel(payload);
+      else if (topic.startsWith(this.topics.response(this.controllerId, ""))) this.onResponse(payload);
     });
     this.connectedOnce = true;
     await this.announce();
@@ -82,7 +97,8 @@ export class SimulatedDevice {
   }
 
   private async announce(): Promise<void> {
-    await this.client!.subscribeAsync(this.topics.device(this.controllerId, "deployment"), { qos: 1 });
+    await this.client!.subscribeAsync(
+      [this.topics.device(this.controllerId, "deployment"), this.topics.device(this.controllerId, "cancel"), this.topics.response(this.controllerId, "+")], { qos: 1 });
     await this.client!.publishAsync(this.topics.device(this.controllerId, "availability"), JSON.stringify({ state: "online" }), { qos: 1, retain: true });
     await this.hello();
   }
@@ -120,7 +136,47 @@ export class SimulatedDevice {
     return `${this.controllerId}-${++this.sequence}-${randomUUID().slice(0, 8)}`;
   }
 
-  private async publish(kind: "hello" | "telemetry" | "feedback" | "health", body: object): Promise<void> {
+  /** A device-initiated query (request/{name}); resolves with the bridge's response. */
+  async request(name: RequestName, timeoutMs = 10_000): Promise<DeviceResponse> {
+    const correlationId = randomUUID();
+    const answered = new Promise<DeviceResponse>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pendingRequests.delete(correlationId);
+        reject(new Error(`no response to ${name} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.pendingRequests.set(correlationId, (response) => {
+        clearTimeout(timer);
+        resolve(response);
+      });
+    });
+    await this.client!.publishAsync(this.topics.request(this.controllerId, name), JSON.stringify({ correlationId }), { qos: 1 });
+    return answered;
+  }
+
+  private onResponse(payload: Buffer): void {
+    try {
+      const response = JSON.parse(payload.toString("utf8")) as DeviceResponse;
+      this.pendingRequests.get(response.correlationId)?.(response);
+      this.pendingRequests.delete(response.correlationId);
+    } catch {
+      // not ours to judge
+    }
+  }
+
+  private async onCancel(payload: Buffer): Promise<void> {
+    let cancel: Cancel;
+    try {
+      cancel = JSON.parse(payload.toString("utf8"));
+    } catch {
+      return;
+    }
+    this.cancels.push(cancel);
+    const refuse = this.options.cancel === "reject" || this.installing.has(cancel.actionId);
+    if (!refuse) this.canceled.add(cancel.actionId);
+    await this.feedback(cancel.actionId, refuse ? "cancel-rejected" : "canceled", { details: [refuse ? "already installing" : "stopped before installing"] });
+  }
+
+  private async publish(kind: "hello" | "telemetry" | "feedback" | "health" | "consent", body: object): Promise<void> {
     await this.client?.publishAsync(this.topics.device(this.controllerId, kind), JSON.stringify(body), { qos: 1 });
   }
 
@@ -136,7 +192,11 @@ export class SimulatedDevice {
       return;
     }
     this.notices.push(deployment);
-    if (this.options.holdDeployments) return;
+    if (this.options.holdDeployments || this.canceled.has(deployment.actionId)) return;
+    if (deployment.consentRequired) {
+      await this.publish("consent", { messageId: this.nextMessageId(), actionId: deployment.actionId, decision: this.options.consent ?? "accept" } satisfies Consent);
+      return;
+    }
     // A retained notice is delivered again on every reconnect: install each action once.
     if (this.handled.has(deployment.actionId)) return;
     this.handled.add(deployment.actionId);
@@ -144,6 +204,8 @@ export class SimulatedDevice {
     try {
       for (const artifact of deployment.artifacts) await this.download(actionId, artifact);
       await this.feedback(actionId, "downloaded");
+      if (this.canceled.has(actionId)) return;
+      this.installing.add(actionId);
       await this.feedback(actionId, "installing");
       if (this.options.failInstall) throw new Error("install failed: simulated write error on rootfs.1");
       await this.feedback(actionId, "rebooting");

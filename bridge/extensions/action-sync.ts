@@ -1,0 +1,232 @@
+// hawkBit actions → notices on each device's MQTT topic. Leader only (see leader.ts).
+//
+// The bridge never polls DDI per device. It asks the Management API, in bulk, which actions changed
+// since its last pass (`lastModifiedAt=ge=<cursor>`), with a full pass over every open action after
+// each election and every few minutes to heal anything missed. Per changed action:
+//   running/retrieved/…      → deployment notice (one DDI call per distribution set, see notices.ts)
+//   wait_for_confirmation    → deployment notice with consentRequired (consent.ts relays the answer)
+//   canceling                → cancel notice (feedback.ts relays the device's answer)
+//   finished/error/canceled  → the retained notices are cleared
+// The pass runs every syncIntervalMs while any action is open (and for 5 minutes after), every
+// idleSyncIntervalMs otherwise,
+// and at once on `NOTIFY aerie_bridge_wake` (sent when a campaign starts, see wake.ts).
+import pg from "pg";
+import type { MgmtAction } from "../../api/hawkbit/types.js";
+import type { BridgeContext, Extension } from "../extension.js";
+import { WAKE_CHANNEL } from "../wake.js";
+import { FINAL_STATUSES } from "./action-status.js";
+
+type Phase = "notice" | "consent" | "canceling";
+interface Known {
+  controllerId: string;
+  phase: Phase;
+}
+
+const PAGE = 500;
+/** A rollout starts its next group only when the last one ends: stay quick for a while after activity. */
+const STAY_QUICK_MS = 5 * 60_000;
+const FULL_PASS_EVERY_MS = 5 * 60_000;
+/** hawkBit's clock and ours may differ, and a page may be read while an action changes. */
+const CURSOR_OVERLAP_MS = 5_000;
+
+const REGISTER_ACTIONS = `
+WITH a AS (SELECT * FROM unnest($1::int[], $2::text[], $3::int[], $4::text[]) AS a(action_id, controller_id, rollout, status)),
+ins AS (
+  INSERT INTO device_actions (id, hawkbit_action_id, device_id, campaign_id, status, created_at, updated_at)
+  SELECT gen_random_uuid(), a.action_id, d.id, c.id, a.status, now(), now()
+  FROM a JOIN devices d ON d.controller_id = a.controller_id
+  LEFT JOIN LATERAL (SELECT id FROM campaigns WHERE hawkbit_rollout_id = a.rollout LIMIT 1) c ON true
+  ON CONFLICT (hawkbit_action_id) DO NOTHING
+)
+SELECT a.action_id FROM a JOIN devices d ON d.controller_id = a.controller_id`;
+
+function lastPathSegment(href: string | undefined): string | undefined {
+  if (!href) return undefined;
+  const path = new URL(href, "http://x").pathname;
+  return decodeURIComponent(path.slice(path.lastIndexOf("/") + 1));
+}
+
+export class ActionSyncExtension implements Extension {
+  readonly name = "action-sync";
+  readonly leaderOnly = true;
+  private readonly known = new Map<number, Known>();
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> = Promise.resolve();
+  private stopped = false;
+  private cursor: number | undefined;
+  private lastFullPass = 0;
+  private listener: pg.Client | undefined;
+  private lastActivity = 0;
+
+  constructor(private readonly ctx: BridgeContext) {}
+
+  async start(): Promise<void> {
+    this.stopped = false;
+    this.cursor = undefined;
+    this.known.clear();
+    // A new leader does not know what happened before it: quick passes first, idle later.
+    this.lastActivity = Date.now();
+    const open = await this.ctx.db.deviceAction.findMany({ where: { status: { notIn: [...FINAL_STATUSES] } }, select: { hawkbitActionId: true, status: true, device: { select: { controllerId: true } } } });
+    for (const a of open) {
+      this.known.set(a.hawkbitActionId, { controllerId: a.device.controllerId, phase: a.status === "canceling" ? "canceling" : a.status === "awaiting-consent" ? "consent" : "notice" });
+    }
+    await this.listen().catch((error) => this.ctx.log.warn({ err: (error as Error).message }, "no wake-up notifications; polling only"));
+    this.schedule(0);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running;
+    await this.listener?.end().catch(() => undefined);
+    this.listener = undefined;
+  }
+
+  private async listen(): Promise<void> {
+    const client = new pg.Client({ connectionString: this.ctx.databaseUrl, application_name: "aerie-bridge-wake" });
+    client.on("error", () => {
+      if (this.listener === client) this.listener = undefined;
+    });
+    client.on("notification", () => this.wake());
+    await client.connect();
+    await client.query(`LISTEN ${WAKE_CHANNEL}`);
+    this.listener = client;
+  }
+
+  /** Runs a pass as soon as the current one (if any) ends. */
+  wake(): void {
+    if (this.stopped) return;
+    clearTimeout(this.timer);
+    void this.running.then(() => {
+      clearTimeout(this.timer);
+      this.schedule(0);
+    });
+  }
+
+  private schedule(delay: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      let changed = false;
+      this.running = this.sync()
+        .then((n) => void (changed = n > 0))
+        .catch((error) => {
+          this.ctx.metrics.bridgeErrors.inc({ stage: "sync" });
+          this.ctx.log.warn({ err: (error as Error).message }, "action sync failed; retrying");
+        })
+        .finally(() => {
+          if (this.known.size > 0 || changed) this.lastActivity = Date.now();
+          this.schedule(Date.now() - this.lastActivity < STAY_QUICK_MS ? this.ctx.syncIntervalMs : this.ctx.idleSyncIntervalMs);
+        });
+    }, delay);
+  }
+
+  /** One pass; returns how many actions it saw change. */
+  async sync(): Promise<number> {
+    const full = this.cursor === undefined || Date.now() - this.lastFullPass > FULL_PASS_EVERY_MS;
+    const startedAt = Date.now();
+    const q = full ? "status==pending" : `lastModifiedAt=ge=${this.cursor! - CURSOR_OVERLAP_MS}`;
+    const seenOpen = new Set<number>();
+    let cursor = this.cursor ?? 0;
+    let seen = 0;
+    for (let offset = 0; !this.stopped; offset += PAGE) {
+      this.ctx.metrics.hawkbitRequests.inc({ api: "mgmt" });
+      const page = await this.ctx.hawkbit.listActions({ q, sort: full ? "id:ASC" : "lastModifiedAt:ASC", offset, limit: PAGE });
+      for (const action of page.content) {
+        cursor = Math.max(cursor, action.lastModifiedAt ?? 0);
+        if (action.status === "pending") seenOpen.add(action.id);
+      }
+      seen += await this.handlePage(page.content);
+      if (page.content.length < PAGE || (page.total !== undefined && offset + page.content.length >= page.total)) break;
+    }
+    if (this.stopped) return seen;
+    if (full) {
+      // Closed in hawkBit without a change we saw (e.g. deleted, or missed while not leading).
+      for (const [actionId, known] of this.known) if (!seenOpen.has(actionId)) await this.close(actionId, known);
+      this.lastFullPass = startedAt;
+    }
+    // Never ahead of our own clock at the start: an action changed during the pass is seen next time.
+    this.cursor = Math.min(cursor || startedAt, startedAt);
+    return seen;
+  }
+
+  private async handlePage(actions: MgmtAction[]): Promise<number> {
+    const fresh: { action: MgmtAction; controllerId: string; phase: Phase }[] = [];
+    let changed = 0;
+    for (const action of actions) {
+      const controllerId = action._links?.target?.name ?? lastPathSegment(action._links?.target?.href);
+      if (!controllerId) continue;
+      const known = this.known.get(action.id);
+      const detail = action.detailStatus?.toLowerCase();
+      if (action.status !== "pending") {
+        if (known) {
+          await this.close(action.id, known);
+          changed++;
+        }
+        continue;
+      }
+      const phase: Phase = detail === "canceling" ? "canceling" : detail === "wait_for_confirmation" ? "consent" : "notice";
+      if (known?.phase === phase) continue;
+      changed++;
+      if (known) await this.transition(action, known, phase);
+      else fresh.push({ action, controllerId, phase });
+    }
+    if (fresh.length > 0) await this.announceNew(fresh);
+    return changed;
+  }
+
+  /** New actions in one statement; only those of devices in our registry are ours to serve. */
+  private async announceNew(fresh: { action: MgmtAction; controllerId: string; phase: Phase }[]): Promise<void> {
+    const status = (phase: Phase) => (phase === "consent" ? "awaiting-consent" : phase === "canceling" ? "canceling" : "notified");
+    const { rows } = await this.ctx.pool.query<{ action_id: number }>(REGISTER_ACTIONS, [
+      fresh.map((f) => f.action.id),
+      fresh.map((f) => f.controllerId),
+      fresh.map((f) => f.action.rollout ?? null),
+      fresh.map((f) => status(f.phase)),
+    ]);
+    const ours = new Set(rows.map((r) => r.action_id));
+    for (const { action, controllerId, phase } of fresh) {
+      if (!ours.has(action.id)) continue;
+      const known: Known = { controllerId, phase: "notice" };
+      this.known.set(action.id, known);
+      await this.transition(action, known, phase, true);
+    }
+  }
+
+  private async transition(action: MgmtAction, known: Known, phase: Phase, isNew = false): Promise<void> {
+    const { topics, metrics, db } = this.ctx;
+    const controllerId = known.controllerId;
+    try {
+      if (phase === "canceling") {
+        const cancel = await this.ctx.channel.getCancelAction(controllerId, action.id);
+        await db.deviceAction.updateMany({ where: { hawkbitActionId: action.id, status: { notIn: [...FINAL_STATUSES] } }, data: { status: "canceling" } });
+        this.ctx.publish(topics.device(controllerId, "cancel"), JSON.stringify({ actionId: cancel.stopActionId, issuedAt: new Date().toISOString() }), { qos: 1, retain: true });
+        metrics.cancelsSent.inc();
+      } else {
+        const consentRequired = phase === "consent";
+        if (!isNew) {
+          await db.deviceAction.updateMany({
+            where: { hawkbitActionId: action.id, status: consentRequired ? "notified" : "awaiting-consent" },
+            data: { status: consentRequired ? "awaiting-consent" : "notified" },
+          });
+        }
+        const dsId = Number(lastPathSegment(action._links?.distributionset?.href));
+        const notice = await this.ctx.notices.build({ actionId: action.id, controllerId, consentRequired, distributionSetId: Number.isInteger(dsId) ? dsId : undefined });
+        this.ctx.publish(topics.device(controllerId, "deployment"), JSON.stringify(notice), { qos: 1, retain: true });
+        metrics.deploymentsSent.inc();
+        if (isNew && action.createdAt) metrics.noticeLatencySeconds.observe(Math.max(0, Date.now() - action.createdAt) / 1000);
+      }
+      known.phase = phase;
+    } catch (error) {
+      // Left in its old phase: the next full pass tries again.
+      metrics.bridgeErrors.inc({ stage: "sync" });
+      this.ctx.log.warn({ controllerId, actionId: action.id, err: (error as Error).message }, "could not relay an action change");
+    }
+  }
+
+  private async close(actionId: number, known: Known): Promise<void> {
+    this.known.delete(actionId);
+    await this.ctx.db.deviceAction.updateMany({ where: { hawkbitActionId: actionId, status: { notIn: [...FINAL_STATUSES] } }, data: { status: "closed", detail: "closed in hawkBit" } });
+    this.ctx.publish(this.ctx.topics.device(known.controllerId, "deployment"), "", { qos: 1, retain: true });
+    if (known.phase === "canceling") this.ctx.publish(this.ctx.topics.device(known.controllerId, "cancel"), "", { qos: 1, retain: true });
+  }
+}

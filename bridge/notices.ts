@@ -1,0 +1,131 @@
+// Deployment notices: what a device needs to install an action, with ranked download offers (Aerie's
+// presigned S3 copy first, hawkBit's own DDI link second).
+//
+// A rollout gives thousands of devices the same distribution set, so the DDI deployment is fetched once
+// per distribution set and reused for a short while, with hawkBit's per-target links re-pointed at each
+// device; presigned URLs are shared the same way for half their lifetime. That keeps a 10,000-device
+// fan-out at one DDI call and one presign per artifact instead of 10,000 of each.
+import type { Database } from "../core/db/prisma.js";
+import type { ArtifactStore } from "../core/storage/artifact-store.js";
+import type { DdiDeployment, HawkbitDeviceChannel } from "./hawkbit/channel.js";
+import type { Deployment, DeploymentArtifact } from "./protocol/schemas.js";
+
+export interface ActionRef {
+  actionId: number;
+  controllerId: string;
+  /** Lets the DDI deployment be shared across the devices of a rollout. */
+  distributionSetId?: number;
+  consentRequired: boolean;
+}
+
+interface OurArtifact {
+  s3Key: string;
+  size: bigint;
+  release: { name: string; version: string } | null;
+  signature?: { algorithm: string; keyName: string; keyVersion: number; value: string };
+}
+
+const DDI_CACHE_MS = 30_000;
+
+function retarget(url: string | undefined, from: string, to: string): string | undefined {
+  if (!url) return undefined;
+  const segment = (id: string) => `/controller/v1/${encodeURIComponent(id)}/`;
+  return url.replace(segment(from), segment(to));
+}
+
+export class NoticeBuilder {
+  private readonly ddiCache = new Map<string, { controllerId: string; ddi: DdiDeployment; until: number }>();
+  private readonly presigned = new Map<string, { url: string; expiresAt: string; until: number }>();
+  private readonly artifacts = new Map<string, { artifact: OurArtifact | null; until: number }>();
+
+  constructor(private readonly deps: { db: Database; store: ArtifactStore; channel: HawkbitDeviceChannel; presignTtlSeconds: number }) {}
+
+  async build(ref: ActionRef): Promise<Deployment> {
+    return this.fromDdi(await this.ddi(ref));
+  }
+
+  private async ddi(ref: ActionRef): Promise<DdiDeployment> {
+    const key = ref.distributionSetId === undefined ? undefined : `${ref.distributionSetId}:${ref.consentRequired}`;
+    const cached = key ? this.ddiCache.get(key) : undefined;
+    if (cached && cached.until > Date.now()) {
+      const { ddi } = cached;
+      return {
+        ...ddi,
+        actionId: ref.actionId,
+        chunks: ddi.chunks.map((chunk) => ({
+          ...chunk,
+          artifacts: chunk.artifacts.map((a) => ({
+            ...a,
+            links: Object.fromEntries(Object.entries(a.links).map(([k, v]) => [k, retarget(v, cached.controllerId, ref.controllerId)])),
+          })),
+        })),
+      };
+    }
+    const { channel } = this.deps;
+    const ddi = ref.consentRequired ? await channel.getConfirmation(ref.controllerId, ref.actionId) : await channel.getDeployment(ref.controllerId, ref.actionId);
+    if (key) this.ddiCache.set(key, { controllerId: ref.controllerId, ddi, until: Date.now() + DDI_CACHE_MS });
+    return ddi;
+  }
+
+  private async ours(sha256: string): Promise<OurArtifact | null> {
+    const hit = this.artifacts.get(sha256);
+    if (hit && hit.until > Date.now()) return hit.artifact;
+    const row = await this.deps.db.artifact.findFirst({
+      where: { sha256 },
+      include: { release: true, signatures: { orderBy: { createdAt: "desc" }, take: 1 } },
+      orderBy: { createdAt: "desc" },
+    });
+    const signature = row?.signatures[0];
+    const artifact: OurArtifact | null = row
+      ? { s3Key: row.s3Key, size: row.size, release: row.release ? { name: row.release.name, version: row.release.version } : null, signature }
+      : null;
+    this.artifacts.set(sha256, { artifact, until: Date.now() + DDI_CACHE_MS });
+    return artifact;
+  }
+
+  private async presign(s3Key: string, filename: string): Promise<{ url: string; expiresAt: string }> {
+    const hit = this.presigned.get(s3Key);
+    if (hit && hit.until > Date.now()) return hit;
+    const ttl = this.deps.presignTtlSeconds;
+    const url = await this.deps.store.presignDownload(s3Key, ttl, filename);
+    const entry = { url, expiresAt: new Date(Date.now() + ttl * 1000).toISOString(), until: Date.now() + (ttl * 1000) / 2 };
+    this.presigned.set(s3Key, entry);
+    return entry;
+  }
+
+  private async fromDdi(ddi: DdiDeployment): Promise<Deployment> {
+    const artifacts: DeploymentArtifact[] = [];
+    let release: { name: string; version: string } | undefined;
+    for (const chunk of ddi.chunks) {
+      release ??= { name: chunk.name, version: chunk.version };
+      for (const artifact of chunk.artifacts) {
+        const ours = artifact.hashes.sha256 ? await this.ours(artifact.hashes.sha256) : null;
+        if (ours?.release) release = ours.release;
+        const offers: DeploymentArtifact["offers"] = [];
+        if (ours) {
+          const { url, expiresAt } = await this.presign(ours.s3Key, artifact.filename);
+          offers.push({ url, scheme: "s3-presigned", metric: 0, expiresAt });
+        }
+        const hawkbitLink = artifact.links.downloadHttps ?? artifact.links.downloadHttp;
+        if (hawkbitLink) offers.push({ url: hawkbitLink, scheme: "hawkbit-ddi", metric: 10 });
+        const signature = ours?.signature;
+        artifacts.push({
+          filename: artifact.filename,
+          size: artifact.size ?? Number(ours?.size ?? 0),
+          hashes: artifact.hashes as DeploymentArtifact["hashes"],
+          ...(signature ? { signature: { format: "raw" as const, algorithm: signature.algorithm, keyName: signature.keyName, keyVersion: signature.keyVersion, value: signature.value } } : {}),
+          offers,
+        });
+      }
+    }
+    return {
+      actionId: ddi.actionId,
+      type: ddi.type,
+      release: release ?? { name: "unknown", version: "unknown" },
+      artifacts,
+      ...(ddi.maintenanceWindow ? { maintenanceWindow: { available: ddi.maintenanceWindow === "available" } } : {}),
+      consentRequired: ddi.confirmationRequired ?? false,
+      issuedAt: new Date().toISOString(),
+    };
+  }
+}
