@@ -3,6 +3,7 @@
 import type { Server } from "node:http";
 import type { Socket } from "node:net";
 import express, { type NextFunction, type Request, type Response } from "express";
+import type pg from "pg";
 import type { HawkbitManagementClient } from "./hawkbit/management-client.js";
 import { HawkbitError } from "./hawkbit/errors.js";
 import type { Database } from "../core/db/prisma.js";
@@ -14,6 +15,7 @@ import { openApiDocument } from "./openapi.js";
 import { checkAll, type DependencyCheck } from "./readiness.js";
 import { artifactRoutes } from "./routes/artifacts.js";
 import { campaignRoutes } from "./routes/campaigns.js";
+import { deviceCredentialRoutes } from "./routes/device-credentials.js";
 import { deviceRoutes } from "./routes/devices.js";
 import { releaseRoutes } from "./routes/releases.js";
 import { ArtifactService } from "./services/artifacts.js";
@@ -37,6 +39,8 @@ export interface ApiDependencies {
   store: ArtifactStore;
   hawkbit: HawkbitManagementClient;
   signer: ArtifactSigner;
+  /** node-postgres pool shared with Prisma, for the raw-SQL paths (device credentials). */
+  pool: pg.Pool;
   /** The Vault transit key itself, for artifacts whose format embeds the signature (SWU, RAUC). */
   transit: TransitSigner;
   metrics: AerieMetrics;
@@ -117,6 +121,7 @@ export function createApp(deps: ApiDependencies, services: ApiServices): express
   v1.use("/releases", releaseRoutes(services.releases));
   v1.use("/campaigns", campaignRoutes(services.campaigns));
   v1.use("/devices", deviceRoutes(deps.db));
+  v1.use("/devices", deviceCredentialRoutes(deps.db, deps.pool));
   v1.use("/device-groups", deviceGroupRoutes(services.deviceGroups));
   v1.use("/webhooks", webhookRoutes(services.webhooks));
   v1.use("/keyring", keyringRoutes(deps.signer, services.signing));

@@ -158,7 +158,7 @@ export async function startAerie(config: AerieConfig): Promise<AerieStack> {
       hawkbit: async () => void (await management.listSoftwareModuleTypes({ limit: 1 })),
       vault: async () => `key ${config.vaultTransitKey} v${(await transit.keyInfo()).latestVersion}`,
     };
-    const apiDependencies = { db, store, hawkbit: management, signer, transit, metrics, readiness, ddi: channel };
+    const apiDependencies = { db, pool, store, hawkbit: management, signer, transit, metrics, readiness, ddi: channel };
     const services = createServices(apiDependencies);
 
     await bridge.start();
