@@ -2,6 +2,8 @@
 // services validate with, so the document and the validation cannot disagree.
 import { campaignInputSchema } from "./services/campaign-plan.js";
 import { deviceGroupInputSchema } from "./services/device-groups.js";
+import { releaseInputSchema } from "./services/releases.js";
+import { buildRaucSchema, buildSwuSchema } from "./services/signing.js";
 import { webhookInputSchema } from "./webhooks/subscriptions.js";
 
 const error = {
@@ -28,6 +30,11 @@ const json = (schema: object, description = "OK") => ({ description, content: { 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const idParam = (name: string, description: string) => ({ name, in: "path", required: true, description, schema: { type: "string", format: "uuid" } });
 const errors = { 400: error, 404: error, 409: error, 502: error };
+const text = (mediaType: string, description: string) => ({ description, content: { [mediaType]: { schema: { type: "string" } } } });
+const pemBody = {
+  required: true,
+  content: Object.fromEntries(["text/plain", "application/x-pem-file", "application/pkix-cert"].map((t) => [t, { schema: { type: "string" } }])),
+};
 
 const campaignCommand = (summary: string) => ({
   post: {
@@ -62,6 +69,15 @@ export const openApiDocument = {
   },
   servers: [{ url: "/" }],
   paths: {
+    "/healthz": { get: { summary: "The process is alive", responses: { 200: json({ type: "object", properties: { status: { type: "string", enum: ["alive"] } } }) } } },
+    "/readyz": {
+      get: {
+        summary: "Every dependency answers (postgres, s3, mqtt, hawkbit, vault)",
+        responses: Object.fromEntries([200, 503].map((status) => [status, json({ type: "object", properties: { status: { type: "string", enum: ["ready", "not-ready"] }, dependencies: { type: "object", additionalProperties: { type: "object" } } } }, status === 200 ? "Ready" : "A dependency is down")])),
+      },
+    },
+    "/metrics": { get: { summary: "Prometheus metrics", responses: { 200: text("text/plain", "Prometheus text exposition format") } } },
+    "/openapi.json": { get: { summary: "This document", responses: { 200: json({ type: "object" }) } } },
     "/api/v1/artifacts": {
       post: {
         summary: "Upload an artifact (raw body or multipart field `file`), hashed on the way to S3",
@@ -70,13 +86,63 @@ export const openApiDocument = {
           { name: "sha256", in: "query", required: false, schema: { type: "string", pattern: "^[0-9a-f]{64}$" } },
           { name: "hardwareType", in: "query", required: false, schema: { type: "string" } },
         ],
-        requestBody: { content: { "application/octet-stream": { schema: { type: "string", format: "binary" } }, "multipart/form-data": { schema: { type: "object", properties: { file: { type: "string", format: "binary" } } } } } },
+        requestBody: {
+          required: true,
+          content: {
+            "application/octet-stream": { schema: { type: "string", format: "binary" } },
+            "multipart/form-data": {
+              schema: {
+                type: "object", required: ["file"],
+                description: "Fields before the file part override the query parameters of the same name.",
+                properties: { filename: { type: "string" }, sha256: { type: "string" }, hardwareType: { type: "string" }, file: { type: "string", format: "binary" } },
+              },
+            },
+          },
+        },
         responses: { 201: json(ref("Artifact"), "Created"), ...errors },
       },
     },
     "/api/v1/artifacts/{id}": { get: { summary: "An artifact with its signatures", parameters: [idParam("id", "Artifact id")], responses: { 200: json(ref("Artifact")), ...errors } } },
-    "/api/v1/artifacts/{id}/signatures": { post: { summary: "Sign the artifact's sha256 with the Vault transit key", parameters: [idParam("id", "Artifact id")], responses: { 201: json({ type: "object" }, "Created"), ...errors } } },
-    "/api/v1/keyring": { get: { summary: "Public keys of every usable key version", responses: { 200: json({ type: "object", properties: { keyName: { type: "string" }, keys: { type: "array", items: { type: "object" } } } }) } } },
+    "/api/v1/artifacts/{id}/signatures": { post: { summary: "Sign the artifact's sha256 with the Vault transit key", parameters: [idParam("id", "Artifact id")], responses: { 201: json(ref("Signature"), "Created"), ...errors } } },
+    "/api/v1/builds/swu": {
+      post: {
+        summary: "Build a signed SWUpdate .swu from uploaded images (CMS, raw RSA or RSA-PSS); stored as a new artifact with its signature",
+        requestBody: { required: true, content: { "application/json": { schema: ref("BuildSwuInput") } } },
+        responses: { 201: json(ref("Artifact"), "Created"), ...errors },
+      },
+    },
+    "/api/v1/builds/rauc": {
+      post: {
+        summary: "Build a signed RAUC bundle (plain or verity) from uploaded images; stored as a new artifact with its signature",
+        requestBody: { required: true, content: { "application/json": { schema: ref("BuildRaucInput") } } },
+        responses: { 201: json(ref("Artifact"), "Created"), ...errors },
+      },
+    },
+    "/api/v1/keyring": { get: { summary: "Public keys of every usable key version", responses: { 200: json({ type: "object", properties: { keyName: { type: "string" }, keys: { type: "array", items: { type: "object" } } } }), 502: error } } },
+    "/api/v1/keyring/ca.pem": {
+      get: { summary: "The CA bundle devices verify CMS signatures with (swupdate -k, RAUC keyring): trust anchors plus the key's intermediates", responses: { 200: text("application/x-pem-file", "PEM certificates"), 404: error, 502: error } },
+    },
+    "/api/v1/keyring/trust-anchors": {
+      put: {
+        summary: "Replace the root CA certificates devices trust (PEM, CA certificates only)",
+        requestBody: pemBody,
+        responses: { 200: json({ type: "object", required: ["certificates"], properties: { certificates: { type: "integer", description: "Certificates stored" } } }), ...errors },
+      },
+    },
+    "/api/v1/keyring/csr": {
+      post: {
+        summary: "A certificate signing request for the transit key's latest version, signed in Vault",
+        requestBody: { required: true, content: { "application/json": { schema: { type: "object", required: ["subject"], properties: { subject: { type: "string", minLength: 1, maxLength: 256, example: "CN=Aerie release signing, O=Example" } } } } } },
+        responses: { 200: text("application/pkcs10", "PEM certificate request"), ...errors },
+      },
+    },
+    "/api/v1/keyring/certificate": {
+      put: {
+        summary: "Set the CA-signed certificate chain (PEM, leaf first) of the transit key's latest version",
+        requestBody: pemBody,
+        responses: { 200: json({ type: "object", required: ["keyVersion"], properties: { keyVersion: { type: "integer" } } }), ...errors },
+      },
+    },
     "/api/v1/releases": {
       post: {
         summary: "Create a release: software module with the artifacts and a distribution set in hawkBit (provisioned step by step, completed after a crash)",
@@ -130,30 +196,58 @@ export const openApiDocument = {
       get: { summary: "A subscription with its delivery counts", parameters: [idParam("id", "Webhook id")], responses: { 200: json(ref("Webhook")), ...errors } },
       delete: { summary: "Unsubscribe (pending deliveries are dropped)", parameters: [idParam("id", "Webhook id")], responses: { 204: { description: "Deleted" }, ...errors } },
     },
+    "/api/v1/devices/{controllerId}/credentials": {
+      post: {
+        summary: "Issue (or re-issue) the device's MQTT token, shown only in this answer; the broker then accepts the controller id with it (AERIE_DEVICE_AUTH=token)",
+        parameters: [{ name: "controllerId", in: "path", required: true, schema: { type: "string" } }],
+        responses: {
+          201: json({ type: "object", required: ["controllerId", "username", "token"], properties: { controllerId: { type: "string" }, username: { type: "string" }, token: { type: "string" } } }, "Created"),
+          ...errors,
+        },
+      },
+      delete: {
+        summary: "Revoke the device's MQTT token",
+        parameters: [{ name: "controllerId", in: "path", required: true, schema: { type: "string" } }],
+        responses: { 204: { description: "Revoked" }, ...errors },
+      },
+    },
     "/api/v1/devices/{controllerId}": { get: { summary: "A device with its latest actions", parameters: [{ name: "controllerId", in: "path", required: true, schema: { type: "string" } }], responses: { 200: json({ type: "object" }), ...errors } } },
   },
   components: {
     schemas: {
-      ReleaseInput: {
-        type: "object", required: ["name", "version", "artifacts"], additionalProperties: false,
-        properties: {
-          name: { type: "string" }, version: { type: "string" }, description: { type: "string" },
-          artifacts: { type: "array", items: { type: "string", format: "uuid" } },
-        },
-      },
+      ReleaseInput: toOpenApi30(releaseInputSchema),
       Release: {
         type: "object",
         properties: {
-          id: { type: "string", format: "uuid" }, name: { type: "string" }, version: { type: "string" },
+          id: { type: "string", format: "uuid" }, name: { type: "string" }, version: { type: "string" }, description: { type: "string", nullable: true },
           status: { type: "string", enum: ["provisioning", "ready", "failed"] }, statusReason: { type: "string", nullable: true },
           hawkbitSoftwareModuleId: { type: "integer", nullable: true }, hawkbitDistributionSetId: { type: "integer", nullable: true },
+          hardwareTypes: { type: "array", nullable: true, items: { type: "string" }, description: "Hardware types it has archives for; null: an archive fits every hardware." },
+          upgradableFrom: { type: "array", items: { type: "string" }, description: "Installed versions it updates from; empty: any." },
+          versionComponent: { type: "string", description: "The device attribute version.<versionComponent> upgradableFrom is matched against." },
+          createdAt: { type: "string", format: "date-time" },
           artifacts: { type: "array", items: ref("Artifact") },
         },
       },
       Artifact: {
         type: "object",
-        properties: { id: { type: "string", format: "uuid" }, filename: { type: "string" }, size: { type: "integer" }, sha256: { type: "string" }, signatures: { type: "array", items: { type: "object" } } },
+        properties: {
+          id: { type: "string", format: "uuid" }, releaseId: { type: "string", format: "uuid", nullable: true }, filename: { type: "string" },
+          contentType: { type: "string" }, hardwareType: { type: "string", nullable: true }, s3Key: { type: "string" }, size: { type: "integer" },
+          sha256: { type: "string" }, hawkbitArtifactId: { type: "integer", nullable: true }, createdAt: { type: "string", format: "date-time" },
+          signatures: { type: "array", items: ref("Signature") },
+        },
       },
+      Signature: {
+        type: "object",
+        properties: {
+          id: { type: "string", format: "uuid" }, artifactId: { type: "string", format: "uuid" }, format: { type: "string", description: "raw, swu-cms, swu-raw-rsa, swu-rsa-pss, rauc-plain, rauc-verity" },
+          keyName: { type: "string" }, keyVersion: { type: "integer" }, algorithm: { type: "string" }, digest: { type: "string" }, value: { type: "string" },
+          certificate: { type: "string", nullable: true }, createdAt: { type: "string", format: "date-time" },
+        },
+      },
+      BuildSwuInput: toOpenApi30(buildSwuSchema),
+      BuildRaucInput: toOpenApi30(buildRaucSchema),
       CampaignInput: toOpenApi30(campaignInputSchema),
       DeviceGroupInput: toOpenApi30(deviceGroupInputSchema),
       DeviceGroup: {
@@ -188,10 +282,12 @@ export const openApiDocument = {
               devices: { type: "integer" },
               byStatus: { type: "object", additionalProperties: { type: "integer" } },
               timedOut: { type: "integer", description: "Devices failed by the stuck timeout" },
+              excluded: { type: "integer", description: "Selected devices the release does not fit (hardware type, installed version)" },
               groups: { type: "array", items: { type: "object", properties: { id: { type: "integer" }, name: { type: "string" }, status: { type: "string" }, totalTargets: { type: "integer" }, byStatus: { type: "object", additionalProperties: { type: "integer" } } } } },
             },
           },
           devices: { type: "array", items: { type: "object", properties: { controllerId: { type: "string" }, group: { type: "string", nullable: true }, actionId: { type: "integer" }, status: { type: "string" }, detail: { type: "string", nullable: true } } } },
+          excluded: { type: "array", description: "The first selected devices (up to 100 per reason) the release does not fit", items: { type: "object", properties: { controllerId: { type: "string" }, reason: { type: "string" } } } },
         },
       },
     },

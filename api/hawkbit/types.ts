@@ -198,6 +198,15 @@ export interface MgmtRolloutGroup {
   confirmationRequired?: boolean;
 }
 
+/**
+ * How a dynamic rollout cuts its dynamic groups: hawkBit names them `group-<n><nameSuffix>` and fills each with up to
+ * `targetCount` targets that match the filter after the static groups were made.
+ */
+export interface MgmtDynamicRolloutGroupTemplate {
+  nameSuffix?: string;
+  targetCount?: number;
+}
+
 export interface MgmtRolloutRestRequestBodyPost {
   name: string;
   description?: string;
@@ -210,6 +219,10 @@ export interface MgmtRolloutRestRequestBodyPost {
   startAt?: number;
   weight?: number;
   confirmationRequired?: boolean;
+  /** Keeps the rollout open after its static groups: targets that match later get dynamic groups. Not with `groups`. */
+  dynamic?: boolean;
+  /** Only with `dynamic`; without it the dynamic groups copy the last static group. */
+  dynamicGroupTemplate?: MgmtDynamicRolloutGroupTemplate;
   successCondition?: MgmtRolloutCondition;
   successAction?: MgmtRolloutSuccessAction;
   errorCondition?: MgmtRolloutCondition;

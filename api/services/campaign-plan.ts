@@ -40,6 +40,10 @@ export interface CampaignInput {
   errorThreshold: number;
   actionType: MgmtActionType;
   forceTime?: string;
+  /** hawkBit's action weight (0-1000): with multi-assignments, the heavier action is installed first. */
+  weight?: number;
+  /** Keeps the campaign open: devices that match the selection later get the release, `groupSize` at a time. */
+  dynamic?: { groupSize: number; nameSuffix: string };
   approval: boolean;
   startAt?: string;
   maintenanceWindow?: MaintenanceWindow;
@@ -93,7 +97,16 @@ export const campaignInputSchema = {
     successThreshold: { type: "integer", minimum: 1, maximum: 100, default: 100 },
     errorThreshold: { type: "integer", minimum: 0, maximum: 100, default: 50 },
     actionType: { enum: ["soft", "forced", "timeforced", "downloadonly"], default: "forced" },
-    forceTime: { type: "string", format: "date-time" },
+    forceTime: { type: "string", format: "date-time", description: "When a timeforced action becomes forced." },
+    weight: { type: "integer", minimum: 0, maximum: 1000, description: "hawkBit action weight; the heavier of two assignments is installed first." },
+    dynamic: {
+      type: "object", required: ["groupSize"], additionalProperties: false,
+      description: "Devices that match the selection after the start (newly registered or changed) are updated too, in groups of groupSize; the campaign then runs until stopped. Only with an equal split (groups as a number).",
+      properties: {
+        groupSize: { type: "integer", minimum: 1, maximum: 100000 },
+        nameSuffix: { type: "string", pattern: "^[A-Za-z0-9._-]{0,32}$", default: "-dynamic" },
+      },
+    },
     approval: { type: "boolean", default: false },
     startAt: { type: "string", format: "date-time" },
     maintenanceWindow: {
@@ -130,6 +143,42 @@ export const campaignInputSchema = {
 
 export const validateCampaignInput = compile<CampaignInput>(campaignInputSchema);
 
+const literal = (v: string) => (/^[A-Za-z0-9._*:-]+$/.test(v) ? v : rsqlValue(v));
+
+/** What a release can be installed on: its archives' hardware types and the versions it updates from. */
+export interface ReleaseCompatibility {
+  name: string;
+  version: string;
+  hardwareTypes?: string[];
+  upgradableFrom: string[];
+  versionComponent: string;
+}
+
+/**
+ * Narrows the selected devices to those the release fits (device attributes `hardware` and
+ * `version.<component>`, as the bridge reports them), and names the filters of those left out with the reason.
+ */
+export function restrictToRelease(selected: string, release: ReleaseCompatibility): { targetFilter: string; exclusions: Exclusion[] } {
+  const terms: string[] = [];
+  const exclusions: Exclusion[] = [];
+  const what = `release ${release.name} ${release.version}`;
+  if (release.hardwareTypes?.length) {
+    const types = release.hardwareTypes.map(literal).join(",");
+    terms.push(`attribute.hardware=in=(${types})`);
+    exclusions.push({ reason: `${what} has no archive for this hardware (only ${release.hardwareTypes.join(", ")})`, filter: `(${selected});attribute.hardware=out=(${types})` });
+  }
+  if (release.upgradableFrom.length > 0) {
+    const field = `attribute.version.${release.versionComponent}`;
+    terms.push(`(${release.upgradableFrom.map((v) => `${field}==${literal(v)}`).join(",")})`);
+    exclusions.push({
+      reason: `installed ${release.versionComponent} version is not one ${what} updates from (${release.upgradableFrom.join(", ")})`,
+      // Behind the hardware term, so a device is excluded for one reason only.
+      filter: `(${selected});${[...terms.slice(0, -1), ...release.upgradableFrom.map((v) => `${field}!=${literal(v)}`)].join(";")}`,
+    });
+  }
+  return terms.length === 0 ? { targetFilter: selected, exclusions } : { targetFilter: `(${selected});${terms.join(";")}`, exclusions };
+}
+
 /** Aerie names for hawkBit target fields; everything else is a device attribute. */
 const TARGET_FIELDS: Record<string, string> = { controllerid: "controllerId", id: "controllerId", name: "name" };
 
@@ -141,7 +190,6 @@ function emit(node: ExpressionNode): string {
   const raw = node.left.selector;
   const field = TARGET_FIELDS[raw.toLowerCase()] ?? `attribute.${raw.replace(/^attributes?\./, "")}`;
   const value = node.right.value;
-  const literal = (v: string) => (/^[A-Za-z0-9._*:-]+$/.test(v) ? v : rsqlValue(v));
   const rendered = Array.isArray(value) ? `(${value.map(literal).join(",")})` : literal(value);
   return `${field}${node.operator}${rendered}`;
 }
@@ -163,8 +211,15 @@ export interface PlannedGroup {
   targetPercentage: number;
 }
 
+/** Devices the selection matches but the release is not for, each kind with its reason. */
+export interface Exclusion {
+  reason: string;
+  filter: string;
+}
+
 export interface CampaignPlan {
   targetFilter: string;
+  exclusions?: Exclusion[];
   amountGroups?: number;
   groups?: PlannedGroup[];
   /** How many devices the selection matched when planned (only counted when pacing needs it). */
@@ -224,7 +279,7 @@ export function pacedGroups(matched: number, stages: number[] | undefined, pacin
 }
 
 /** Everything about the plan that needs no hawkBit call; `matched` is asked only when pacing needs a count. */
-export async function planCampaign(input: CampaignInput, countMatched: (filter: string) => Promise<number>): Promise<CampaignPlan> {
+export async function planCampaign(input: CampaignInput, countMatched: (filter: string) => Promise<number>, release?: ReleaseCompatibility): Promise<CampaignPlan> {
   if (input.targetFilter && input.selection) throw badRequest("give either targetFilter or selection, not both");
   if (!input.targetFilter && !input.selection) throw badRequest("one of targetFilter or selection is required");
   if (input.groups !== undefined && input.stages !== undefined) throw badRequest("give either groups or stages, not both");
@@ -232,7 +287,21 @@ export async function planCampaign(input: CampaignInput, countMatched: (filter: 
   if (input.actionType === "timeforced" && !input.forceTime) throw badRequest("forceTime is required with actionType timeforced");
   if (input.abort && input.abort.minExecuted < 1) throw badRequest("abort.minExecuted must be at least 1");
   if (typeof input.selection === "object") throw badRequest(`device group ${input.selection.group} was not resolved`);
-  const targetFilter = input.targetFilter ?? selectionToTargetFilter(input.selection!);
+  if (input.dynamic && (input.stages || Array.isArray(input.groups) || input.pacing)) {
+    throw badRequest("dynamic works with an equal split (groups as a number) only: hawkBit refuses dynamic rollouts with explicit groups");
+  }
+  const selected = input.targetFilter ?? selectionToTargetFilter(input.selection!);
+  const { targetFilter, exclusions } = release ? restrictToRelease(selected, release) : { targetFilter: selected, exclusions: [] };
+  const plan = await planGroups(input, targetFilter, countMatched);
+  return exclusions.length > 0 ? { ...plan, exclusions } : plan;
+}
+
+async function planGroups(input: CampaignInput, targetFilter: string, countMatched: (filter: string) => Promise<number>): Promise<CampaignPlan> {
+  if (input.dynamic) {
+    // No device matching yet is fine for a dynamic campaign: hawkBit's rollout of dynamic groups only.
+    const matched = await countMatched(targetFilter);
+    return { targetFilter, matched, amountGroups: matched === 0 ? 0 : (input.groups as number | undefined) ?? 2 };
+  }
   if (input.pacing) {
     const matched = await countMatched(targetFilter);
     if (matched === 0) throw badRequest("the selection matches no device");
@@ -265,7 +334,9 @@ export function rolloutRequest(name: string, description: string, distributionSe
   return {
     name, description, distributionSetId, targetFilterQuery: plan.targetFilter, type: input.actionType,
     ...(input.forceTime ? { forcetime: Date.parse(input.forceTime) } : {}),
+    ...(input.weight !== undefined ? { weight: input.weight } : {}),
     ...(groups ? { groups } : { amountGroups: plan.amountGroups }),
+    ...(input.dynamic ? { dynamic: true, dynamicGroupTemplate: { nameSuffix: input.dynamic.nameSuffix, targetCount: input.dynamic.groupSize } } : {}),
     // Always explicit: with the tenant's consent flow on, hawkBit would otherwise ask every device.
     confirmationRequired: input.consentRequired,
     successCondition: { condition: "THRESHOLD", expression: String(input.successThreshold) },

@@ -23,6 +23,7 @@ import { HttpError, badRequest, conflict, notFound } from "../http-error.js";
 import { parseBody } from "../validation.js";
 import { type CampaignInput, type CampaignPlan, planCampaign, rolloutRequest, validateCampaignInput } from "./campaign-plan.js";
 import type { DeviceGroupService } from "./device-groups.js";
+import { hardwareTypesOf } from "./releases.js";
 import { TIMED_OUT_PREFIX } from "./stuck-devices.js";
 
 export type CampaignStatus =
@@ -47,6 +48,9 @@ export interface StoredOptions extends Omit<CampaignInput, "name" | "releaseId" 
   plan: CampaignPlan;
 }
 
+/** Excluded devices listed per reason in a campaign's answer; `progress.excluded` counts them all. */
+const EXCLUDED_LISTED = 100;
+
 export function rolloutName(campaignId: string): string {
   return `aerie-${campaignId}`;
 }
@@ -68,11 +72,12 @@ export class CampaignService {
 
   async create(body: unknown, actor: string) {
     const input = parseBody(validateCampaignInput, body);
-    const release = await this.db.release.findUnique({ where: { id: input.releaseId } });
+    const release = await this.db.release.findUnique({ where: { id: input.releaseId }, include: { artifacts: { select: { hardwareType: true } } } });
     if (!release) throw notFound(`release ${input.releaseId}`);
     if (release.status !== "ready" || !release.hawkbitDistributionSetId) throw conflict(`release ${release.id} is ${release.status}; only a ready release can be rolled out`);
     if (await this.db.campaign.findUnique({ where: { name: input.name } })) throw conflict(`campaign ${input.name} exists already`);
-    const plan = await planCampaign(await this.resolveSelection(input), async (q) => (await this.hawkbit.listTargets({ q, limit: 1 })).total ?? 0);
+    const compatibility = { name: release.name, version: release.version, hardwareTypes: hardwareTypesOf(release.artifacts), upgradableFrom: release.upgradableFrom, versionComponent: release.versionComponent };
+    const plan = await planCampaign(await this.resolveSelection(input), async (q) => (await this.hawkbit.listTargets({ q, limit: 1 })).total ?? 0, compatibility);
     const { name, releaseId, start, ...rest } = input;
     const options: StoredOptions = { ...rest, plan };
 
@@ -277,6 +282,7 @@ export class CampaignService {
       }
     }
     const options = campaign.options as unknown as StoredOptions;
+    const excluded = await this.excluded(options.plan);
     return {
       id: campaign.id,
       name: campaign.name,
@@ -295,11 +301,27 @@ export class CampaignService {
       finishedAt: campaign.finishedAt,
       rollout,
       gate: (campaign.runtime as CampaignRuntime).gate,
-      progress: { devices: latest.size, byStatus: counts, timedOut, groups: groups.map(({ devices, ...g }) => ({ ...g, devices: devices.length })) },
+      progress: { devices: latest.size, byStatus: counts, timedOut, excluded: excluded.count, groups: groups.map(({ devices, ...g }) => ({ ...g, devices: devices.length })) },
+      excluded: excluded.devices,
       devices: [...latest.values()].map((a) => ({
         controllerId: a.device.controllerId, group: groupOf.get(a.device.controllerId) ?? null, actionId: a.hawkbitActionId, status: a.status, detail: a.detail, updatedAt: a.updatedAt,
       })),
     };
+  }
+
+  /**
+   * Selected devices the release does not fit, asked of hawkBit now (a device may have been updated or registered
+   * since): the count, and the first devices of each reason.
+   */
+  private async excluded(plan: CampaignPlan | undefined): Promise<{ count: number; devices: { controllerId: string; reason: string }[] }> {
+    let count = 0;
+    const devices: { controllerId: string; reason: string }[] = [];
+    for (const exclusion of plan?.exclusions ?? []) {
+      const page = await this.hawkbit.listTargets({ q: exclusion.filter, limit: EXCLUDED_LISTED, sort: "controllerId:ASC" });
+      count += page.total ?? page.content.length;
+      for (const t of page.content) devices.push({ controllerId: t.controllerId, reason: exclusion.reason });
+    }
+    return { count, devices };
   }
 
   list() {

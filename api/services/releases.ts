@@ -21,20 +21,47 @@ export interface CreateRelease {
   name: string;
   version: string;
   description?: string;
-  artifacts: string[];
+  /** Archives for every hardware type, or typed by their upload's `hardwareType`. */
+  artifacts?: string[];
+  /** Archives by hardware type; a device of another hardware type is not offered the release. */
+  archives?: { hardwareType: string; artifactId: string }[];
+  upgradableFrom: string[];
+  versionComponent: string;
 }
 
-export const validateCreateRelease = compile<CreateRelease>({
+const UUID = { type: "string", format: "uuid" } as const;
+const HARDWARE_TYPE = { type: "string", pattern: "^[A-Za-z0-9._:+-]{1,128}$" } as const;
+
+export const releaseInputSchema = {
   type: "object",
-  required: ["name", "version", "artifacts"],
+  required: ["name", "version"],
   additionalProperties: false,
   properties: {
     name: { type: "string", pattern: "^[A-Za-z0-9._ -]{1,64}$" },
     version: { type: "string", pattern: "^[A-Za-z0-9._+-]{1,64}$" },
     description: { type: "string", maxLength: 512 },
-    artifacts: { type: "array", minItems: 1, maxItems: 32, uniqueItems: true, items: { type: "string", format: "uuid" } },
+    artifacts: { type: "array", minItems: 1, maxItems: 32, uniqueItems: true, items: UUID, description: "Archives; typed by the hardwareType given at upload, if any." },
+    archives: {
+      type: "array", minItems: 1, maxItems: 32, description: "Archives per hardware type (the artifact's upload may name none or the same one).",
+      items: { type: "object", required: ["hardwareType", "artifactId"], additionalProperties: false, properties: { hardwareType: HARDWARE_TYPE, artifactId: UUID } },
+    },
+    upgradableFrom: {
+      type: "array", maxItems: 64, uniqueItems: true, default: [],
+      description: "Installed versions (device attribute version.<versionComponent>, * as wildcard) this release updates from; empty: any.",
+      items: { type: "string", pattern: "^[A-Za-z0-9._+*-]{1,64}$" },
+    },
+    versionComponent: { type: "string", pattern: "^[A-Za-z0-9_-]{1,32}$", default: "rootfs" },
   },
-});
+  anyOf: [{ required: ["artifacts"] }, { required: ["archives"] }],
+} as const;
+
+export const validateCreateRelease = compile<CreateRelease>(releaseInputSchema);
+
+/** The hardware types a release has archives for; none when one of its archives fits every hardware. */
+export function hardwareTypesOf(artifacts: { hardwareType: string | null }[]): string[] | undefined {
+  if (artifacts.length === 0 || artifacts.some((a) => !a.hardwareType)) return undefined;
+  return [...new Set(artifacts.map((a) => a.hardwareType!))].sort();
+}
 
 // hawkBit's default types (created with every tenant): a firmware image is an "os" module.
 const SOFTWARE_MODULE_TYPE = "os";
@@ -49,19 +76,32 @@ export class ReleaseService {
     // A release hawkBit refused may be created again; its row goes, its artifacts become free.
     if (existing?.status === "failed") await this.db.release.delete({ where: { id: existing.id } });
     else if (existing) throw conflict(`release ${input.name} ${input.version} exists already (${existing.id})`);
-    const artifacts = await this.db.artifact.findMany({ where: { id: { in: input.artifacts } } });
-    const missing = input.artifacts.filter((id) => !artifacts.some((a) => a.id === id));
+    const typed = new Map((input.archives ?? []).map((a) => [a.artifactId, a.hardwareType]));
+    if (typed.size !== (input.archives ?? []).length) throw badRequest("an artifact is named twice in archives");
+    const ids = [...new Set([...(input.artifacts ?? []), ...typed.keys()])];
+    const artifacts = await this.db.artifact.findMany({ where: { id: { in: ids } } });
+    const missing = ids.filter((id) => !artifacts.some((a) => a.id === id));
     if (missing.length > 0) throw notFound(`artifact ${missing.join(", ")}`);
     const bound = artifacts.find((a) => a.releaseId !== null);
     if (bound) throw conflict(`artifact ${bound.id} belongs to another release already`);
     if (new Set(artifacts.map((a) => a.filename)).size !== artifacts.length) throw badRequest("two artifacts have the same filename");
+    for (const artifact of artifacts) {
+      const declared = typed.get(artifact.id);
+      if (declared && artifact.hardwareType && declared !== artifact.hardwareType) {
+        throw badRequest(`archives names ${declared} for artifact ${artifact.id}, which was uploaded for ${artifact.hardwareType}`);
+      }
+    }
 
     const release = await this.db.$transaction(async (tx) => {
-      const created = await tx.release.create({ data: { name: input.name, version: input.version, description: input.description, status: "provisioning" } });
-      for (const artifact of artifacts) await tx.artifact.update({ where: { id: artifact.id }, data: { releaseId: created.id } });
+      const created = await tx.release.create({
+        data: { name: input.name, version: input.version, description: input.description, status: "provisioning", upgradableFrom: input.upgradableFrom, versionComponent: input.versionComponent },
+      });
+      for (const artifact of artifacts) {
+        await tx.artifact.update({ where: { id: artifact.id }, data: { releaseId: created.id, hardwareType: typed.get(artifact.id) ?? artifact.hardwareType } });
+      }
       return created;
     });
-    await audit(this.db, actor, "release.create", `release:${release.id}`, { name: input.name, version: input.version, artifacts: input.artifacts });
+    await audit(this.db, actor, "release.create", `release:${release.id}`, { name: input.name, version: input.version, artifacts: ids, upgradableFrom: input.upgradableFrom });
     await this.provision(release.id);
     return this.get(release.id);
   }
@@ -157,10 +197,11 @@ export class ReleaseService {
   async get(id: string) {
     const release = await this.db.release.findUnique({ where: { id }, include: { artifacts: { include: { signatures: true } } } });
     if (!release) throw notFound(`release ${id}`);
-    return release;
+    return { ...release, hardwareTypes: hardwareTypesOf(release.artifacts) ?? null };
   }
 
-  list() {
-    return this.db.release.findMany({ orderBy: { createdAt: "desc" }, include: { artifacts: true } });
+  async list() {
+    const releases = await this.db.release.findMany({ orderBy: { createdAt: "desc" }, include: { artifacts: true } });
+    return releases.map((r) => ({ ...r, hardwareTypes: hardwareTypesOf(r.artifacts) ?? null }));
   }
 }

@@ -40,7 +40,7 @@ export interface BuildSwu {
   images: { artifactId: string; type?: string; device?: string; volume?: string; path?: string; installedDirectly?: boolean }[];
 }
 
-const validateBuildSwu = compile<BuildSwu>({
+export const buildSwuSchema = {
   type: "object",
   required: ["filename", "images"],
   additionalProperties: false,
@@ -66,7 +66,9 @@ const validateBuildSwu = compile<BuildSwu>({
   },
   // Either a typed description or a given sw-description, not both.
   oneOf: [{ required: ["swDescription"], not: { anyOf: [{ required: ["version"] }, { required: ["hardwareCompatibility"] }] } }, { required: ["version", "hardwareCompatibility"], not: { required: ["swDescription"] } }],
-});
+} as const;
+
+const validateBuildSwu = compile<BuildSwu>(buildSwuSchema);
 
 export interface BuildRauc {
   filename: string;
@@ -78,7 +80,7 @@ export interface BuildRauc {
   images: { artifactId: string; slotClass: string }[];
 }
 
-const validateBuildRauc = compile<BuildRauc>({
+export const buildRaucSchema = {
   type: "object",
   required: ["filename", "compatible", "version", "images"],
   additionalProperties: false,
@@ -96,7 +98,9 @@ const validateBuildRauc = compile<BuildRauc>({
       items: { type: "object", required: ["artifactId", "slotClass"], additionalProperties: false, properties: { artifactId: UUID, slotClass: { type: "string", pattern: "^[\\w.-]{1,64}$" } } },
     },
   },
-});
+} as const;
+
+const validateBuildRauc = compile<BuildRauc>(buildRaucSchema);
 
 const TRUST_ANCHORS_KEY = "keyring/trust-anchors.pem";
 

@@ -184,6 +184,8 @@ export interface RolloutRec extends Audit {
   approveDecidedBy?: string;
   /** Soft-deleted: kept (with its actions) because it had started. */
   deleted?: boolean;
+  /** Never finishes by itself: targets that start to match are put into dynamic groups. */
+  dynamic?: boolean;
 }
 
 export interface RolloutGroupRec extends Audit, GroupConditions {
@@ -199,6 +201,8 @@ export interface RolloutGroupRec extends Audit, GroupConditions {
   /** A PAUSE success action fires once; after the resume the next group starts. */
   successActionFired?: boolean;
   confirmationRequired?: boolean;
+  /** Filled while the rollout runs, up to `targetPercentage` targets (hawkBit keeps a dynamic group's size there). */
+  dynamic?: boolean;
 }
 
 export interface StandinState {

@@ -121,7 +121,7 @@ export function rollout(base: string, store: Store, r: RolloutRec) {
     distributionSetId: r.distributionSetId, id: r.id, status: r.status, totalTargets: r.totalTargets,
     totalTargetsPerStatus: rolloutTargetCounts(store.state.actions.filter((a) => a.rolloutId === r.id), r.totalTargets),
     totalGroups: r.groupIds.length, startAt: r.startAt, forcetime: r.forcedTime, deleted: r.deleted ?? false, type: r.actionType,
-    weight: r.weight, dynamic: false, approvalRemark: r.approvalRemark, approveDecidedBy: r.approveDecidedBy,
+    weight: r.weight, dynamic: r.dynamic ?? false, approvalRemark: r.approvalRemark, approveDecidedBy: r.approveDecidedBy,
     _links: {
       self: link(self), start: link(`${self}/start`), pause: link(`${self}/pause`), resume: link(`${self}/resume`),
       triggerNextGroup: link(`${self}/triggerNextGroup`), approve: link(`${self}/approve`), deny: link(`${self}/deny`),
@@ -142,7 +142,7 @@ export function rolloutGroup(base: string, store: Store, g: RolloutGroupRec) {
   return {
     ...auditOf(g), name: g.name, description: g.description, ...conditions(g), targetFilterQuery: g.targetFilterQuery ?? "",
     targetPercentage: g.targetPercentage,
-    confirmationRequired: g.confirmationRequired ?? store.rollout(g.rolloutId).confirmationRequired ?? false, id: g.id, dynamic: false, status: g.status,
+    confirmationRequired: g.confirmationRequired ?? store.rollout(g.rolloutId).confirmationRequired ?? false, id: g.id, dynamic: g.dynamic ?? false, status: g.status,
     totalTargets: g.controllerIds.length, totalTargetsPerStatus: rolloutTargetCounts(actions, g.controllerIds.length),
     _links: { self: link(`${base}${API}/rollouts/${g.rolloutId}/deploygroups/${g.id}`) } satisfies Links,
   };

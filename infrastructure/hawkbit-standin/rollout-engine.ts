@@ -12,6 +12,12 @@
 //
 // WAITING_FOR_APPROVAL only happens with the tenant setting `rollout.approval.enabled`. Group success/error
 // conditions are THRESHOLD percentages over the group's targets; the success action is NEXTGROUP or PAUSE.
+//
+// A dynamic rollout ends with a dynamic group and never finishes by itself. While it runs, targets that match its
+// filter and are in none of its groups (nor busy with another rollout's action) are added to the last dynamic group,
+// up to the group's size (kept in targetPercentage, as hawkBit does), and deployed at once if the group is running.
+// A full (or ended) last dynamic group gets a scheduled successor of the same size, conditions and name suffix;
+// the last dynamic group's conditions count against its size, since its targets are still to come.
 import type { Logger } from "../../core/log.js";
 import type {
   ActionRec, ActionType, GroupConditions, RolloutGroupRec, RolloutGroupStatus, RolloutRec, RolloutStatus,
@@ -19,6 +25,8 @@ import type {
 import type { Store } from "./store.js";
 import { rolloutIllegalState } from "./errors.js";
 import { startAction } from "./actions.js";
+import { targetFields } from "./fields.js";
+import { rsqlFilter } from "./query.js";
 
 export const APPROVAL_ENABLED = "rollout.approval.enabled";
 export const CONFIRMATION_FLOW_ENABLED = "user.confirmation.flow.enabled";
@@ -90,6 +98,8 @@ export interface NewGroup extends GroupConditions {
   targetPercentage: number;
   confirmationRequired?: boolean;
   controllerIds: string[];
+  /** A dynamic group's size is its targetPercentage; it starts empty. */
+  dynamic?: boolean;
 }
 
 export interface NewRollout {
@@ -102,6 +112,7 @@ export interface NewRollout {
   startAt?: number;
   weight?: number;
   confirmationRequired?: boolean;
+  dynamic?: boolean;
   groups: NewGroup[];
 }
 
@@ -117,6 +128,7 @@ export class RolloutEngine {
       targetFilterQuery: spec.targetFilterQuery, distributionSetId: spec.distributionSetId, status: "creating",
       actionType: spec.actionType, forcedTime: spec.forcedTime, startAt: spec.startAt, weight: spec.weight,
       confirmationRequired: spec.confirmationRequired, totalTargets: spec.groups.reduce((n, g) => n + g.controllerIds.length, 0), groupIds: [], ...audit,
+      ...(spec.dynamic ? { dynamic: true } : {}),
     };
     for (const g of spec.groups) {
       const group: RolloutGroupRec = {
@@ -124,6 +136,7 @@ export class RolloutEngine {
         name: g.name, description: g.description, targetFilterQuery: g.targetFilterQuery, targetPercentage: g.targetPercentage,
         controllerIds: g.controllerIds, successCondition: g.successCondition, successAction: g.successAction,
         errorCondition: g.errorCondition, errorAction: g.errorAction, confirmationRequired: g.confirmationRequired,
+        ...(g.dynamic ? { dynamic: true } : {}),
       };
       this.store.state.rolloutGroups.push(group);
       rollout.groupIds.push(group.id);
@@ -243,15 +256,7 @@ export class RolloutEngine {
     const ds = this.store.distributionSet(rollout.distributionSetId);
     ds.locked = true;
     for (const group of groups) {
-      for (const controllerId of group.controllerIds) {
-        this.store.state.actions.push({
-          id: this.store.nextId("actions"), controllerId, distributionSetId: rollout.distributionSetId,
-          actionType: rollout.actionType, forcedTime: rollout.forcedTime, weight: rollout.weight, active: false,
-          status: "scheduled", rolloutId: rollout.id, rolloutGroupId: group.id,
-          history: [{ id: this.store.nextId("actionStatus"), status: "scheduled", reportedAt: Date.now(), messages: [] }],
-          ...this.store.audit(SCHEDULER_USER),
-        });
-      }
+      for (const controllerId of group.controllerIds) this.scheduleAction(rollout, group, controllerId);
       transitionGroup(this.store, group, "scheduled");
     }
     transitionRollout(this.store, rollout, "running", SCHEDULER_USER);
@@ -260,15 +265,79 @@ export class RolloutEngine {
     return true;
   }
 
+  private scheduleAction(rollout: RolloutRec, group: RolloutGroupRec, controllerId: string): ActionRec {
+    const action: ActionRec = {
+      id: this.store.nextId("actions"), controllerId, distributionSetId: rollout.distributionSetId,
+      actionType: rollout.actionType, forcedTime: rollout.forcedTime, weight: rollout.weight, active: false,
+      status: "scheduled", rolloutId: rollout.id, rolloutGroupId: group.id,
+      history: [{ id: this.store.nextId("actionStatus"), status: "scheduled", reportedAt: Date.now(), messages: [] }],
+      ...this.store.audit(SCHEDULER_USER),
+    };
+    this.store.state.actions.push(action);
+    return action;
+  }
+
+  /** hawkBit requires confirmation by default once the consent flow is on; the group's flag overrides the rollout's. */
+  private needsConfirmation(rollout: RolloutRec, group: RolloutGroupRec): boolean {
+    return this.store.config(CONFIRMATION_FLOW_ENABLED, false) && (group.confirmationRequired ?? rollout.confirmationRequired ?? true);
+  }
+
   private startGroup(rollout: RolloutRec, group: RolloutGroupRec): void {
     transitionGroup(this.store, group, "running");
-    // hawkBit requires confirmation by default once the consent flow is on; the group's flag overrides the rollout's.
-    const confirm = this.store.config(CONFIRMATION_FLOW_ENABLED, false) && (group.confirmationRequired ?? rollout.confirmationRequired ?? true);
+    const confirm = this.needsConfirmation(rollout, group);
     for (const action of this.store.state.actions) {
       if (action.rolloutGroupId !== group.id || action.status !== "scheduled") continue;
       const target = this.store.findTarget(action.controllerId);
       if (target) startAction(this.store, action, target, SCHEDULER_USER, confirm);
     }
+  }
+
+  /** The dynamic group after `last`: hawkBit's `group-<n><suffix>` naming, same size, conditions and filter. */
+  private addDynamicGroup(rollout: RolloutRec, last: RolloutGroupRec): RolloutGroupRec {
+    const count = rollout.groupIds.length;
+    const suffix = last.name.startsWith(`group-${count}`) ? last.name.slice(`group-${count}`.length) : "";
+    const name = `group-${count + 1}${suffix}`;
+    const group: RolloutGroupRec = {
+      id: this.store.nextId("rolloutGroups"), rolloutId: rollout.id, status: "scheduled", ...this.store.audit(SCHEDULER_USER),
+      name, description: name, targetFilterQuery: last.targetFilterQuery, targetPercentage: last.targetPercentage, controllerIds: [],
+      successCondition: last.successCondition, successAction: last.successAction, errorCondition: last.errorCondition,
+      errorAction: last.errorAction, confirmationRequired: last.confirmationRequired, dynamic: true,
+    };
+    this.store.state.rolloutGroups.push(group);
+    rollout.groupIds.push(group.id);
+    return group;
+  }
+
+  /** Targets that newly match go into the last dynamic group; a full or ended one gets a successor. */
+  private fillDynamicGroup(rollout: RolloutRec): boolean {
+    const groups = this.store.groupsOf(rollout);
+    const last = groups[groups.length - 1];
+    if (!last?.dynamic) return false;
+    const size = dynamicGroupSize(last);
+    if (last.controllerIds.length >= size || last.status === "finished" || last.status === "error") {
+      this.addDynamicGroup(rollout, last);
+      return true;
+    }
+    const inRollout = new Set(groups.flatMap((g) => g.controllerIds));
+    // Targets busy with another rollout keep it; hawkBit's dynamic groups never override a running assignment.
+    const busy = new Set(this.store.state.actions.filter((a) => a.active && a.rolloutId !== rollout.id).map((a) => a.controllerId));
+    const fields = targetFields(this.store);
+    const matches = rsqlFilter(rollout.targetFilterQuery, fields);
+    const inGroup = rsqlFilter(last.targetFilterQuery || undefined, fields);
+    const added = this.store.state.targets
+      .filter((t) => !inRollout.has(t.controllerId) && !busy.has(t.controllerId) && matches(t) && inGroup(t))
+      .sort((a, b) => a.id - b.id)
+      .slice(0, size - last.controllerIds.length);
+    if (added.length === 0) return false;
+    const confirm = this.needsConfirmation(rollout, last);
+    for (const target of added) {
+      last.controllerIds.push(target.controllerId);
+      const action = this.scheduleAction(rollout, last, target.controllerId);
+      if (last.status === "running") startAction(this.store, action, target, SCHEDULER_USER, confirm);
+    }
+    rollout.totalTargets += added.length;
+    this.store.touch(last, SCHEDULER_USER);
+    return true;
   }
 
   private startNextGroup(rollout: RolloutRec, after: RolloutGroupRec): boolean {
@@ -280,7 +349,7 @@ export class RolloutEngine {
   }
 
   private evaluate(rollout: RolloutRec): boolean {
-    let changed = false;
+    let changed = rollout.dynamic ? this.fillDynamicGroup(rollout) : false;
     const groups = this.store.groupsOf(rollout);
     for (const group of groups) {
       if (group.status !== "running" || rollout.status !== "running") continue;
@@ -289,7 +358,9 @@ export class RolloutEngine {
     if (rollout.status !== "running") return changed;
     if (!groups.some((g) => g.status === "running")) {
       // After a resume from an error pause nothing is running any more; carry on with the next group.
-      const next = groups.find((g) => g.status === "scheduled");
+      const last = groups[groups.length - 1];
+      // A dynamic rollout whose last group ended in error goes on with a fresh dynamic group once resumed.
+      const next = groups.find((g) => g.status === "scheduled") ?? (rollout.dynamic && last?.dynamic ? this.addDynamicGroup(rollout, last) : undefined);
       if (next) {
         this.startGroup(rollout, next);
         return this.evaluate(rollout) || true;
@@ -302,7 +373,8 @@ export class RolloutEngine {
 
   private evaluateGroup(rollout: RolloutRec, group: RolloutGroupRec): boolean {
     const actions = this.store.state.actions.filter((a) => a.rolloutGroupId === group.id);
-    const total = group.controllerIds.length;
+    const open = group.dynamic && rollout.groupIds[rollout.groupIds.length - 1] === group.id;
+    const total = open ? dynamicGroupSize(group) : group.controllerIds.length;
     const percent = (n: number) => (total === 0 ? 100 : (n * 100) / total);
     const errors = actions.filter((a) => a.status === "error").length;
     const succeeded = actions.filter((a) => a.status === "finished" || (a.status === "downloaded" && a.actionType === "downloadonly")).length;
@@ -323,10 +395,16 @@ export class RolloutEngine {
       }
       changed = this.startNextGroup(rollout, group);
     }
-    if (actions.every((a) => !a.active && a.status !== "scheduled")) {
+    // The open dynamic group is never complete: its targets are still to come.
+    if (!open && actions.every((a) => !a.active && a.status !== "scheduled")) {
       transitionGroup(this.store, group, "finished");
       changed = true;
     }
     return changed;
   }
+}
+
+/** hawkBit keeps a dynamic group's target count in its targetPercentage. */
+export function dynamicGroupSize(group: RolloutGroupRec): number {
+  return Math.max(1, Math.floor(group.targetPercentage));
 }

@@ -1,8 +1,8 @@
 // Aerie's campaign API against the conformant hawkBit stand-in, with devices polling DDI: the OpenAPI document,
 // bad input, staged groups over device attributes, approval, pause/resume/stop/retry, the health gate and pacing.
 import { expect } from "chai";
-import { AerieApiError, waitFor } from "../../scripts/lib/aerie-client.js";
-import { type CampaignHarness, DdiDevice, runDevices, startCampaignHarness } from "./harness.js";
+import { waitFor } from "../../scripts/lib/aerie-client.js";
+import { type CampaignHarness, DdiDevice, apiError, runDevices, startCampaignHarness } from "./harness.js";
 
 type Campaign = {
   id: string; status: string; pausedBy: string | null; statusReason: string | null; hawkbitRolloutId: number | null;
@@ -10,19 +10,6 @@ type Campaign = {
   devices: { controllerId: string; group: string | null; status: string }[];
   gate?: { unhealthy: string[] };
 };
-
-async function apiError(promise: Promise<unknown>, status: number, part?: string): Promise<Record<string, unknown>> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).to.be.instanceOf(AerieApiError);
-    const e = error as AerieApiError;
-    expect(e.status, JSON.stringify(e.body)).to.equal(status);
-    if (part) expect(JSON.stringify(e.body)).to.contain(part);
-    return e.body as Record<string, unknown>;
-  }
-  throw new Error(`expected HTTP ${status}`);
-}
 
 describe("campaigns: API, lifecycle, health gate and pacing", function () {
   this.timeout(120_000);

@@ -7,6 +7,7 @@ import { randomUUID } from "node:crypto";
 import { type IncomingMessage, createServer, request } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Readable } from "node:stream";
+import type { Express } from "express";
 import { HawkbitManagementClient } from "../../api/hawkbit/management-client.js";
 import { type ApiDependencies, type RunningApi, createApp, createServices, listen } from "../../api/server.js";
 import { CampaignMonitor } from "../../api/services/campaign-monitor.js";
@@ -18,7 +19,8 @@ import { AerieMetrics } from "../../core/metrics.js";
 import type { ArtifactStore } from "../../core/storage/artifact-store.js";
 import { startEmbeddedPostgres } from "../../infrastructure/embedded/postgres.js";
 import type { ArtifactSigner } from "../../api/signer.js";
-import { AerieClient } from "../../scripts/lib/aerie-client.js";
+import { expect } from "chai";
+import { AerieApiError, AerieClient } from "../../scripts/lib/aerie-client.js";
 import { freePort, tempDir } from "../helpers/env.js";
 import { CREDENTIALS, type ConformantStandin, startConformantStandin } from "../helpers/hawkbit-conformance.js";
 
@@ -85,7 +87,14 @@ export interface CampaignHarness {
   dispose(): Promise<void>;
 }
 
-export async function startCampaignHarness(opts: { monitorIntervalMs?: number; webhooks?: WebhookDispatcherOptions } = {}): Promise<CampaignHarness> {
+export interface CampaignHarnessOptions {
+  monitorIntervalMs?: number;
+  webhooks?: WebhookDispatcherOptions;
+  /** Puts something in front of Aerie's app (e.g. an OpenAPI validator); gets the app, returns what listens. */
+  front?: (app: Express) => Express;
+}
+
+export async function startCampaignHarness(opts: CampaignHarnessOptions = {}): Promise<CampaignHarness> {
   const dir = await tempDir("aerie-campaigns-");
   const postgres = await startEmbeddedPostgres({ dataDir: dir.path, port: await freePort(), password: "test", database: "aerie" });
   await migrate(postgres.url);
@@ -113,7 +122,8 @@ export async function startCampaignHarness(opts: { monitorIntervalMs?: number; w
       monitor.start();
       const dispatcher = opts.webhooks ? new WebhookDispatcher(db, opts.webhooks) : undefined;
       dispatcher?.start();
-      const api = await listen(createApp(deps, services), "127.0.0.1", apiPort);
+      const app = createApp(deps, services);
+      const api = await listen(opts.front ? opts.front(app) : app, "127.0.0.1", apiPort);
       running = { api, monitor, dispatcher };
     },
     async kill() {
@@ -209,4 +219,18 @@ export async function runDevices<T>(devices: DdiDevice[], hawkbit: HawkbitManage
     if (Date.now() > deadline) throw new Error("devices did not get there in time");
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** Expects the API to refuse with `status`, its body containing `part`; returns the body. */
+export async function apiError(promise: Promise<unknown>, status: number, part?: string): Promise<Record<string, unknown>> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).to.be.instanceOf(AerieApiError);
+    const e = error as AerieApiError;
+    expect(e.status, JSON.stringify(e.body)).to.equal(status);
+    if (part) expect(JSON.stringify(e.body)).to.contain(part);
+    return e.body as Record<string, unknown>;
+  }
+  throw new Error(`expected HTTP ${status}`);
 }

@@ -47,6 +47,33 @@ const HAWKBIT_DEFAULT_CONDITIONS: GroupConditions = {
 };
 
 /**
+ * hawkBit's rules for dynamic rollouts: only with amountGroups (0 meaning no static group at all, which needs a
+ * template), a template only for a dynamic rollout. The first dynamic group is made with the static ones: from the
+ * template (`group-<n+1><nameSuffix>`, `targetCount` targets), else as big as the last static group.
+ */
+function dynamicGroup(body: Record<string, unknown>, statics: NewGroup[], defaults: GroupConditions, confirmationRequired?: boolean): NewGroup | undefined {
+  const dynamic = optionalBoolean(body, "dynamic") ?? false;
+  const template = body.dynamicGroupTemplate === undefined || body.dynamicGroupTemplate === null ? undefined : requireObject(body.dynamicGroupTemplate);
+  if (template && !dynamic) throw constraintViolation("Dynamic group template is only allowed for dynamic rollouts");
+  if (!dynamic) return undefined;
+  if (Array.isArray(body.groups)) throw constraintViolation("Dynamic rollouts are not supported with groups");
+  if (template) {
+    const targetCount = optionalNumber(template, "targetCount");
+    if (targetCount === undefined || !Number.isInteger(targetCount) || targetCount < 1) throw constraintViolation("dynamicGroupTemplate.targetCount must be a positive integer");
+    const name = `group-${statics.length + 1}${optionalString(template, "nameSuffix") ?? ""}`;
+    return { name, description: name, targetPercentage: targetCount, confirmationRequired, ...defaults, controllerIds: [], dynamic: true };
+  }
+  const last = statics[statics.length - 1];
+  if (!last) throw constraintViolation("When amount of groups is 0, the rollouts shall be dynamic and a dynamic group template must be provided");
+  const name = `group-${statics.length + 1}`;
+  return {
+    name, description: name, targetFilterQuery: last.targetFilterQuery, targetPercentage: Math.max(1, last.controllerIds.length),
+    confirmationRequired: last.confirmationRequired ?? confirmationRequired, successCondition: last.successCondition, successAction: last.successAction,
+    errorCondition: last.errorCondition, errorAction: last.errorAction, controllerIds: [], dynamic: true,
+  };
+}
+
+/**
  * hawkBit's split: each group takes `targetPercentage` of the targets that match the rollout filter (and the
  * group's own filter) and are not in an earlier group. With `amountGroups` group i of n gets 100/(n-i) %.
  */
@@ -79,6 +106,8 @@ function splitTargets(store: Store, body: Record<string, unknown>, matched: Targ
     }
   } else {
     const amount = optionalNumber(body, "amountGroups");
+    const pureDynamic = amount === 0 && body.dynamic === true && body.dynamicGroupTemplate != null;
+    if (pureDynamic) return [];
     if (amount === undefined || !Number.isInteger(amount) || amount < 1) {
       throw constraintViolation("Either 'amountGroups' or 'groups' must be defined");
     }
@@ -109,13 +138,18 @@ export function rolloutRoutes(ctx: StandinContext): Router {
 
     if (store.state.rollouts.some((r) => r.name === name && !r.deleted)) throw alreadyExists(`Rollout with name ${name} already exists`);
     const matched = store.state.targets.filter(rsqlFilter(targetFilterQuery, targetFields(store))).sort((a, b) => a.id - b.id);
-    if (matched.length === 0) throw constraintViolation("Rollout does not match any existing targets");
-    const groups = splitTargets(store, body, matched, conditionsOf(body, HAWKBIT_DEFAULT_CONDITIONS));
+    const defaults = conditionsOf(body, HAWKBIT_DEFAULT_CONDITIONS);
+    const confirmationRequired = optionalBoolean(body, "confirmationRequired");
+    const groups = splitTargets(store, body, matched, defaults);
+    // A rollout of dynamic groups only may start empty; any other must match a target now.
+    if (matched.length === 0 && groups.length > 0) throw constraintViolation("Rollout does not match any existing targets");
+    const dynamic = dynamicGroup(body, groups, defaults, confirmationRequired);
+    if (dynamic) groups.push(dynamic);
 
     const rollout = engine.create({
       name, description: optionalString(body, "description"), targetFilterQuery, distributionSetId: ds.id, actionType: type,
       forcedTime: optionalNumber(body, "forcetime"), startAt: optionalNumber(body, "startAt"), weight: optionalNumber(body, "weight"),
-      confirmationRequired: optionalBoolean(body, "confirmationRequired"), groups,
+      confirmationRequired, dynamic: dynamic !== undefined, groups,
     }, userOf(res));
     // Rendered before the commit: the scheduler may move the rollout on while the state is being written.
     const created = rep.rollout(originOf(req), store, rollout);
