@@ -4,6 +4,7 @@
 // theirs (found by name before it is created), retries find their `_retry` rollout before asking for one.
 // Besides following hawkBit it does what hawkBit lacks: scheduled start, maintenance windows, abort criteria,
 // and advancing health-gated / paced rollouts (hawkBit pauses after each group; Aerie resumes when allowed).
+import { wakeBridge } from "./bridge-wake.js";
 import type { HawkbitManagementClient } from "../hawkbit/management-client.js";
 import type { MgmtRolloutGroupResponseBody, MgmtRolloutResponseBody } from "../hawkbit/types.js";
 import type { Database } from "../../core/db/prisma.js";
@@ -122,6 +123,7 @@ export class CampaignMonitor {
         return;
       }
       await this.hawkbit.startRollout(rollout.id);
+      await wakeBridge(this.db);
       await this.setStatus(campaign, "starting", { statusReason: null, runtime: { ...runtime, lastAdvanceAt: now } as object }, { rolloutId: rollout.id, at: now });
       return;
     }
@@ -155,7 +157,10 @@ export class CampaignMonitor {
       return;
     }
     if (pausedBy === "maintenance-window") {
-      if (rollout.status === "paused") await this.hawkbit.resumeRollout(rollout.id);
+      if (rollout.status === "paused") {
+        await this.hawkbit.resumeRollout(rollout.id);
+        await wakeBridge(this.db);
+      }
       await this.setStatus(campaign, "running", { pausedBy: null, statusReason: null });
       return;
     }
@@ -212,6 +217,7 @@ export class CampaignMonitor {
     });
     if (claimed.count === 0) return;
     await this.hawkbit.resumeRollout(rollout.id);
+    await wakeBridge(this.db);
     await audit(this.db, "aerie", "campaign.group.advance", `campaign:${campaign.id}`, { after: current.name, at: now });
   }
 

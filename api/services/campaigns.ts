@@ -14,6 +14,7 @@
 //                                   ├──abort criteria met──► aborted
 //   created | running | paused ──stop──► stopped
 //   finished | stopped | aborted (with failed devices) ──retry──► retrying ──retry rollout ensured──► created (start requested)
+import { wakeBridge } from "./bridge-wake.js";
 import type { HawkbitManagementClient } from "../hawkbit/management-client.js";
 import { HawkbitError } from "../hawkbit/errors.js";
 import type { MgmtRolloutGroupResponseBody } from "../hawkbit/types.js";
@@ -166,7 +167,10 @@ export class CampaignService {
     const campaign = await this.load(id);
     if (campaign.status !== "paused") throw conflictState(id, campaign.status, "only a paused campaign can be resumed");
     const rollout = await this.hawkbit.getRollout(campaign.hawkbitRolloutId!);
-    if (rollout.status === "paused") await this.hawkbit.resumeRollout(rollout.id);
+    if (rollout.status === "paused") {
+      await this.hawkbit.resumeRollout(rollout.id);
+      await wakeBridge(this.db);
+    }
     const runtime = { ...(campaign.runtime as CampaignRuntime), lastAdvanceAt: Date.now(), gate: undefined };
     await this.db.campaign.update({ where: { id }, data: { status: "running", pausedBy: null, statusReason: null, runtime: runtime as object } });
     await audit(this.db, actor, "campaign.resume", `campaign:${id}`);
