@@ -21,6 +21,8 @@ export interface ActionRef {
 interface OurArtifact {
   s3Key: string;
   size: bigint;
+  /** Set when the archive fits one hardware type only (a release with archives per hardware type). */
+  hardwareType: string | null;
   release: { name: string; version: string } | null;
   signature?: { algorithm: string; keyName: string; keyVersion: number; value: string };
 }
@@ -41,7 +43,14 @@ export class NoticeBuilder {
   constructor(private readonly deps: { db: Database; store: ArtifactStore; channel: HawkbitDeviceChannel; presignTtlSeconds: number }) {}
 
   async build(ref: ActionRef): Promise<Deployment> {
-    return this.fromDdi(await this.ddi(ref));
+    const { notice, hardwareTypes } = await this.fromDdi(await this.ddi(ref));
+    // hawkBit ships every archive of the distribution set to every device; a device gets only the
+    // archives for its own hardware (and the untyped ones). The lookup happens only for typed releases.
+    if (hardwareTypes.some((type) => type !== null)) {
+      const device = await this.deps.db.device.findUnique({ where: { controllerId: ref.controllerId }, select: { hardware: true } });
+      notice.artifacts = notice.artifacts.filter((_, index) => hardwareTypes[index] === null || hardwareTypes[index] === device?.hardware);
+    }
+    return notice;
   }
 
   private async ddi(ref: ActionRef): Promise<DdiDeployment> {
@@ -77,7 +86,7 @@ export class NoticeBuilder {
     });
     const signature = row?.signatures[0];
     const artifact: OurArtifact | null = row
-      ? { s3Key: row.s3Key, size: row.size, release: row.release ? { name: row.release.name, version: row.release.version } : null, signature }
+      ? { s3Key: row.s3Key, size: row.size, hardwareType: row.hardwareType, release: row.release ? { name: row.release.name, version: row.release.version } : null, signature }
       : null;
     this.artifacts.set(sha256, { artifact, until: Date.now() + DDI_CACHE_MS });
     return artifact;
@@ -93,8 +102,9 @@ export class NoticeBuilder {
     return entry;
   }
 
-  private async fromDdi(ddi: DdiDeployment): Promise<Deployment> {
+  private async fromDdi(ddi: DdiDeployment): Promise<{ notice: Deployment; hardwareTypes: (string | null)[] }> {
     const artifacts: DeploymentArtifact[] = [];
+    const hardwareTypes: (string | null)[] = [];
     let release: { name: string; version: string } | undefined;
     for (const chunk of ddi.chunks) {
       release ??= { name: chunk.name, version: chunk.version };
@@ -109,6 +119,7 @@ export class NoticeBuilder {
         const hawkbitLink = artifact.links.downloadHttps ?? artifact.links.downloadHttp;
         if (hawkbitLink) offers.push({ url: hawkbitLink, scheme: "hawkbit-ddi", metric: 10 });
         const signature = ours?.signature;
+        hardwareTypes.push(ours?.hardwareType ?? null);
         artifacts.push({
           filename: artifact.filename,
           size: artifact.size ?? Number(ours?.size ?? 0),
@@ -118,7 +129,7 @@ export class NoticeBuilder {
         });
       }
     }
-    return {
+    const notice: Deployment = {
       actionId: ddi.actionId,
       type: ddi.type,
       release: release ?? { name: "unknown", version: "unknown" },
@@ -127,5 +138,6 @@ export class NoticeBuilder {
       consentRequired: ddi.confirmationRequired ?? false,
       issuedAt: new Date().toISOString(),
     };
+    return { notice, hardwareTypes };
   }
 }
