@@ -3,11 +3,11 @@
 // after a lost response is safe.
 import { Agent as HttpAgent } from "node:http";
 import type { Readable } from "node:stream";
-import axios, { type AxiosInstance, type AxiosRequestConfig, isAxiosError } from "axios";
+import axios, { type AxiosInstance } from "axios";
 import { logger } from "../../core/log.js";
 import { HawkbitError } from "./errors.js";
 import { singleFileMultipart } from "./multipart.js";
-import { DEFAULT_RETRY, type RetryPolicy, isIdempotent, isRetryable, withRetry } from "./retry.js";
+import { type HawkbitRequest, retryingRequester } from "./retry.js";
 import type {
   MgmtAction, MgmtArtifact, MgmtDistributionSet, MgmtDistributionSetRequestBodyPost, MgmtDistributionSetType,
   MgmtRolloutGroupResponseBody, MgmtRolloutResponseBody, MgmtRolloutRestRequestBodyPost, MgmtSoftwareModule,
@@ -65,7 +65,7 @@ export function rsqlValue(value: string): string {
 
 export class HawkbitManagementClient {
   private readonly http: AxiosInstance;
-  private readonly retry: RetryPolicy;
+  private readonly request: HawkbitRequest;
   private readonly log = logger("hawkbit-mgmt");
 
   constructor(opts: HawkbitManagementClientOptions) {
@@ -79,33 +79,7 @@ export class HawkbitManagementClient {
       maxBodyLength: Infinity,
       maxContentLength: Infinity,
     });
-    this.retry = {
-      retries: opts.retries ?? DEFAULT_RETRY.retries,
-      baseDelayMs: opts.retryDelayMs?.base ?? DEFAULT_RETRY.baseDelayMs,
-      maxDelayMs: opts.retryDelayMs?.max ?? DEFAULT_RETRY.maxDelayMs,
-    };
-  }
-
-  private async request<T>(config: AxiosRequestConfig & { method: string; url: string }): Promise<T> {
-    const canRetry = (error: unknown) => isIdempotent(config.method) && isRetryable(error);
-    try {
-      const response = await withRetry(this.retry, canRetry, () => this.http.request<T>(config), (error, attempt, delayMs) => {
-        this.log.warn({ method: config.method, url: config.url, attempt, delayMs, status: isAxiosError(error) ? error.response?.status : undefined },
-          "hawkBit request failed; retrying");
-      });
-      return response.data;
-    } catch (error) {
-      throw this.toHawkbitError(config, error);
-    }
-  }
-
-  private toHawkbitError(config: { method: string; url: string }, error: unknown): HawkbitError {
-    const what = `${config.method} ${config.url}`;
-    if (isAxiosError(error) && error.response) {
-      return HawkbitError.fromResponse(error.response.status, error.response.data, `${what} failed with HTTP ${error.response.status}`);
-    }
-    const reason = isAxiosError(error) ? (error.code ?? error.message) : String(error);
-    return new HawkbitError(undefined, `${what} failed: ${reason}`, undefined, undefined, { cause: error });
+    this.request = retryingRequester(this.http, opts, this.log, "hawkBit");
   }
 
   private get<T>(url: string, params?: object): Promise<T> {

@@ -1,6 +1,8 @@
 // Retries for hawkBit calls: exponential backoff with full jitter on 5xx, 429 and network failures, and only
 // for requests that are safe to repeat. Shared by the Management client and the DDI channel.
-import { isAxiosError } from "axios";
+import { isAxiosError, type AxiosInstance, type AxiosRequestConfig } from "axios";
+import type { Logger } from "../../core/log.js";
+import { HawkbitError } from "./errors.js";
 
 export interface RetryPolicy {
   retries: number;
@@ -44,4 +46,38 @@ export async function withRetry<T>(
       await sleep(delay);
     }
   }
+}
+
+export type HawkbitRequest = <T>(config: AxiosRequestConfig & { method: string; url: string }) => Promise<T>;
+
+/**
+ * The one request path of every hawkBit API client: retried with backoff where repeating is safe, and
+ * any failure turned into a HawkbitError that carries hawkBit's own ExceptionInfo.
+ */
+export function retryingRequester(
+  http: AxiosInstance,
+  options: { retries?: number; retryDelayMs?: { base: number; max: number } },
+  log: Logger,
+  label: string,
+): HawkbitRequest {
+  const policy: RetryPolicy = {
+    retries: options.retries ?? DEFAULT_RETRY.retries,
+    baseDelayMs: options.retryDelayMs?.base ?? DEFAULT_RETRY.baseDelayMs,
+    maxDelayMs: options.retryDelayMs?.max ?? DEFAULT_RETRY.maxDelayMs,
+  };
+  return async <T>(config: AxiosRequestConfig & { method: string; url: string }): Promise<T> => {
+    const canRetry = (error: unknown) => isIdempotent(config.method) && isRetryable(error);
+    try {
+      const response = await withRetry(policy, canRetry, () => http.request<T>(config), (error, attempt, delayMs) => {
+        log.warn({ method: config.method, url: config.url, attempt, delayMs, status: isAxiosError(error) ? error.response?.status : undefined }, `${label} request failed; retrying`);
+      });
+      return response.data;
+    } catch (error) {
+      const what = `${config.method} ${config.url}`;
+      if (isAxiosError(error) && error.response) {
+        throw HawkbitError.fromResponse(error.response.status, error.response.data, `${what} failed with HTTP ${error.response.status}`);
+      }
+      throw new HawkbitError(undefined, `${what} failed: ${isAxiosError(error) ? (error.code ?? error.message) : String(error)}`, undefined, undefined, { cause: error });
+    }
+  };
 }

@@ -2,10 +2,9 @@
 // one Aerie instance can speak for every device. GETs and the configData PUT are retried on transient failures;
 // feedback POSTs are not, because hawkBit would record a repeated status twice.
 import { Agent as HttpAgent } from "node:http";
-import axios, { type AxiosInstance, type AxiosRequestConfig, isAxiosError } from "axios";
+import axios, { type AxiosInstance } from "axios";
 import { logger } from "../../core/log.js";
-import { HawkbitError } from "../../api/hawkbit/errors.js";
-import { DEFAULT_RETRY, type RetryPolicy, isIdempotent, isRetryable, withRetry } from "../../api/hawkbit/retry.js";
+import { type HawkbitRequest, retryingRequester } from "../../api/hawkbit/retry.js";
 import type {
   ConfigDataMode, DdiCancelAction, DdiConfirmation, DdiControllerState, DdiDeployment, DdiFeedback, DdiHandlingType, HawkbitDeviceChannel,
 } from "./channel.js";
@@ -82,7 +81,7 @@ function wireFeedback(feedback: DdiFeedback) {
 
 export class DdiChannel implements HawkbitDeviceChannel {
   private readonly http: AxiosInstance;
-  private readonly retry: RetryPolicy;
+  private readonly request: HawkbitRequest;
   private readonly log = logger("hawkbit-ddi");
 
   constructor(opts: DdiChannelOptions) {
@@ -92,28 +91,7 @@ export class DdiChannel implements HawkbitDeviceChannel {
       httpAgent: opts.httpAgent ?? new HttpAgent({ keepAlive: true }),
       headers: { Authorization: `GatewayToken ${opts.gatewayToken}`, Accept: "application/json" },
     });
-    this.retry = {
-      retries: opts.retries ?? DEFAULT_RETRY.retries,
-      baseDelayMs: opts.retryDelayMs?.base ?? DEFAULT_RETRY.baseDelayMs,
-      maxDelayMs: opts.retryDelayMs?.max ?? DEFAULT_RETRY.maxDelayMs,
-    };
-  }
-
-  private async request<T>(config: AxiosRequestConfig & { method: string; url: string }): Promise<T> {
-    const canRetry = (error: unknown) => isIdempotent(config.method) && isRetryable(error);
-    try {
-      const res = await withRetry(this.retry, canRetry, () => this.http.request<T>(config), (error, attempt, delayMs) => {
-        this.log.warn({ method: config.method, url: config.url, attempt, delayMs, status: isAxiosError(error) ? error.response?.status : undefined },
-          "DDI request failed; retrying");
-      });
-      return res.data;
-    } catch (error) {
-      const what = `${config.method} ${config.url}`;
-      if (isAxiosError(error) && error.response) {
-        throw HawkbitError.fromResponse(error.response.status, error.response.data, `${what} failed with HTTP ${error.response.status}`);
-      }
-      throw new HawkbitError(undefined, `${what} failed: ${isAxiosError(error) ? (error.code ?? error.message) : String(error)}`, undefined, undefined, { cause: error });
-    }
+    this.request = retryingRequester(this.http, opts, this.log, "DDI");
   }
 
   private path(controllerId: string, suffix = ""): string {
