@@ -2,45 +2,27 @@
 // the campaign monitor wakes the bridge (NOTIFY) when it starts or resumes a rollout.
 import { expect } from "chai";
 import { randomBytes } from "node:crypto";
-import { loadConfig } from "../../core/config.js";
-import { startAerie, type AerieStack } from "../../core/stack.js";
-import { AerieClient, waitFor } from "../../scripts/lib/aerie-client.js";
+import { waitFor } from "../../scripts/lib/aerie-client.js";
 import { SimulatedDevice } from "../../scripts/simulator/device.js";
-import { freePort, tempDir } from "../helpers/env.js";
+import { startTestStack, type TestStack } from "../helpers/stack.js";
 
 describe("bridge wake-up on campaign start", function () {
   this.timeout(120_000);
-  let dir: Awaited<ReturnType<typeof tempDir>>;
-  let stack: AerieStack;
+  let test: TestStack;
   let device: SimulatedDevice | undefined;
 
   before(async () => {
-    dir = await tempDir();
-    stack = await startAerie(
-      loadConfig({
-        AERIE_DATA_DIR: dir.path,
-        AERIE_BRIDGE_SYNC_MS: "600000",
-        AERIE_BRIDGE_IDLE_SYNC_MS: "600000",
-        AERIE_POSTGRES_PORT: String(await freePort()),
-        AERIE_API_PORT: "0",
-        AERIE_MQTT_PORT: "0",
-        AERIE_S3_PORT: "0",
-        AERIE_HAWKBIT_PORT: "0",
-        AERIE_VAULT_PORT: "0",
-      }),
-    );
+    test = await startTestStack({ AERIE_BRIDGE_SYNC_MS: "600000", AERIE_BRIDGE_IDLE_SYNC_MS: "600000" });
   });
 
   after(async () => {
     await device?.stop();
-    await stack?.stop();
-    await dir?.remove();
+    await test?.stop();
   });
 
   it("notifies the device within seconds of the start, not after the polling interval", async () => {
-    const api = new AerieClient(stack.endpoints.api);
-    const keyring = new Map((await api.keyring()).keys.map((k) => [k.version, k.pem] as const));
-    device = new SimulatedDevice({ controllerId: "wake-1", mqttUrl: stack.endpoints.mqtt, keyring, holdDeployments: true });
+    const { api, stack } = test;
+    device = new SimulatedDevice({ controllerId: "wake-1", mqttUrl: stack.endpoints.mqtt, keyring: await test.keyring(), holdDeployments: true });
     await device.start();
     await waitFor("registration", async () => ((await api.devices()).total === 1 ? true : undefined), 20_000);
     // Let the bridge's first (start-up) pass over hawkBit finish, so only a wake-up can find the action.

@@ -2,43 +2,27 @@
 // is offered (and installs) only the archive built for its own hardware.
 import { expect } from "chai";
 import { randomBytes } from "node:crypto";
-import { loadConfig } from "../../core/config.js";
-import { startAerie, type AerieStack } from "../../core/stack.js";
-import { AerieClient, waitFor } from "../../scripts/lib/aerie-client.js";
+import { waitFor } from "../../scripts/lib/aerie-client.js";
 import { SimulatedDevice } from "../../scripts/simulator/device.js";
-import { freePort, tempDir } from "../helpers/env.js";
+import { startTestStack, type TestStack } from "../helpers/stack.js";
 
 describe("archives per hardware type", function () {
   this.timeout(120_000);
-  let dir: Awaited<ReturnType<typeof tempDir>>;
-  let stack: AerieStack;
+  let test: TestStack;
   const devices: SimulatedDevice[] = [];
 
   before(async () => {
-    dir = await tempDir();
-    stack = await startAerie(
-      loadConfig({
-        AERIE_DATA_DIR: dir.path,
-        AERIE_BRIDGE_SYNC_MS: "300",
-        AERIE_POSTGRES_PORT: String(await freePort()),
-        AERIE_API_PORT: "0",
-        AERIE_MQTT_PORT: "0",
-        AERIE_S3_PORT: "0",
-        AERIE_HAWKBIT_PORT: "0",
-        AERIE_VAULT_PORT: "0",
-      }),
-    );
+    test = await startTestStack({ AERIE_BRIDGE_SYNC_MS: "300" });
   });
 
   after(async () => {
     for (const device of devices) await device.stop();
-    await stack?.stop();
-    await dir?.remove();
+    await test?.stop();
   });
 
   it("offers each device only the archive of its hardware", async () => {
-    const api = new AerieClient(stack.endpoints.api);
-    const keyring = new Map((await api.keyring()).keys.map((k) => [k.version, k.pem] as const));
+    const { api, stack } = test;
+    const keyring = await test.keyring();
     for (const [id, hardware] of [["hw-a", "board-a"], ["hw-b", "board-b"]] as const) {
       const device = new SimulatedDevice({ controllerId: id, hardware, mqttUrl: stack.endpoints.mqtt, keyring });
       await device.start();

@@ -5,11 +5,10 @@ import { expect } from "chai";
 import { randomBytes } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { loadConfig } from "../../core/config.js";
-import { startAerie, type AerieStack } from "../../core/stack.js";
+import type { AerieStack } from "../../core/stack.js";
 import { ArtifactStore } from "../../core/storage/artifact-store.js";
-import { AerieApiError, AerieClient } from "../../scripts/lib/aerie-client.js";
-import { freePort, tempDir } from "../helpers/env.js";
+import { AerieApiError, type AerieClient } from "../../scripts/lib/aerie-client.js";
+import { startTestStack, type TestStack } from "../helpers/stack.js";
 import { createTestPki, type TestPki } from "../helpers/pki.js";
 import { hasTool } from "./fixtures.js";
 import { raucExtract, raucInfo, swupdateCheck } from "./tools.js";
@@ -24,7 +23,8 @@ interface BuiltArtifact {
 
 describe("signing through the API, verified by swupdate and rauc", function () {
   this.timeout(180_000);
-  let dir: Awaited<ReturnType<typeof tempDir>>;
+  let test: TestStack;
+  let dir: { path: string };
   let stack: AerieStack;
   let api: AerieClient;
   let store: ArtifactStore;
@@ -66,18 +66,10 @@ describe("signing through the API, verified by swupdate and rauc", function () {
     for (const tool of ["swupdate", "rauc", "mksquashfs", "openssl"]) {
       if (!(await hasTool(tool))) this.skip();
     }
-    dir = await tempDir();
-    const config = loadConfig({
-      AERIE_DATA_DIR: dir.path,
-      AERIE_POSTGRES_PORT: String(await freePort()),
-      AERIE_API_PORT: "0",
-      AERIE_MQTT_PORT: "0",
-      AERIE_S3_PORT: "0",
-      AERIE_HAWKBIT_PORT: "0",
-      AERIE_VAULT_PORT: "0",
-    });
-    stack = await startAerie(config);
-    api = new AerieClient(stack.endpoints.api, "release-manager");
+    test = await startTestStack();
+    ({ stack, api } = test);
+    const { config } = test;
+    dir = { path: test.dataDir };
     store = new ArtifactStore({ endpoint: stack.endpoints.s3, region: config.s3Region, bucket: config.s3Bucket, accessKeyId: "S3RVER", secretAccessKey: "S3RVER" });
     pki = await createTestPki(dir.path, { intermediate: true });
     caFile = join(dir.path, "ca-from-api.pem");
@@ -87,8 +79,7 @@ describe("signing through the API, verified by swupdate and rauc", function () {
 
   after(async () => {
     store?.destroy();
-    await stack?.stop();
-    await dir?.remove();
+    await test?.stop();
   });
 
   it("refuses CMS builds until the transit key has a certificate, naming the steps", async () => {

@@ -1,0 +1,49 @@
+// Aerie on its embedded stack for a test file: a private data folder, free loopback ports, and one
+// stop() that ends every process and removes the folder.
+import { loadConfig, type AerieConfig } from "../../core/config.js";
+import { startAerie, type AerieStack } from "../../core/stack.js";
+import { AerieClient } from "../../scripts/lib/aerie-client.js";
+import { freePort, tempDir } from "./env.js";
+
+export interface TestStack {
+  stack: AerieStack;
+  config: AerieConfig;
+  api: AerieClient;
+  dataDir: string;
+  /** Public keys by version, as a simulated device needs them. */
+  keyring(): Promise<Map<number, string>>;
+  stop(): Promise<void>;
+}
+
+export async function startTestStack(settings: Record<string, string> = {}): Promise<TestStack> {
+  const dir = await tempDir();
+  const config = loadConfig({
+    AERIE_DATA_DIR: dir.path,
+    AERIE_POSTGRES_PORT: String(await freePort()),
+    AERIE_API_PORT: "0",
+    AERIE_MQTT_PORT: "0",
+    AERIE_S3_PORT: "0",
+    AERIE_HAWKBIT_PORT: "0",
+    AERIE_VAULT_PORT: "0",
+    ...settings,
+  });
+  let stack: AerieStack;
+  try {
+    stack = await startAerie(config);
+  } catch (error) {
+    await dir.remove();
+    throw error;
+  }
+  const api = new AerieClient(stack.endpoints.api, "tester");
+  return {
+    stack,
+    config,
+    api,
+    dataDir: dir.path,
+    keyring: async () => new Map((await api.keyring()).keys.map((k) => [k.version, k.pem] as const)),
+    async stop() {
+      await stack.stop();
+      await dir.remove();
+    },
+  };
+}
