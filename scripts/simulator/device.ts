@@ -23,6 +23,8 @@ export interface SimulatedDeviceOptions {
   failInstall?: boolean;
   /** Only records deployment notices instead of installing them (a device waiting for its user). */
   holdDeployments?: boolean;
+  /** What the post-boot health report says after an update (default healthy). */
+  healthy?: boolean;
   /** MQTT password: the token from provisioning (username is the controller id). */
   token?: string;
   /** Answer to a deployment that asks for consent (default accept). */
@@ -211,7 +213,7 @@ export class SimulatedDevice {
       await this.feedback(actionId, "rebooting");
       this.version = deployment.release.version;
       await this.feedback(actionId, "success", { details: [`running ${deployment.release.name} ${this.version}`] });
-      await this.publish("health", { messageId: this.nextMessageId(), actionId, bootedSlot: "rootfs.1", runningVersion: this.version, healthy: true, checks: { services: true } } satisfies Health);
+      await this.publish("health", { messageId: this.nextMessageId(), actionId, bootedSlot: "rootfs.1", runningVersion: this.version, healthy: this.options.healthy ?? true, checks: { services: this.options.healthy ?? true } } satisfies Health);
       this.finish({ actionId, status: "success", version: this.version });
     } catch (error) {
       const detail = (error as Error).message;
