@@ -2,7 +2,8 @@
 // topic, not JSON, schema violation) becomes a dead letter; nothing here can throw into mqtt.js.
 // The returned promise settles when the message is fully handled, which is when it may be acked.
 import type { BridgeContext } from "./extension.js";
-import { CONTROLLER_ID, describeErrors, validators } from "./protocol/schemas.js";
+import type { TelemetryEvent } from "./extensions/telemetry.js";
+import { CONTROLLER_ID, describeErrors, validators, type Telemetry } from "./protocol/schemas.js";
 
 /** JSON's \u0000 escape cannot be stored in jsonb/text: reject it here instead of failing a batch. */
 const NUL_ESCAPE = /\\u0000/;
@@ -46,6 +47,12 @@ export class Dispatcher {
     }
     if (NUL_ESCAPE.test(text)) {
       await deadLetters.record(topic, "schema", "strings must not contain U+0000", payload, parsed.controllerId);
+      return;
+    }
+    if (parsed.kind === "telemetry") {
+      // Telemetry keeps its validated text: the writer stores it as is instead of re-serialising it.
+      const telemetry: TelemetryEvent = { controllerId: parsed.controllerId, payload: body as Telemetry, receivedAt: new Date(), bytes: payload.length, json: text };
+      await bus.dispatch("telemetry", telemetry);
       return;
     }
     const event = { controllerId: parsed.controllerId, payload: body as never, receivedAt: new Date(), bytes: payload.length };

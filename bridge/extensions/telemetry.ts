@@ -1,15 +1,31 @@
-// Telemetry → Postgres in batches (TelemetryWriter: COPY + de-dup). A message's promise settles only
-// when its row is committed (or dead-lettered), so its QoS1 PUBACK goes out after the commit: a crash
-// at any moment leaves the message with the broker, which re-sends it to our persistent session.
-// Memory stays bounded because the AckGate stops reading once maxInFlight messages wait here.
+// Telemetry → Postgres in batches (TelemetryWriter: one INSERT … ON CONFLICT DO NOTHING per batch).
+// A message's promise settles only when its row is committed (or dead-lettered), so its QoS1 PUBACK
+// goes out after the commit: a crash at any moment leaves the message with the broker, which re-sends
+// it to our persistent session. Memory stays bounded because the AckGate stops reading once
+// maxInFlight messages wait here.
+//
+// Throughput: batches are written on `lanes` connections at once (the bridge keeps receiving while
+// Postgres commits, and two backends can use two cores), and batch size adapts to load: a batch is cut
+// as soon as a connection is free, so rows pile up into big batches only while Postgres is busy.
+// Batches may commit out of order, but their messages are settled (hence acknowledged) in the order
+// they were received, as MQTT asks of PUBACKs.
 import type { DeviceEvent } from "../event-bus.js";
 import type { BridgeContext, Extension } from "../extension.js";
 import type { Telemetry } from "../protocol/schemas.js";
 import { isDataError, TelemetryWriter, type TelemetryRow } from "../telemetry-writer.js";
 
 interface PendingRow extends TelemetryRow {
-  bytes: number;
   settle: () => void;
+}
+
+/** The dispatcher adds the payload's validated JSON text, so that it is stored without re-serialising. */
+export type TelemetryEvent = DeviceEvent<Telemetry> & { json?: string };
+
+export interface TelemetryOptions {
+  /** Rows per statement at most. */
+  maxBatch?: number;
+  /** Connections writing batches at once. */
+  lanes?: number;
 }
 
 const RETRY_MIN_MS = 200;
@@ -18,14 +34,20 @@ const RETRY_MAX_MS = 5000;
 export class TelemetryExtension implements Extension {
   readonly name = "telemetry";
   private pending: PendingRow[] = [];
-  private timer: NodeJS.Timeout | undefined;
-  private flushing: Promise<void> = Promise.resolve();
+  private readonly idle: TelemetryWriter[];
+  private readonly writers: TelemetryWriter[];
+  private readonly writing = new Set<Promise<void>>();
+  /** Settles when every batch cut so far has been settled, in order; false once one was given up. */
+  private settled: Promise<boolean> = Promise.resolve(true);
+  private cutScheduled = false;
   private stopped = false;
-  private readonly writer: TelemetryWriter;
-  private readonly onTelemetry = (event: DeviceEvent<Telemetry>) => this.enqueue(event);
+  private readonly maxBatch: number;
+  private readonly onTelemetry = (event: TelemetryEvent) => this.enqueue(event);
 
-  constructor(private readonly ctx: BridgeContext, private readonly batchSize = 1000, private readonly maxDelayMs = 20) {
-    this.writer = new TelemetryWriter(ctx.databaseUrl);
+  constructor(private readonly ctx: BridgeContext, options: TelemetryOptions = {}) {
+    this.maxBatch = options.maxBatch ?? 5000;
+    this.writers = Array.from({ length: options.lanes ?? 2 }, () => new TelemetryWriter(ctx.databaseUrl));
+    this.idle = [...this.writers];
   }
 
   async start(): Promise<void> {
@@ -37,65 +59,87 @@ export class TelemetryExtension implements Extension {
     // One last attempt per batch: what cannot be stored now stays unacknowledged with the broker.
     this.stopped = true;
     await this.flush();
-    await this.writer.close();
+    await Promise.all(this.writers.map((writer) => writer.close()));
   }
 
-  private enqueue({ controllerId, payload, receivedAt, bytes }: DeviceEvent<Telemetry>): Promise<void> {
+  private enqueue({ controllerId, payload, receivedAt, json }: TelemetryEvent): Promise<void> {
     return new Promise((settle) => {
-      this.pending.push({ controllerId, messageId: payload.messageId, recordedAt: payload.ts, payload: JSON.stringify(payload.metrics), receivedAt, bytes, settle });
-      if (this.pending.length >= this.batchSize) void this.flush();
-      else this.timer ??= setTimeout(() => void this.flush(), this.maxDelayMs);
+      this.pending.push({ controllerId, receivedAt, json: json ?? JSON.stringify(payload), settle });
+      if (this.pending.length >= this.maxBatch) this.cut();
+      else if (this.idle.length > 0 && !this.cutScheduled) {
+        // Wait for the rest of this socket read (one macrotask) before cutting a batch.
+        this.cutScheduled = true;
+        setImmediate(() => {
+          this.cutScheduled = false;
+          this.cut();
+        });
+      }
     });
   }
 
-  /** Writes what is pending; batches are written one after another, never concurrently. */
-  flush(): Promise<void> {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    const batch = this.pending;
-    this.pending = [];
-    if (batch.length > 0) this.flushing = this.flushing.then(() => this.writeUntilStored(batch));
-    return this.flushing;
+  /** Hands pending rows to free connections, at most maxBatch rows each. */
+  private cut(): void {
+    while (this.idle.length > 0 && this.pending.length > 0) {
+      const writer = this.idle.pop()!;
+      const batch = this.pending.length <= this.maxBatch ? this.pending : this.pending.splice(0, this.maxBatch);
+      if (batch === this.pending) this.pending = [];
+      const stored = this.writeUntilStored(writer, batch);
+      const previous = this.settled;
+      // Settle in order: after this batch is stored AND every earlier batch has been settled.
+      this.settled = Promise.all([previous, stored]).then(([before, ok]) => {
+        if (!before || !ok) return false;
+        for (const row of batch) row.settle();
+        return true;
+      });
+      const done: Promise<void> = stored.then(() => {
+        this.writing.delete(done);
+        this.idle.push(writer);
+        this.cut();
+      });
+      this.writing.add(done);
+    }
+  }
+
+  /** Writes everything pending and waits until it is settled (or, once stopped, given up). */
+  async flush(): Promise<void> {
+    while (this.pending.length > 0 || this.writing.size > 0) {
+      this.cut();
+      await Promise.all(this.writing);
+    }
+    await this.settled;
   }
 
   /** Retries until committed: the messages stay unacknowledged meanwhile, so nothing is lost. */
-  private async writeUntilStored(batch: PendingRow[]): Promise<void> {
+  private async writeUntilStored(writer: TelemetryWriter, batch: PendingRow[]): Promise<boolean> {
     for (let delay = RETRY_MIN_MS; ; delay = Math.min(delay * 2, RETRY_MAX_MS)) {
       try {
-        await this.store(batch);
-        return;
+        await this.store(writer, batch);
+        this.ctx.metrics.telemetryIngestSeconds.observe((Date.now() - batch[0]!.receivedAt.getTime()) / 1000);
+        return true;
       } catch (error) {
         this.ctx.metrics.telemetryWriteErrors.inc();
         this.ctx.log.warn({ err: (error as Error).message, rows: batch.length, retryInMs: delay }, "telemetry batch not stored; retrying");
-        if (this.stopped) return;
+        if (this.stopped) return false;
         await new Promise((resolve) => setTimeout(resolve, delay));
       }
     }
   }
 
-  private async store(batch: PendingRow[]): Promise<void> {
-    const { metrics } = this.ctx;
+  /** Stores the rows; a row Postgres refuses (e.g. a timestamp out of its range) becomes a dead letter. */
+  private async store(writer: TelemetryWriter, batch: PendingRow[]): Promise<void> {
     try {
-      metrics.telemetryRows.inc(await this.writer.write(batch));
+      this.ctx.metrics.telemetryRows.inc(await writer.write(batch));
     } catch (error) {
-      if (!isDataError(error) || batch.length === 1) {
-        if (!isDataError(error)) throw error;
-        // One row Postgres refuses (e.g. a timestamp out of its range): keep it aside, go on.
-        const [row] = batch;
-        await this.ctx.deadLetters.record(`${this.ctx.topics.device(row!.controllerId, "telemetry")}`, "schema", (error as Error).message,
-          Buffer.from(JSON.stringify({ messageId: row!.messageId, ts: row!.recordedAt, metrics: JSON.parse(row!.payload) })), row!.controllerId);
-      } else {
-        // Find the refused rows by halves; the rest is stored normally.
-        const half = Math.ceil(batch.length / 2);
-        await this.store(batch.slice(0, half));
-        await this.store(batch.slice(half));
+      if (!isDataError(error)) throw error;
+      if (batch.length === 1) {
+        const row = batch[0]!;
+        await this.ctx.deadLetters.record(this.ctx.topics.device(row.controllerId, "telemetry"), "schema", (error as Error).message, Buffer.from(row.json), row.controllerId);
         return;
       }
-    }
-    const now = Date.now();
-    for (const row of batch) {
-      metrics.telemetryIngestSeconds.observe((now - row.receivedAt.getTime()) / 1000);
-      row.settle();
+      // Find the refused rows by halves; the rest is stored normally.
+      const half = Math.ceil(batch.length / 2);
+      await this.store(writer, batch.slice(0, half));
+      await this.store(writer, batch.slice(half));
     }
   }
 }

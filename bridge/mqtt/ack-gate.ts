@@ -8,6 +8,8 @@
 // also hold the pump, so TCP back-pressure reaches the broker, which queues for our persistent
 // session. Held PUBACKs belong to one connection: after a disconnect their packet ids mean nothing
 // (the broker re-sends those messages with DUP), so they are dropped, never sent on the next one.
+// A committed telemetry batch releases its PUBACKs all at once: they are corked into one socket write
+// (one syscall instead of one per 4-byte PUBACK, which cost about 5% of the bridge's CPU at full load).
 import type { MqttClient } from "mqtt";
 
 interface Pending {
@@ -22,8 +24,9 @@ export class AckGate {
   private epoch = 0;
   private readonly pending = new Map<number, Pending>();
   private resumePump: (() => void) | undefined;
+  private corked: MqttClient["stream"] | undefined;
 
-  constructor(client: MqttClient, private readonly maxInFlight: number) {
+  constructor(private readonly client: MqttClient, private readonly maxInFlight: number) {
     const internals = client as unknown as { _sendPacket: SendPacket };
     const send = internals._sendPacket.bind(client) as SendPacket;
     internals._sendPacket = (packet, cb, ...rest) => {
@@ -51,7 +54,7 @@ export class AckGate {
       entry.settled = true;
       if (entry.epoch !== this.epoch) return;
       if (this.pending.get(messageId) === entry) this.pending.delete(messageId);
-      entry.send?.();
+      if (entry.send) this.sendCorked(entry.send);
       if (this.pending.size < this.maxInFlight) this.release();
     });
   }
@@ -63,6 +66,21 @@ export class AckGate {
     if (this.pending.size >= this.maxInFlight) this.resumePump = () => advancePump?.();
     else advancePump?.();
     return true;
+  }
+
+  /** Sends now, into a socket corked until the current burst of settlements is over. */
+  private sendCorked(send: () => void): void {
+    if (!this.corked) {
+      const stream = this.client.stream;
+      stream.cork();
+      this.corked = stream;
+      // Ticks run after the microtask queue that settles a whole batch has drained.
+      process.nextTick(() => {
+        this.corked = undefined;
+        stream.uncork();
+      });
+    }
+    send();
   }
 
   private release(): void {

@@ -1,35 +1,116 @@
 // Telemetry ingest benchmark: msgs/s stored in PostgreSQL by the bridge (QoS1, ack after commit,
-// COPY batches, de-dup) as a ratio to a bare QoS1 subscriber on the same mosquitto, same load, same run.
-//   npm run bench:ingest            BENCH_MESSAGES=200000 BENCH_CLIENTS=10 npm run bench:ingest
+// batched INSERT with de-dup) as a ratio to a bare QoS1 subscriber on the same mosquitto, same load,
+// same run. The publishers run in a process of their own (test/bridge/fixtures/publisher-process.ts),
+// the bridge in another (test/bridge/fixtures/bridge-process.ts, as in the ingest tests); the bare
+// subscriber is this process. It also prints the CPU each process used during each phase, which
+// shows what limits the ratio on a small machine where all of them share the cores.
+//   npm run bench:ingest            BENCH_MESSAGES=200000 BENCH_CLIENTS=10 BENCH_MAX_INFLIGHT=2000 npm run bench:ingest
+//   BENCH_CPU_PROF=/tmp/prof npm run bench:ingest     (also writes a .cpuprofile of the bridge process)
 // Last line: ingest ratio.
-import { mkdtemp, rm } from "node:fs/promises";
-import { chmod } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { spawn, type ChildProcess } from "node:child_process";
+import { chmod, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import mqtt from "mqtt";
-import { FleetBridge } from "../../bridge/index.js";
-import { HawkbitManagementClient } from "../../api/hawkbit/management-client.js";
-import { DdiChannel } from "../../bridge/hawkbit/ddi-channel.js";
+import pg from "pg";
 import { migrate } from "../../core/db/migrator.js";
-import { createDatabase, createPool } from "../../core/db/prisma.js";
 import { setLogLevel } from "../../core/log.js";
-import { AerieMetrics } from "../../core/metrics.js";
 import { freePort } from "../../core/ports.js";
-import { ArtifactStore } from "../../core/storage/artifact-store.js";
 import { startEmbeddedPostgres } from "../../infrastructure/embedded/postgres.js";
 import { startMosquitto } from "../../infrastructure/mosquitto/launcher.js";
-import { publishTelemetry } from "../../test/bridge/load.js";
 
 setLogLevel(process.env.AERIE_LOG_LEVEL ?? "warn");
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 100_000);
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 10);
+const MAX_INFLIGHT = process.env.BENCH_MAX_INFLIGHT;
+const CPU_PROF = process.env.BENCH_CPU_PROF;
 const perClient = Math.ceil(MESSAGES / CLIENTS);
 const total = perClient * CLIENTS;
+const fixtures = join(import.meta.dirname, "../../test/bridge/fixtures");
+const TICKS_PER_SECOND = 100;
+
+interface Child {
+  process: ChildProcess;
+  waitFor(line: string): Promise<string>;
+}
+
+function spawnNode(script: string, env: Record<string, string>, nodeArgs: string[] = []): Child {
+  const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", join(fixtures, script)], { env: { ...process.env, AERIE_LOG_LEVEL: "warn", ...env }, stdio: ["pipe", "pipe", "pipe"] });
+  let output = "";
+  child.stdout!.on("data", (c: Buffer) => void (output += c.toString()));
+  child.stderr!.on("data", (c: Buffer) => void (output += c.toString()));
+  return {
+    process: child,
+    async waitFor(line) {
+      for (;;) {
+        const at = output.indexOf(line);
+        if (at >= 0) return output.slice(at).split("\n")[0]!;
+        if (child.exitCode !== null) throw new Error(`${script} exited: ${output.slice(-2000)}`);
+        await sleep(10);
+      }
+    },
+  };
+}
+
+/** CPU time (user + system) of a process so far, in seconds; 0 once it is gone. */
+async function cpuSeconds(pid: number | undefined): Promise<number> {
+  if (pid === undefined) return 0;
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+  } catch {
+    return 0;
+  }
+}
+
+/** The postmaster and every backend it forked. */
+async function postgresCpu(postmaster: number): Promise<number> {
+  let sum = await cpuSeconds(postmaster);
+  for (const entry of await readdir("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await readFile(`/proc/${entry}/stat`, "utf8").catch(() => "");
+    if (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === postmaster) sum += await cpuSeconds(Number(entry));
+  }
+  return sum;
+}
+
+type Usage = Record<string, number>;
 
 const dir = await mkdtemp(join(tmpdir(), "aerie-bench-ingest-"));
 await chmod(dir, 0o755);
 const postgres = await startEmbeddedPostgres({ dataDir: join(dir, "pg"), port: await freePort(), password: "bench", database: "aerie" });
 const broker = await startMosquitto({ dir, port: await freePort() });
+const children: ChildProcess[] = [];
+
+async function usage(pids: Record<string, number | undefined>): Promise<Usage> {
+  const result: Usage = { mosquitto: await cpuSeconds(broker.pid), postgres: await postgresCpu(postgres.pid), "this process": await cpuSeconds(process.pid) };
+  for (const [name, pid] of Object.entries(pids)) result[name] = await cpuSeconds(pid);
+  return result;
+}
+
+function report(phase: string, before: Usage, after: Usage, seconds: number): void {
+  const used = (name: string) => after[name]! - (before[name] ?? 0);
+  const parts = Object.keys(after).map((name) => `${name} ${(used(name) / seconds).toFixed(2)} (${Math.round((used(name) / total) * 1e6)} µs/msg)`);
+  const busy = Object.keys(after).reduce((sum, name) => sum + used(name), 0);
+  console.log(`  CPU during ${phase}, in cores: ${parts.join(", ")}; total ${(busy / seconds).toFixed(2)} of ${cpus().length} (${Math.round((busy / total) * 1e6)} µs/msg)`);
+}
+
+async function startLoad(prefix: string, topicBase: string): Promise<{ pid: number; go(): Promise<string>; end(): void }> {
+  const load = spawnNode("publisher-process.ts", { MQTT_URL: broker.url, LOAD_CLIENTS: String(CLIENTS), LOAD_PER_CLIENT: String(perClient), LOAD_PREFIX: prefix, LOAD_TOPIC_BASE: topicBase });
+  children.push(load.process);
+  await load.waitFor("LOAD READY");
+  return {
+    pid: load.process.pid!,
+    go: () => {
+      load.process.stdin!.write("go\n");
+      return load.waitFor("LOAD DONE");
+    },
+    end: () => void load.process.stdin!.end(),
+  };
+}
+
 try {
   await migrate(postgres.url);
 
@@ -43,45 +124,59 @@ try {
     lastAt = Date.now();
   });
   await bare.subscribeAsync("bare/v1/devices/+/telemetry", { qos: 1 });
-  const bareLoad = publishTelemetry({ url: broker.url, clients: CLIENTS, perClient, prefix: "bare", topicBase: "bare/v1" });
-  await bareLoad;
-  while (received < total) await new Promise((r) => setTimeout(r, 20));
-  const bareRate = total / ((lastAt - firstAt) / 1000 || 1);
+  const bareLoad = await startLoad("bare", "bare/v1");
+  let before = await usage({ publishers: bareLoad.pid });
+  const bareStarted = Date.now();
+  const bareDone = bareLoad.go();
+  while (received < total) await sleep(20);
+  const bareSeconds = (lastAt - firstAt) / 1000 || 0.001;
+  report("bare", before, await usage({ publishers: bareLoad.pid }), (Date.now() - bareStarted) / 1000);
+  await bareDone;
+  bareLoad.end();
+  const bareRate = total / bareSeconds;
   await bare.endAsync();
-  console.log(`bare subscriber:  ${total} msgs in ${((lastAt - firstAt) / 1000).toFixed(2)} s = ${Math.round(bareRate)} msgs/s`);
+  console.log(`bare subscriber:  ${total} msgs in ${bareSeconds.toFixed(2)} s = ${Math.round(bareRate)} msgs/s`);
 
-  // 2. The bridge: telemetry only, to PostgreSQL.
-  const pool = createPool(postgres.url, 4);
-  const metrics = new AerieMetrics();
-  const bridge = new FleetBridge(
-    {
-      db: createDatabase(pool), pool, databaseUrl: postgres.url, metrics,
-      store: new ArtifactStore({ endpoint: "http://127.0.0.1:9", region: "us-east-1", bucket: "b", accessKeyId: "x", secretAccessKey: "y" }),
-      hawkbit: new HawkbitManagementClient({ baseUrl: "http://127.0.0.1:9", username: "x", password: "y" }),
-      channel: new DdiChannel({ baseUrl: "http://127.0.0.1:9", tenant: "DEFAULT", gatewayToken: "x" }),
-    },
-    { mqttUrl: broker.url, baseTopic: "aerie/v1", clientId: "bench-bridge", protocolVersion: 5, extensions: ["telemetry"], maxInFlight: Number(process.env.BENCH_MAX_INFLIGHT ?? 2000) },
+  // 2. The bridge (telemetry only, to PostgreSQL) in its own process, as in test/bridge/ingest.test.ts.
+  const bridge = spawnNode(
+    "bridge-process.ts",
+    { DATABASE_URL: postgres.url, MQTT_URL: broker.url, AERIE_BRIDGE_CLIENT_ID: "bench-bridge", MQTT_PROTOCOL_VERSION: "5", ...(MAX_INFLIGHT ? { AERIE_BRIDGE_MAX_INFLIGHT: MAX_INFLIGHT } : {}) },
+    CPU_PROF ? ["--cpu-prof", "--cpu-prof-dir", CPU_PROF] : [],
   );
-  await bridge.start();
-  const count = async () => Number((await pool.query("SELECT count(*) AS n FROM telemetry")).rows[0].n);
+  children.push(bridge.process);
+  await bridge.waitFor("BRIDGE READY");
+  const client = new pg.Client({ connectionString: postgres.url });
+  await client.connect();
+  // max(id) is an index lookup (count(*) rescans the table): poll it, confirm the end with count(*).
+  const maxId = async () => Number((await client.query("SELECT coalesce(max(id), 0) AS n FROM telemetry")).rows[0].n);
+  const count = async () => Number((await client.query("SELECT count(*) AS n FROM telemetry")).rows[0].n);
+  const load = await startLoad("ingest", "aerie/v1");
+  const pids = { publishers: load.pid, bridge: bridge.process.pid };
+  before = await usage(pids);
   const started = Date.now();
-  const load = publishTelemetry({ url: broker.url, clients: CLIENTS, perClient, prefix: "ingest" });
+  const loadDone = load.go();
   let firstRowAt = 0;
   for (;;) {
-    const n = await count();
+    const n = await maxId();
     if (n > 0 && !firstRowAt) firstRowAt = Date.now();
-    if (n >= total) break;
-    await new Promise((r) => setTimeout(r, 100));
+    if (n >= total && (await count()) >= total) break;
+    await sleep(20);
   }
-  const seconds = (Date.now() - (firstRowAt || started)) / 1000;
-  await load;
+  const finishedAt = Date.now();
+  const seconds = (finishedAt - (firstRowAt || started)) / 1000;
+  report("bridge", before, await usage(pids), (finishedAt - started) / 1000);
+  await loadDone;
+  load.end();
   const ingestRate = total / seconds;
   console.log(`bridge → Postgres: ${total} rows in ${seconds.toFixed(2)} s = ${Math.round(ingestRate)} msgs/s (unique rows: ${await count()})`);
-  await bridge.stop();
-  await pool.end();
-  console.log(`machine: ${(await import("node:os")).cpus().length} cores, ${(await import("node:os")).cpus()[0]?.model}; mosquitto QoS1, ${CLIENTS} publishers`);
+  await client.end();
+  bridge.process.kill("SIGTERM");
+  await bridge.waitFor("TELEMETRY ROWS");
+  await new Promise((resolve) => (bridge.process.exitCode !== null ? resolve(undefined) : bridge.process.once("exit", resolve)));
+  console.log(`machine: ${cpus().length} cores, ${cpus()[0]?.model}; mosquitto QoS1, ${CLIENTS} publishers, bridge max in-flight ${MAX_INFLIGHT ?? "default"}`);
   console.log(`ingest ratio (bridge/bare, QoS1, mosquitto): ${(ingestRate / bareRate).toFixed(2)}`);
 } finally {
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
   await broker.stop();
   await postgres.stop();
   await rm(dir, { recursive: true, force: true });
