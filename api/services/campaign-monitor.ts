@@ -189,8 +189,7 @@ export class CampaignMonitor {
     const current = started[started.length - 1];
     if (!current) return;
     if (options.healthGate) {
-      const members: string[] = [];
-      for await (const t of this.hawkbit.paginate((q) => this.hawkbit.listRolloutGroupTargets(rollout.id, current.id, q))) members.push(t.controllerId);
+      const members = await this.campaigns.groupMembers.of(rollout.id, current);
       const verdict = await evaluateHealthGate(this.db, campaign.id, members, options.healthGate.soakSeconds, options.successThreshold, now);
       const gate = { groupId: current.id, healthy: verdict.healthy, unhealthy: verdict.unhealthy, waiting: verdict.waiting, checkedAt: now };
       if (!verdict.passed) {

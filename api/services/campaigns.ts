@@ -14,6 +14,7 @@
 //                                   ├──abort criteria met──► aborted
 //   created | running | paused ──stop──► stopped
 //   finished | stopped | aborted (with failed devices) ──retry──► retrying ──retry rollout ensured──► created (start requested)
+import { GroupMembers } from "./group-members.js";
 import { wakeBridge } from "./bridge-wake.js";
 import type { HawkbitManagementClient } from "../hawkbit/management-client.js";
 import { HawkbitError } from "../hawkbit/errors.js";
@@ -61,7 +62,12 @@ function conflictState(id: string, status: string, what: string): HttpError {
 }
 
 export class CampaignService {
-  constructor(private readonly db: Database, private readonly hawkbit: HawkbitManagementClient, private readonly groups?: DeviceGroupService) {}
+  /** Shared with the campaign monitor's health gate. */
+  readonly groupMembers: GroupMembers;
+
+  constructor(private readonly db: Database, private readonly hawkbit: HawkbitManagementClient, private readonly groups?: DeviceGroupService) {
+    this.groupMembers = new GroupMembers(hawkbit);
+  }
 
   /** A device group as selection becomes the group's target filter; the stored options keep the group's name. */
   private async resolveSelection(input: CampaignInput): Promise<CampaignInput> {
@@ -276,8 +282,7 @@ export class CampaignService {
         for await (const g of this.hawkbit.paginate((q) => this.hawkbit.listRolloutGroups(r.id, q))) list.push(g);
         groups = [];
         for (const g of list) {
-          const devices: string[] = [];
-          for await (const t of this.hawkbit.paginate((q) => this.hawkbit.listRolloutGroupTargets(r.id, g.id, q))) devices.push(t.controllerId);
+          const devices = await this.groupMembers.of(r.id, g);
           for (const d of devices) groupOf.set(d, g.name);
           groups.push({ id: g.id, name: g.name, status: g.status, totalTargets: g.totalTargets, targetPercentage: g.targetPercentage, byStatus: g.totalTargetsPerStatus, devices });
         }
