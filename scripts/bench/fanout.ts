@@ -1,0 +1,129 @@
+// Deployment notice fan-out: how long after a rollout starts do 10,000 MQTT devices each hold their notice?
+//   npm run bench:fanout
+//   BENCH_DEVICES=10000 BENCH_BROKER=mosquitto|aedes|both BENCH_WORKERS=4 BENCH_WAKE=0|1 npm run bench:fanout
+// The whole stack runs in this process as `aerie start` runs it (embedded PostgreSQL, S3, Vault, the hawkBit
+// stand-in; Debian mosquitto on a free loopback port, or the embedded aedes), with default bridge intervals.
+// The devices are one MQTT connection each (LightDevice, a bare mqtt-packet client), spread over worker
+// processes; each subscribes to its own deployment topic, so the bridge publishes one notice per device.
+// They register with hello, as real devices do. Then a release and a one-group campaign over all of them:
+// T0 is the rollout start in hawkBit: the creation time of its first action (the campaign is created with start); each device's latency is its receipt of
+// the notice minus T0, and also minus its hawkBit action's createdAt (the rollout start in hawkBit).
+// BENCH_WAKE=1 additionally sends `NOTIFY aerie_bridge_wake` at T0 (what the campaign monitor would do after
+// starting the rollout; nothing in Aerie sends it today). Last line: the p95 from T0.
+import { randomBytes } from "node:crypto";
+import { cpus, totalmem } from "node:os";
+import { setLogLevel } from "../../core/log.js";
+import { WAKE_CHANNEL } from "../../bridge/wake.js";
+import { startBenchStack, stopOnSignals, type BenchStack, type BrokerKind } from "./lib/bench-stack.js";
+import { startFleet, type Fleet } from "./lib/fleet.js";
+import { seconds, summary, until } from "./lib/stats.js";
+
+setLogLevel(process.env.AERIE_LOG_LEVEL ?? "warn");
+const DEVICES = Number(process.env.BENCH_DEVICES ?? 10_000);
+const WORKERS = Number(process.env.BENCH_WORKERS ?? 4);
+const WAKE = process.env.BENCH_WAKE === "1";
+const brokers: BrokerKind[] = process.env.BENCH_BROKER === "both" ? ["mosquitto", "aedes"] : [(process.env.BENCH_BROKER as BrokerKind | undefined) ?? "mosquitto"];
+
+interface Result {
+  broker: BrokerKind;
+  received: number;
+  fromStart: ReturnType<typeof summary>;
+  fromAction: ReturnType<typeof summary>;
+}
+
+async function run(broker: BrokerKind): Promise<Result> {
+  let stack: BenchStack | undefined;
+  let fleet: Fleet | undefined;
+  const stopAll = async () => {
+    await fleet?.stop();
+    fleet = undefined;
+    await stack?.stop();
+    stack = undefined;
+  };
+  stopOnSignals(stopAll);
+  try {
+    const bootStarted = Date.now();
+    stack = await startBenchStack({ broker, countHawkbit: true, logHawkbit: true });
+    const bridgeStartedAt = Date.now();
+    console.log(`[${broker}] stack up in ${seconds(bridgeStartedAt - bootStarted)} (${stack.mqttUrl})`);
+    const count = async (sql: string) => Number((await stack!.pool.query(sql)).rows[0].n);
+
+    // Registration: every device connects, subscribes, says online and hello; the bridge registers it in
+    // Postgres and as a hawkBit target.
+    const registerStarted = Date.now();
+    fleet = await startFleet({ mqttUrl: stack.mqttUrl, count: DEVICES, prefix: "fan", workers: WORKERS, concurrencyPerWorker: 100 });
+    console.log(`[${broker}] ${DEVICES} devices connected in ${fleet.connectSeconds.toFixed(1)} s (${WORKERS} worker processes)`);
+    let lastReport = Date.now();
+    await until("every device registered in Aerie and hawkBit", async () => {
+      const n = await count("SELECT count(*) AS n FROM device_presence WHERE online AND hawkbit_contact_at IS NOT NULL");
+      if (Date.now() - lastReport > 30_000) {
+        lastReport = Date.now();
+        console.log(`[${broker}]   ${n} registered after ${seconds(Date.now() - registerStarted)}`);
+      }
+      return n >= DEVICES;
+    }, 20 * 60_000, 1000);
+    const registerSeconds = (Date.now() - registerStarted) / 1000;
+    console.log(`[${broker}] ${DEVICES} devices registered in ${registerSeconds.toFixed(1)} s (${Math.round(DEVICES / registerSeconds)} devices/s)`);
+
+    // A release and a one-group campaign over the whole fleet, created with start: the campaign monitor
+    // provisions the rollout in hawkBit and starts it at once. Waited for through Postgres and hawkBit only:
+    // GET /campaigns/{id} lists every device (paging hawkBit's group targets), too heavy to poll at 10,000.
+    const image = randomBytes(4096);
+    const artifact = await stack.api.uploadArtifact("fanout-2.0.0.swu", image, image.length);
+    await stack.api.signArtifact(artifact.id);
+    const release = await stack.api.createRelease({ name: "fanout-os", version: "2.0.0", artifacts: [artifact.id] });
+    fleet.receipts.length = 0;
+    const idleFor = Date.now() - bridgeStartedAt;
+    const campaignAt = Date.now();
+    const campaign = await stack.api.createCampaign({ name: `fanout-${Date.now()}`, releaseId: release.id, targetFilter: "controllerId==fan-*", groups: 1, start: true });
+    const rolloutId = await until("the rollout created in hawkBit", async () =>
+      (await stack!.pool.query("SELECT hawkbit_rollout_id AS id FROM campaigns WHERE id = $1", [campaign.id])).rows[0]?.id as number | null ?? undefined, 5 * 60_000, 50);
+    // T0: the first moment hawkBit reports the rollout started (polled every 50 ms).
+    const rollout = await until("the rollout started in hawkBit", async () => {
+      const r = await stack!.hawkbit.getRollout(rolloutId);
+      return r.status === "starting" || r.status === "running" ? r : undefined;
+    }, 5 * 60_000, 50);
+    const seenRunningAt = Date.now();
+    console.log(`[${broker}] rollout ${rollout.id} with ${rollout.totalTargets} targets (one group) seen started in hawkBit ${seconds(seenRunningAt - campaignAt)} after the campaign was created`);
+    if (rollout.totalTargets !== DEVICES) throw new Error(`the rollout has ${rollout.totalTargets} targets, expected ${DEVICES}`);
+    if (WAKE) await stack.pool.query(`NOTIFY ${WAKE_CHANNEL}`);
+    const t0 = seenRunningAt;
+    const timeoutMs = Number(process.env.BENCH_TIMEOUT_MS ?? 180_000);
+    await until(`${DEVICES} notices`, async () => new Set(fleet!.receipts.map((r) => r.controllerId)).size >= DEVICES, timeoutMs, 100).catch((error) => console.log(`[${broker}] ${(error as Error).message}`));
+
+    // Each device's own action, with its creation time in hawkBit.
+    const createdAt = new Map<number, number>();
+    for (let offset = 0; ; offset += 500) {
+      const page = await stack.hawkbit.listActions({ q: `rollout.id==${rolloutId}`, offset, limit: 500 }).catch(() => stack!.hawkbit.listActions({ offset, limit: 500 }));
+      for (const action of page.content) if (action.createdAt) createdAt.set(action.id, action.createdAt);
+      if (page.content.length < 500) break;
+    }
+    const first = new Map<string, { actionId: number; at: number }>();
+    for (const r of fleet.receipts) if (!first.has(r.controllerId)) first.set(r.controllerId, r);
+    const received = [...first.values()];
+    // The rollout start in hawkBit: its actions are created by the start (one scheduler tick for all of them).
+    const created0 = Math.min(...createdAt.values());
+    const fromStart = summary(received.map((r) => r.at - created0));
+    const fromSeen = summary(received.map((r) => r.at - t0));
+    const fromAction = summary(received.filter((r) => createdAt.has(r.actionId)).map((r) => r.at - createdAt.get(r.actionId)!));
+    console.log(`[${broker}] bridge up ${seconds(idleFor)} before the campaign (it polls hawkBit every 2 s for its first 5 min, then every 60 s); actions created ${seconds(created0 - campaignAt)} after the campaign, ${seconds(Math.max(...createdAt.values()) - created0)} apart; start seen by polling ${seconds(t0 - created0)} later${WAKE ? " (wake sent then)" : ""}`);
+    console.log(`[${broker}] notices received by ${received.length}/${DEVICES} devices (${fleet.receipts.length} notices in all)`);
+    console.log(`[${broker}] latency from rollout start:      p50 ${seconds(fromStart.p50)}  p95 ${seconds(fromStart.p95)}  max ${seconds(fromStart.max)}  (first ${seconds(fromStart.min)})`);
+    console.log(`[${broker}] latency from start seen by poll: p50 ${seconds(fromSeen.p50)}  p95 ${seconds(fromSeen.p95)}  max ${seconds(fromSeen.max)}`);
+    const pages = stack.proxy!.log.filter((l) => l.route === "GET /rest/v1/actions" && l.at >= created0 - 1000);
+    console.log(`[${broker}] bridge's action listing after the start: ${pages.length} pages, ${seconds(pages.reduce((n, l) => n + l.ms, 0))} in hawkBit (max ${pages.reduce((n, l) => Math.max(n, l.ms), 0)} ms), first page at +${seconds((pages[0]?.at ?? created0) - created0)}, last done at +${seconds(Math.max(0, ...pages.map((l) => l.at + l.ms - created0)))}`);
+    console.log(`[${broker}] latency from action createdAt:  p50 ${seconds(fromAction.p50)}  p95 ${seconds(fromAction.p95)}  max ${seconds(fromAction.max)}  (first ${seconds(fromAction.min)})`);
+    return { broker, received: received.length, fromStart, fromAction };
+  } finally {
+    await stopAll();
+  }
+}
+
+const results: Result[] = [];
+for (const broker of brokers) results.push(await run(broker));
+console.log(`machine: ${cpus().length} cores (${cpus()[0]?.model}), ${Math.round(totalmem() / 2 ** 30)} GiB; load generator on the same cores`);
+for (const r of results.slice(1).reverse()) {
+  console.log(`deployment notice latency p95 (${DEVICES} devices, ${r.broker}): ${seconds(r.fromStart.p95)} (p50 ${seconds(r.fromStart.p50)}, max ${seconds(r.fromStart.max)}, ${r.received}/${DEVICES} received)`);
+}
+const head = results[0]!;
+console.log(`deployment notice latency p95 (${DEVICES} devices, ${head.broker}${WAKE ? ", wake" : ""}): ${seconds(head.fromStart.p95)} (p50 ${seconds(head.fromStart.p50)}, max ${seconds(head.fromStart.max)}, ${head.received}/${DEVICES} received)`);
