@@ -96,6 +96,9 @@ export class ActionSyncExtension implements Extension {
   /** Runs a pass as soon as the current one (if any) ends. */
   wake(): void {
     if (this.stopped) return;
+    // hawkBit may create the actions of a just-started rollout a moment after the wake-up: stay on the
+    // quick interval for a while, or a pass that came too early would fall back to idle polling.
+    this.lastActivity = Date.now();
     clearTimeout(this.timer);
     void this.running.then(() => {
       clearTimeout(this.timer);

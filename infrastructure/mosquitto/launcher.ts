@@ -35,8 +35,11 @@ export function mosquittoConfig(opts: MosquittoOptions): string {
     ...(opts.auth ? [`password_file ${opts.auth.passwordFile}`, `acl_file ${opts.auth.aclFile}`] : []),
     // Silent QoS1 drops beyond the default queue of 100 would break lossless ingest (shared notes).
     "max_queued_messages 0",
-    // The bridge holds PUBACKs until its batch commits; a window this large keeps batches full.
-    "max_inflight_messages 0",
+    // The bridge holds PUBACKs until its batch commits, and stops reading its socket when
+    // AERIE_BRIDGE_MAX_INFLIGHT (default 2000) messages wait. An unlimited window would let mosquitto push
+    // past that, and the keepalive answer would queue behind the backlog until the bridge reconnects.
+    // MQTT v5 clients say so themselves (receiveMaximum); for MQTT 3.1.1 the broker must keep below it.
+    "max_inflight_messages 1000",
     `persistence ${opts.persistence ? "true" : "false"}`,
     `persistence_location ${opts.dir}/`,
     // Root would otherwise switch to user mosquitto, which cannot read the 0600 auth files.
