@@ -5,21 +5,10 @@
 import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
 import { expect } from "chai";
-import { HawkbitError } from "../../api/hawkbit/errors.js";
 import { HawkbitManagementClient } from "../../api/hawkbit/management-client.js";
 import type { MgmtRolloutRestRequestBodyPost } from "../../api/hawkbit/types.js";
 import { DdiChannel } from "../../bridge/hawkbit/ddi-channel.js";
-import { CREDENTIALS, type ConformantStandin, eventually, startConformantStandin } from "../helpers/hawkbit-conformance.js";
-
-async function refused(promise: Promise<unknown>): Promise<HawkbitError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).to.be.instanceOf(HawkbitError);
-    return error as HawkbitError;
-  }
-  throw new Error("expected a hawkBit error");
-}
+import { CREDENTIALS, type ConformantStandin, eventually, rejectedByHawkbit, startConformantStandin } from "../helpers/hawkbit-conformance.js";
 
 describe("hawkBit stand-in: dynamic rollouts", () => {
   let standin: ConformantStandin;
@@ -57,12 +46,12 @@ describe("hawkBit stand-in: dynamic rollouts", () => {
   afterEach(() => standin.assertConformant());
 
   it("refuses what hawkBit refuses: groups or a template without dynamic, a template of no targets", async () => {
-    const withGroups = await refused(mgmt.createRollout(request("dy-bad-1", { dynamic: true, groups: [{ name: "g", targetPercentage: 100 }] })));
+    const withGroups = await rejectedByHawkbit(mgmt.createRollout(request("dy-bad-1", { dynamic: true, groups: [{ name: "g", targetPercentage: 100 }] })));
     expect(withGroups.status).to.equal(400);
     expect(withGroups.message).to.contain("not supported with groups");
-    expect((await refused(mgmt.createRollout(request("dy-bad-2", { amountGroups: 1, dynamicGroupTemplate: { targetCount: 2 } })))).status).to.equal(400);
-    expect((await refused(mgmt.createRollout(request("dy-bad-3", { amountGroups: 1, dynamic: true, dynamicGroupTemplate: { targetCount: 0 } })))).status).to.equal(400);
-    expect((await refused(mgmt.createRollout(request("dy-bad-4", { amountGroups: 0, dynamic: true })))).status).to.equal(400);
+    expect((await rejectedByHawkbit(mgmt.createRollout(request("dy-bad-2", { amountGroups: 1, dynamicGroupTemplate: { targetCount: 2 } })))).status).to.equal(400);
+    expect((await rejectedByHawkbit(mgmt.createRollout(request("dy-bad-3", { amountGroups: 1, dynamic: true, dynamicGroupTemplate: { targetCount: 0 } })))).status).to.equal(400);
+    expect((await rejectedByHawkbit(mgmt.createRollout(request("dy-bad-4", { amountGroups: 0, dynamic: true })))).status).to.equal(400);
     // A static rollout over no target is refused; a purely dynamic one waits for its targets.
     const empty = await mgmt.createRollout(request("dy-empty", { targetFilterQuery: "controllerId==nobody-*", amountGroups: 0, dynamic: true, dynamicGroupTemplate: { nameSuffix: "-d", targetCount: 5 } }));
     expect(empty).to.include({ totalTargets: 0, dynamic: true });

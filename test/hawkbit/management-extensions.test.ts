@@ -4,20 +4,9 @@
 import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
 import { expect } from "chai";
-import { HawkbitError } from "../../api/hawkbit/errors.js";
 import { HawkbitManagementClient } from "../../api/hawkbit/management-client.js";
 import { DdiChannel } from "../../bridge/hawkbit/ddi-channel.js";
-import { CREDENTIALS, type ConformantStandin, eventually, startConformantStandin } from "../helpers/hawkbit-conformance.js";
-
-async function rejected(promise: Promise<unknown>): Promise<HawkbitError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).to.be.instanceOf(HawkbitError);
-    return error as HawkbitError;
-  }
-  throw new Error("expected a hawkBit error");
-}
+import { CREDENTIALS, type ConformantStandin, eventually, rejectedByHawkbit, startConformantStandin } from "../helpers/hawkbit-conformance.js";
 
 describe("hawkBit stand-in: tags, types, metadata, target filters, auto-assignment, invalidation", () => {
   let standin: ConformantStandin;
@@ -49,13 +38,13 @@ describe("hawkBit stand-in: tags, types, metadata, target filters, auto-assignme
   it("tags targets, finds them by tag, and untags them", async () => {
     const tag = await mgmt.ensureTargetTag({ name: "canary", description: "first wave", colour: "#ff0000" });
     expect((await mgmt.ensureTargetTag({ name: "canary" })).id).to.equal(tag.id);
-    expect((await rejected(mgmt.createTargetTags([{ name: "canary" }]))).kind).to.equal("conflict");
+    expect((await rejectedByHawkbit(mgmt.createTargetTags([{ name: "canary" }]))).kind).to.equal("conflict");
     await mgmt.assignTargetTag(tag.id, ["mx-1", "mx-2"]);
     await mgmt.assignTargetTag(tag.id, ["mx-1"]);
     expect((await mgmt.listTargetTagTargets(tag.id)).content.map((t) => t.controllerId)).to.deep.equal(["mx-1", "mx-2"]);
     expect((await mgmt.listTargets({ q: "tag==canary" })).content.map((t) => t.controllerId)).to.deep.equal(["mx-1", "mx-2"]);
     expect((await mgmt.listTagsOfTarget("mx-1")).map((t) => t.name)).to.deep.equal(["canary"]);
-    expect((await rejected(mgmt.assignTargetTag(tag.id, ["mx-3", "ghost"]))).status).to.equal(404);
+    expect((await rejectedByHawkbit(mgmt.assignTargetTag(tag.id, ["mx-3", "ghost"]))).status).to.equal(404);
     expect((await mgmt.listTargets({ q: "tag==canary" })).total, "FAIL assigns nothing").to.equal(2);
     await mgmt.assignTargetTag(tag.id, ["mx-3", "ghost"], "ON_WHAT_FOUND_AND_SUCCESS");
     expect((await mgmt.listTargets({ q: "tag==canary" })).total).to.equal(3);
@@ -63,7 +52,7 @@ describe("hawkBit stand-in: tags, types, metadata, target filters, auto-assignme
     expect((await mgmt.listTargets({ q: "tag!=canary" })).content.map((t) => t.controllerId)).to.deep.equal(["mx-3"]);
     const other = await mgmt.ensureTargetTag({ name: "doomed" });
     await mgmt.deleteTargetTag(other.id);
-    expect((await rejected(mgmt.getTargetTag(other.id))).kind).to.equal("not-found");
+    expect((await rejectedByHawkbit(mgmt.getTargetTag(other.id))).kind).to.equal("not-found");
   });
 
   it("types targets", async () => {
@@ -72,7 +61,7 @@ describe("hawkBit stand-in: tags, types, metadata, target filters, auto-assignme
     await mgmt.assignTargetType("mx-1", type!.id);
     expect(await mgmt.getTarget("mx-1")).to.include({ targetType: type!.id, targetTypeName: "gateway" });
     expect((await mgmt.listTargets({ q: "targettype.key==gw" })).content.map((t) => t.controllerId)).to.deep.equal(["mx-1"]);
-    expect((await rejected(mgmt.deleteTargetType(type!.id))).status).to.equal(400);
+    expect((await rejectedByHawkbit(mgmt.deleteTargetType(type!.id))).status).to.equal(400);
     await mgmt.unassignTargetType("mx-1");
     expect((await mgmt.getTarget("mx-1")).targetType).to.equal(undefined);
     await mgmt.deleteTargetType(type!.id);
@@ -81,12 +70,12 @@ describe("hawkBit stand-in: tags, types, metadata, target filters, auto-assignme
 
   it("keeps metadata on targets and software modules", async () => {
     await mgmt.createTargetMetadata("mx-2", [{ key: "site", value: "berlin" }, { key: "rack", value: "7" }]);
-    expect((await rejected(mgmt.createTargetMetadata("mx-2", [{ key: "site", value: "x" }]))).kind).to.equal("conflict");
+    expect((await rejectedByHawkbit(mgmt.createTargetMetadata("mx-2", [{ key: "site", value: "x" }]))).kind).to.equal("conflict");
     expect((await mgmt.listTargetMetadata("mx-2")).content).to.deep.equal([{ key: "rack", value: "7" }, { key: "site", value: "berlin" }]);
     expect(await mgmt.updateTargetMetadata("mx-2", "site", "munich")).to.deep.equal({ key: "site", value: "munich" });
     expect((await mgmt.listTargets({ q: "metadata.site==munich" })).content.map((t) => t.controllerId)).to.deep.equal(["mx-2"]);
     await mgmt.deleteTargetMetadata("mx-2", "rack");
-    expect((await rejected(mgmt.getTargetMetadata("mx-2", "rack"))).kind).to.equal("not-found");
+    expect((await rejectedByHawkbit(mgmt.getTargetMetadata("mx-2", "rack"))).kind).to.equal("not-found");
 
     const { sm } = await release("meta");
     await mgmt.createSoftwareModuleMetadata(sm.id, [{ key: "min-bootloader", value: "2.1", targetVisible: true }]);
@@ -98,7 +87,7 @@ describe("hawkBit stand-in: tags, types, metadata, target filters, auto-assignme
   });
 
   it("stores target filters and auto-assigns a set to every target that matches, once", async () => {
-    expect((await rejected(mgmt.createTargetFilter({ name: "bad", query: "nosuchfield==1" }))).errorCode).to.equal("hawkbit.server.error.rest.param.rsqlInvalidField");
+    expect((await rejectedByHawkbit(mgmt.createTargetFilter({ name: "bad", query: "nosuchfield==1" }))).errorCode).to.equal("hawkbit.server.error.rest.param.rsqlInvalidField");
     const filter = await mgmt.createTargetFilter({ name: "canaries", query: "tag==canary" });
     expect(filter).to.include({ name: "canaries", query: "tag==canary" });
     expect((await mgmt.updateTargetFilter(filter.id, { name: "canaries", query: "tag==canary;controllerId==mx-1" })).query).to.equal("tag==canary;controllerId==mx-1");
@@ -116,7 +105,7 @@ describe("hawkBit stand-in: tags, types, metadata, target filters, auto-assignme
     await mgmt.deleteAutoAssignDistributionSet(filter.id);
     expect((await mgmt.getTargetFilter(filter.id)).autoAssignDistributionSet).to.equal(undefined);
     await mgmt.deleteTargetFilter(filter.id);
-    expect((await rejected(mgmt.getTargetFilter(filter.id))).kind).to.equal("not-found");
+    expect((await rejectedByHawkbit(mgmt.getTargetFilter(filter.id))).kind).to.equal("not-found");
   });
 
   it("invalidates a set: open actions cancelled, no new rollout, auto-assignment gone", async () => {
@@ -128,17 +117,17 @@ describe("hawkBit stand-in: tags, types, metadata, target filters, auto-assignme
     expect(await mgmt.getDistributionSet(ds.id)).to.include({ valid: false });
     expect((await mgmt.getTargetAction("mx-3", open.openActionId!))).to.include({ status: "finished", detailStatus: "canceled" });
     expect((await mgmt.getTargetFilter(filter.id)).autoAssignDistributionSet).to.equal(undefined);
-    const refused = await rejected(mgmt.createRollout({ name: "too-late", targetFilterQuery: "controllerId==mx-*", distributionSetId: ds.id, amountGroups: 1 }));
+    const refused = await rejectedByHawkbit(mgmt.createRollout({ name: "too-late", targetFilterQuery: "controllerId==mx-*", distributionSetId: ds.id, amountGroups: 1 }));
     expect(refused.errorCode).to.equal("hawkbit.server.error.distributionset.invalid");
-    expect((await rejected(mgmt.setAutoAssignDistributionSet(filter.id, { id: ds.id }))).status).to.equal(400);
+    expect((await rejectedByHawkbit(mgmt.setAutoAssignDistributionSet(filter.id, { id: ds.id }))).status).to.equal(400);
   });
 
   it("deletes unused modules and sets for good, used ones softly", async () => {
     const { sm, ds } = await release("gone");
     await mgmt.deleteDistributionSet(ds.id);
     await mgmt.deleteSoftwareModule(sm.id);
-    expect((await rejected(mgmt.getDistributionSet(ds.id))).kind).to.equal("not-found");
-    expect((await rejected(mgmt.getSoftwareModule(sm.id))).kind).to.equal("not-found");
+    expect((await rejectedByHawkbit(mgmt.getDistributionSet(ds.id))).kind).to.equal("not-found");
+    expect((await rejectedByHawkbit(mgmt.getSoftwareModule(sm.id))).kind).to.equal("not-found");
     const used = await mgmt.findDistributionSet("bad", "1");
     await mgmt.deleteDistributionSet(used!.id);
     expect(await mgmt.getDistributionSet(used!.id)).to.include({ deleted: true });

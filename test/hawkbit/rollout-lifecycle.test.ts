@@ -4,22 +4,11 @@
 import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
 import { expect } from "chai";
-import { HawkbitError } from "../../api/hawkbit/errors.js";
 import { HawkbitManagementClient } from "../../api/hawkbit/management-client.js";
 import { DdiChannel } from "../../bridge/hawkbit/ddi-channel.js";
-import { CREDENTIALS, type ConformantStandin, eventually, startConformantStandin } from "../helpers/hawkbit-conformance.js";
+import { CREDENTIALS, type ConformantStandin, eventually, rejectedByHawkbit, startConformantStandin } from "../helpers/hawkbit-conformance.js";
 
 const DEVICES = ["lc-1", "lc-2", "lc-3", "lc-4"];
-
-async function rejected(promise: Promise<unknown>): Promise<HawkbitError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).to.be.instanceOf(HawkbitError);
-    return error as HawkbitError;
-  }
-  throw new Error("expected a hawkBit error");
-}
 
 describe("hawkBit stand-in: rollout lifecycle", () => {
   let standin: ConformantStandin;
@@ -74,7 +63,7 @@ describe("hawkBit stand-in: rollout lifecycle", () => {
     try {
       const denied = await newRollout("lc-denied", { amountGroups: 1 });
       await ready(denied.id, "waiting_for_approval");
-      expect((await rejected(mgmt.startRollout(denied.id))).errorCode).to.equal("hawkbit.server.error.rollout.illegalState");
+      expect((await rejectedByHawkbit(mgmt.startRollout(denied.id))).errorCode).to.equal("hawkbit.server.error.rollout.illegalState");
       await mgmt.denyRollout(denied.id, "not today");
       expect(await mgmt.getRollout(denied.id)).to.include({ status: "approval_denied", approvalRemark: "not today", approveDecidedBy: CREDENTIALS.username });
 
@@ -84,7 +73,7 @@ describe("hawkBit stand-in: rollout lifecycle", () => {
       expect((await mgmt.getRollout(approved.id)).status).to.equal("ready");
       await mgmt.deleteRollout(approved.id);
       await mgmt.deleteRollout(denied.id);
-      expect((await rejected(mgmt.getRollout(approved.id))).kind).to.equal("not-found");
+      expect((await rejectedByHawkbit(mgmt.getRollout(approved.id))).kind).to.equal("not-found");
     } finally {
       await mgmt.setTenantConfig("rollout.approval.enabled", false);
     }
@@ -116,7 +105,7 @@ describe("hawkBit stand-in: rollout lifecycle", () => {
       errorCondition: { condition: "THRESHOLD", expression: "100" },
     });
     await ready(rollout.id);
-    expect((await rejected(mgmt.triggerNextGroup(rollout.id))).status).to.equal(400);
+    expect((await rejectedByHawkbit(mgmt.triggerNextGroup(rollout.id))).status).to.equal(400);
     await mgmt.startRollout(rollout.id);
     await ready(rollout.id, "running");
     const [a, b] = (await mgmt.listRolloutGroups(rollout.id)).content;
@@ -124,8 +113,8 @@ describe("hawkBit stand-in: rollout lifecycle", () => {
     const inB = (await mgmt.listRolloutGroupTargets(rollout.id, b!.id)).content.map((t) => t.controllerId);
     await mgmt.triggerNextGroup(rollout.id);
     expect((await mgmt.getRolloutGroup(rollout.id, b!.id)).status).to.equal("running");
-    expect((await rejected(mgmt.triggerNextGroup(rollout.id))).message).to.contain("no next group");
-    expect((await rejected(mgmt.retryRollout(rollout.id))).errorCode).to.equal("hawkbit.server.error.rollout.illegalState");
+    expect((await rejectedByHawkbit(mgmt.triggerNextGroup(rollout.id))).message).to.contain("no next group");
+    expect((await rejectedByHawkbit(mgmt.retryRollout(rollout.id))).errorCode).to.equal("hawkbit.server.error.rollout.illegalState");
     await fail(inA[0]!);
     for (const id of [...inA.slice(1), ...inB]) await succeed(id);
     await ready(rollout.id, "finished");
@@ -144,7 +133,7 @@ describe("hawkBit stand-in: rollout lifecycle", () => {
     expect(await openAction(inA[0]!)).to.be.a("number");
     const { openActionId } = await ddi.pollController(inA[0]!);
     await mgmt.cancelAction(inA[0]!, openActionId!);
-    expect((await rejected(mgmt.cancelAction(inA[0]!, openActionId!))).status).to.equal(400);
+    expect((await rejectedByHawkbit(mgmt.cancelAction(inA[0]!, openActionId!))).status).to.equal(400);
     await mgmt.cancelAction(inA[0]!, openActionId!, { force: true });
     expect(await mgmt.getTargetAction(inA[0]!, openActionId!)).to.include({ status: "finished", detailStatus: "canceled" });
   });

@@ -2,6 +2,7 @@
 // send) and every JSON response it returns is validated against hawkBit's official OpenAPI documents.
 import { readFileSync } from "node:fs";
 import { expect } from "chai";
+import { HawkbitError } from "../../api/hawkbit/errors.js";
 import { type HawkbitStandin, type SpecViolation, startHawkbitStandin } from "../../infrastructure/hawkbit-standin/index.js";
 import { freePort, tempDir } from "./env.js";
 
@@ -95,4 +96,15 @@ export async function eventually<T>(probe: () => Promise<T>, done: (value: T) =>
     if (Date.now() > deadline) throw new Error(`condition not reached within ${timeoutMs} ms; last value: ${JSON.stringify(value)}`);
     await new Promise((r) => setTimeout(r, 25));
   }
+}
+
+/** The HawkbitError a call failed with; fails the test if it succeeded or failed otherwise. */
+export async function rejectedByHawkbit(promise: Promise<unknown>): Promise<HawkbitError> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).to.be.instanceOf(HawkbitError);
+    return error as HawkbitError;
+  }
+  throw new Error("expected a hawkBit error");
 }
