@@ -80,7 +80,9 @@ export class LeaderElection {
     this.client = undefined;
     if (this.leading) {
       this.leading = false;
-      log.warn({ instance: this.opts.instanceId }, "this bridge instance no longer leads");
+      // Losing the lock while running is worth a warning; handing it over at shutdown is not.
+      if (this.stopped) log.info({ instance: this.opts.instanceId }, "this bridge instance hands over leadership");
+      else log.warn({ instance: this.opts.instanceId }, "this bridge instance no longer leads");
       this.onChange(false);
     }
     // Closing the session releases the lock; no explicit unlock needed.
