@@ -9,9 +9,13 @@ import type { Availability, Hello } from "../protocol/schemas.js";
 import { sha256Hex } from "../provisioning.js";
 import { Prisma } from "../../core/db/prisma.js";
 
+// A hello is handled more slowly than an availability message (it may call hawkBit first), so it only
+// marks the device online if no later availability (e.g. "offline" as the device left) was stored.
 const UPSERT_PRESENCE = `
 INSERT INTO device_presence (controller_id, online, changed_at, running_version) VALUES ($1, true, $2, $3)
-ON CONFLICT (controller_id) DO UPDATE SET online = true, changed_at = EXCLUDED.changed_at,
+ON CONFLICT (controller_id) DO UPDATE SET
+  online = CASE WHEN device_presence.changed_at <= EXCLUDED.changed_at THEN true ELSE device_presence.online END,
+  changed_at = GREATEST(device_presence.changed_at, EXCLUDED.changed_at),
   running_version = COALESCE(EXCLUDED.running_version, device_presence.running_version)
 RETURNING attributes_sha256, hawkbit_contact_at`;
 
