@@ -5,6 +5,7 @@
 import { createHash } from "node:crypto";
 import pg from "pg";
 import { logger } from "../core/log.js";
+import { PassLoop } from "../core/pass-loop.js";
 
 const log = logger("bridge-leader");
 
@@ -15,10 +16,17 @@ export function leaderLockKey(baseTopic: string): string {
 
 export class LeaderElection {
   private client: pg.Client | undefined;
-  private timer: NodeJS.Timeout | undefined;
   private leading = false;
-  private stopped = false;
-  private attempt: Promise<void> = Promise.resolve();
+  private readonly loop = new PassLoop(
+    async () => {
+      await this.tryAcquire();
+      return this.opts.retryMs;
+    },
+    (error) => {
+      log.warn({ err: (error as Error).message }, "leader election attempt failed");
+      return this.opts.retryMs;
+    },
+  );
 
   constructor(
     private readonly opts: { databaseUrl: string; baseTopic: string; instanceId: string; retryMs: number },
@@ -30,22 +38,16 @@ export class LeaderElection {
   }
 
   start(): void {
-    this.stopped = false;
-    this.schedule(0);
+    this.loop.start();
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.attempt;
+    await this.loop.stop();
     await this.demote();
   }
 
-  private schedule(delay: number): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.attempt = this.tryAcquire().finally(() => this.schedule(this.opts.retryMs));
-    }, delay);
+  private get stopped(): boolean {
+    return this.loop.stopped;
   }
 
   private async tryAcquire(): Promise<void> {

@@ -4,6 +4,7 @@
 // theirs (found by name before it is created), retries find their `_retry` rollout before asking for one.
 // Besides following hawkBit it does what hawkBit lacks: scheduled start, maintenance windows, abort criteria,
 // and advancing health-gated / paced rollouts (hawkBit pauses after each group; Aerie resumes when allowed).
+import { PassLoop } from "../../core/pass-loop.js";
 import { wakeBridge } from "./bridge-wake.js";
 import type { HawkbitManagementClient } from "../hawkbit/management-client.js";
 import type { MgmtRolloutGroupResponseBody, MgmtRolloutResponseBody } from "../hawkbit/types.js";
@@ -20,10 +21,17 @@ import type { StuckDevices } from "./stuck-devices.js";
 type CampaignRow = Awaited<ReturnType<Database["campaign"]["findMany"]>>[number];
 
 export class CampaignMonitor {
-  private timer: NodeJS.Timeout | undefined;
-  private pass: Promise<void> = Promise.resolve();
-  private stopped = false;
   private readonly log = logger("campaigns");
+  private readonly loop = new PassLoop(
+    async () => {
+      await this.runOnce();
+      return this.intervalMs;
+    },
+    (error) => {
+      this.log.warn({ err: (error as Error).message }, "campaign pass failed");
+      return this.intervalMs;
+    },
+  );
 
   constructor(
     private readonly db: Database,
@@ -36,23 +44,15 @@ export class CampaignMonitor {
   ) {}
 
   start(): void {
-    this.stopped = false;
-    this.schedule(0);
+    this.loop.start();
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.pass;
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
-  private schedule(delay: number): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.pass = this.runOnce()
-        .catch((error) => this.log.warn({ err: (error as Error).message }, "campaign pass failed"))
-        .finally(() => this.schedule(this.intervalMs));
-    }, delay);
+  private get stopped(): boolean {
+    return this.loop.stopped;
   }
 
   async runOnce(): Promise<void> {

@@ -4,6 +4,7 @@
 // A failed attempt (non-2xx, timeout, refused connection) is retried with exponential backoff up to maxAttempts.
 import type { Database } from "../../core/db/prisma.js";
 import { logger } from "../../core/log.js";
+import { PassLoop } from "../../core/pass-loop.js";
 import { DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, sign } from "./signature.js";
 
 export interface WebhookDispatcherOptions {
@@ -41,10 +42,15 @@ function originOf(url: string): string {
 export class WebhookDispatcher {
   private readonly log = logger("webhooks");
   private readonly opts: Required<WebhookDispatcherOptions>;
-  private timer: NodeJS.Timeout | undefined;
-  private pass: Promise<void> = Promise.resolve();
   private stopping = new AbortController();
-  private stopped = true;
+  private readonly loop = new PassLoop(
+    // A full batch means more are due: go on at once.
+    async () => ((await this.runOnce()) === this.opts.batchSize ? 0 : this.opts.pollIntervalMs),
+    (error) => {
+      this.log.warn({ err: (error as Error).message }, "webhook pass failed");
+      return this.opts.pollIntervalMs;
+    },
+  );
 
   constructor(private readonly db: Database, opts: WebhookDispatcherOptions = {}) {
     this.opts = {
@@ -54,27 +60,16 @@ export class WebhookDispatcher {
   }
 
   start(): void {
-    if (!this.stopped) return;
-    this.stopped = false;
+    if (!this.loop.stopped) return;
     this.stopping = new AbortController();
-    this.schedule(0);
+    this.loop.start();
   }
 
   /** Stops polling and aborts requests in flight; their leases expire and they are sent again after a restart. */
   async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
+    const stopped = this.loop.stop();
     this.stopping.abort();
-    await this.pass;
-  }
-
-  private schedule(delay: number): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.pass = this.runOnce()
-        .catch((error) => this.log.warn({ err: (error as Error).message }, "webhook pass failed"))
-        .then((sent) => this.schedule(sent === this.opts.batchSize ? 0 : this.opts.pollIntervalMs));
-    }, delay);
+    await stopped;
   }
 
   /** Sends one batch of due deliveries; returns how many it claimed. */

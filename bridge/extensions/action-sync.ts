@@ -11,6 +11,7 @@
 // idleSyncIntervalMs otherwise,
 // and at once on `NOTIFY aerie_bridge_wake` (sent when a campaign starts, see wake.ts).
 import pg from "pg";
+import { PassLoop } from "../../core/pass-loop.js";
 import type { MgmtAction } from "../../api/hawkbit/types.js";
 import type { BridgeContext, Extension } from "../extension.js";
 import { WAKE_CHANNEL } from "../wake.js";
@@ -50,9 +51,17 @@ export class ActionSyncExtension implements Extension {
   readonly name = "action-sync";
   readonly leaderOnly = true;
   private readonly known = new Map<number, Known>();
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> = Promise.resolve();
-  private stopped = false;
+  private readonly loop = new PassLoop(
+    async () => {
+      if ((await this.sync()) > 0) this.lastActivity = Date.now();
+      return this.nextDelay();
+    },
+    (error) => {
+      this.ctx.metrics.bridgeErrors.inc({ stage: "sync" });
+      this.ctx.log.warn({ err: (error as Error).message }, "action sync failed; retrying");
+      return this.nextDelay();
+    },
+  );
   private cursor: number | undefined;
   private lastFullPass = 0;
   private listener: pg.Client | undefined;
@@ -61,7 +70,6 @@ export class ActionSyncExtension implements Extension {
   constructor(private readonly ctx: BridgeContext) {}
 
   async start(): Promise<void> {
-    this.stopped = false;
     this.cursor = undefined;
     this.known.clear();
     // A new leader does not know what happened before it: quick passes first, idle later.
@@ -71,13 +79,11 @@ export class ActionSyncExtension implements Extension {
       this.known.set(a.hawkbitActionId, { controllerId: a.device.controllerId, phase: a.status === "canceling" ? "canceling" : a.status === "awaiting-consent" ? "consent" : "notice" });
     }
     await this.listen().catch((error) => this.ctx.log.warn({ err: (error as Error).message }, "no wake-up notifications; polling only"));
-    this.schedule(0);
+    this.loop.start();
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.running;
+    await this.loop.stop();
     await this.listener?.end().catch(() => undefined);
     this.listener = undefined;
   }
@@ -95,32 +101,21 @@ export class ActionSyncExtension implements Extension {
 
   /** Runs a pass as soon as the current one (if any) ends. */
   wake(): void {
-    if (this.stopped) return;
+    if (this.loop.stopped) return;
     // hawkBit may create the actions of a just-started rollout a moment after the wake-up: stay on the
     // quick interval for a while, or a pass that came too early would fall back to idle polling.
     this.lastActivity = Date.now();
-    clearTimeout(this.timer);
-    void this.running.then(() => {
-      clearTimeout(this.timer);
-      this.schedule(0);
-    });
+    this.loop.wake();
   }
 
-  private schedule(delay: number): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      let changed = false;
-      this.running = this.sync()
-        .then((n) => void (changed = n > 0))
-        .catch((error) => {
-          this.ctx.metrics.bridgeErrors.inc({ stage: "sync" });
-          this.ctx.log.warn({ err: (error as Error).message }, "action sync failed; retrying");
-        })
-        .finally(() => {
-          if (this.known.size > 0 || changed) this.lastActivity = Date.now();
-          this.schedule(Date.now() - this.lastActivity < STAY_QUICK_MS ? this.ctx.syncIntervalMs : this.ctx.idleSyncIntervalMs);
-        });
-    }, delay);
+  /** Quick while actions are open or something changed lately, idle otherwise. */
+  private nextDelay(): number {
+    if (this.known.size > 0) this.lastActivity = Date.now();
+    return Date.now() - this.lastActivity < STAY_QUICK_MS ? this.ctx.syncIntervalMs : this.ctx.idleSyncIntervalMs;
+  }
+
+  private get stopped(): boolean {
+    return this.loop.stopped;
   }
 
   /** One pass; returns how many actions it saw change. */
