@@ -3,18 +3,10 @@ import { expect } from "chai";
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { isAlive } from "../../infrastructure/embedded/postgres.js";
 import { freePort, tempDir } from "../helpers/env.js";
 
 const BIN = new URL("../../bin/aerie.js", import.meta.url).pathname;
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function exitOf(child: ChildProcess): Promise<number | null> {
   return new Promise((resolve) => child.once("exit", (code) => resolve(code)));
