@@ -2,6 +2,7 @@
 // only some hardware types and installed versions, and the rollout options passed through to hawkBit; against the
 // conformant hawkBit stand-in, devices polling DDI.
 import { expect } from "chai";
+import { waitFor } from "../../scripts/lib/aerie-client.js";
 import { type CampaignHarness, DdiDevice, apiError, runDevices, startCampaignHarness } from "./harness.js";
 
 type Campaign = {
@@ -58,7 +59,11 @@ describe("campaigns: dynamic campaigns, release compatibility, rollout options",
     const rollout = await h.hawkbit.getRollout(c.hawkbitRolloutId!);
     expect(rollout).to.include({ dynamic: true, type: "timeforced", forcetime: Date.parse(forceTime), weight: 700, totalTargets: 2 });
     await runDevices(early, h.hawkbit, async () => ((await campaign(c.id)).progress.byStatus.success === 2 ? true : undefined));
-    const afterStatic = await campaign(c.id);
+    // The monitor records hawkBit's "running" on its next pass, which may come after the devices finished.
+    const afterStatic = await waitFor("the campaign to run", async () => {
+      const view = await campaign(c.id);
+      return view.status === "starting" ? undefined : view;
+    }, 10_000, 100);
     expect(afterStatic.status, "a dynamic campaign stays open").to.equal("running");
 
     const late = await device("dc-03", { hardware: "rev-d" });
