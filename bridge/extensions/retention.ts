@@ -35,7 +35,8 @@ export class RetentionExtension implements Extension {
     for (const { table, column } of TABLES) {
       deleted[table] = 0;
       for (;;) {
-        const result = await this.ctx.pool.query(`DELETE FROM ${table} WHERE id IN (SELECT id FROM ${table} WHERE ${column} < $1 LIMIT ${BATCH})`, [cutoff]);
+        // By physical row address: telemetry has no surrogate key, and rows are never updated.
+        const result = await this.ctx.pool.query(`DELETE FROM ${table} WHERE ctid = ANY(ARRAY(SELECT ctid FROM ${table} WHERE ${column} < $1 LIMIT ${BATCH}))`, [cutoff]);
         deleted[table] += result.rowCount ?? 0;
         if ((result.rowCount ?? 0) < BATCH) break;
       }
