@@ -33,10 +33,24 @@ export interface BridgeEvents {
 
 type Listener<K extends keyof BridgeEvents> = (...args: BridgeEvents[K]) => unknown;
 
+const SETTLED: Promise<void> = Promise.resolve();
+const ignore = () => undefined;
+
 export class EventBus extends EventEmitter<BridgeEvents> {
-  /** Calls every listener and settles once all the promises they returned have settled. */
-  async dispatch<K extends keyof BridgeEvents>(kind: K, ...args: BridgeEvents[K]): Promise<void> {
+  /**
+   * Calls every listener and settles once all the promises they returned have settled; never rejects.
+   * Telemetry passes here for every message: the common case of one listener costs one promise.
+   */
+  dispatch<K extends keyof BridgeEvents>(kind: K, ...args: BridgeEvents[K]): Promise<void> {
     const listeners = this.listeners(kind as never) as unknown as Listener<K>[];
-    await Promise.allSettled(listeners.map((listener) => listener(...args)));
+    if (listeners.length === 1) {
+      try {
+        const result = listeners[0]!(...args);
+        return result instanceof Promise ? result.then(ignore, ignore) : SETTLED;
+      } catch {
+        return SETTLED;
+      }
+    }
+    return Promise.allSettled(listeners.map(async (listener) => listener(...args))).then(ignore);
   }
 }

@@ -97,6 +97,9 @@ export class FleetBridge {
       reconnectPeriod: 1000,
       connectTimeout: 10_000,
       protocolVersion,
+      // MQTT.js logs each packet several times through `debug`, which costs a call even when off;
+      // DEBUG=mqttjs* still turns its log on.
+      ...(process.env.DEBUG ? {} : { log: () => undefined }),
       ...(protocolVersion === 5 ? { properties: { sessionExpiryInterval: SESSION_EXPIRY_SECONDS, receiveMaximum: Math.min(65535, maxInFlight) } } : {}),
     };
     // Created synchronously and wired before any byte arrives: a persistent session starts delivering

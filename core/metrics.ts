@@ -5,8 +5,13 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom
 export class AerieMetrics {
   readonly registry = new Registry();
 
-  readonly mqttMessages = new Counter({ name: "aerie_bridge_messages_total", help: "Device messages received, by kind.", labelNames: ["kind"], registers: [this.registry] });
-  readonly mqttBytes = new Counter({ name: "aerie_bridge_message_bytes_total", help: "Payload bytes received from devices, by kind.", labelNames: ["kind"], registers: [this.registry] });
+  /**
+   * Counted per message on the bridge's hot path: a labeled prom-client increment hashes and validates
+   * its labels each time, so the tallies are plain numbers, moved into the counters when they are read.
+   */
+  private readonly messageTally = new Map<string, { messages: number; bytes: number }>();
+  readonly mqttMessages: Counter<"kind"> = new Counter({ name: "aerie_bridge_messages_total", help: "Device messages received, by kind.", labelNames: ["kind"], registers: [this.registry], collect: () => this.flushMessageTally() });
+  readonly mqttBytes: Counter<"kind"> = new Counter({ name: "aerie_bridge_message_bytes_total", help: "Payload bytes received from devices, by kind.", labelNames: ["kind"], registers: [this.registry], collect: () => this.flushMessageTally() });
   readonly deadLetters = new Counter({ name: "aerie_bridge_dead_letters_total", help: "Device messages rejected into the dead-letter table, by reason.", labelNames: ["reason"], registers: [this.registry] });
   readonly telemetryRows = new Counter({ name: "aerie_telemetry_rows_total", help: "Telemetry rows committed to PostgreSQL (duplicates excluded).", registers: [this.registry] });
   readonly telemetryIngestSeconds = new Histogram({ name: "aerie_telemetry_ingest_seconds", help: "Time from receipt to commit of a telemetry batch.", buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [this.registry] });
@@ -29,5 +34,24 @@ export class AerieMetrics {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: "aerie_process_" });
+  }
+
+  /** One device message of this kind ("invalid" for a topic outside the protocol) and its payload size. */
+  countDeviceMessage(kind: string, bytes: number): void {
+    const tally = this.messageTally.get(kind);
+    if (tally) {
+      tally.messages++;
+      tally.bytes += bytes;
+    } else this.messageTally.set(kind, { messages: 1, bytes });
+  }
+
+  private flushMessageTally(): void {
+    for (const [kind, tally] of this.messageTally) {
+      // A kind seen at least once is exported even at zero bytes (an empty retained clear).
+      this.mqttMessages.inc({ kind }, tally.messages);
+      this.mqttBytes.inc({ kind }, tally.bytes);
+      tally.messages = 0;
+      tally.bytes = 0;
+    }
   }
 }

@@ -14,8 +14,17 @@ import type { BridgeContext, Extension } from "../extension.js";
 import type { Telemetry } from "../protocol/schemas.js";
 import { isDataError, TelemetryWriter, type TelemetryRow } from "../telemetry-writer.js";
 
-interface PendingRow extends TelemetryRow {
+/** Rows bound for one statement; their messages share one promise, settled when the batch is. */
+interface Batch {
+  rows: TelemetryRow[];
+  done: Promise<void>;
   settle: () => void;
+}
+
+function newBatch(): Batch {
+  let settle!: () => void;
+  const done = new Promise<void>((resolve) => (settle = resolve));
+  return { rows: [], done, settle };
 }
 
 /** The dispatcher adds the payload's validated JSON text, so that it is stored without re-serialising. */
@@ -33,7 +42,8 @@ const RETRY_MAX_MS = 5000;
 
 export class TelemetryExtension implements Extension {
   readonly name = "telemetry";
-  private pending: PendingRow[] = [];
+  /** Waiting for a free connection, oldest first; only the last one still takes rows. */
+  private readonly pending: Batch[] = [];
   private readonly idle: TelemetryWriter[];
   private readonly writers: TelemetryWriter[];
   private readonly writing = new Set<Promise<void>>();
@@ -63,32 +73,35 @@ export class TelemetryExtension implements Extension {
   }
 
   private enqueue({ controllerId, payload, receivedAt, json }: TelemetryEvent): Promise<void> {
-    return new Promise((settle) => {
-      this.pending.push({ controllerId, receivedAt, json: json ?? JSON.stringify(payload), settle });
-      if (this.pending.length >= this.maxBatch) this.cut();
-      else if (this.idle.length > 0 && !this.cutScheduled) {
-        // Wait for the rest of this socket read (one macrotask) before cutting a batch.
-        this.cutScheduled = true;
-        setImmediate(() => {
-          this.cutScheduled = false;
-          this.cut();
-        });
-      }
-    });
+    let batch = this.pending[this.pending.length - 1];
+    if (!batch || batch.rows.length >= this.maxBatch) {
+      batch = newBatch();
+      this.pending.push(batch);
+    }
+    batch.rows.push({ controllerId, receivedAt, json: json ?? JSON.stringify(payload) });
+    if (batch.rows.length >= this.maxBatch) this.cut();
+    else if (this.idle.length > 0 && !this.cutScheduled) {
+      // Wait for the rest of this socket read (one macrotask) before cutting a batch.
+      this.cutScheduled = true;
+      setImmediate(() => {
+        this.cutScheduled = false;
+        this.cut();
+      });
+    }
+    return batch.done;
   }
 
-  /** Hands pending rows to free connections, at most maxBatch rows each. */
+  /** Hands pending batches to free connections. */
   private cut(): void {
     while (this.idle.length > 0 && this.pending.length > 0) {
       const writer = this.idle.pop()!;
-      const batch = this.pending.length <= this.maxBatch ? this.pending : this.pending.splice(0, this.maxBatch);
-      if (batch === this.pending) this.pending = [];
-      const stored = this.writeUntilStored(writer, batch);
+      const batch = this.pending.shift()!;
+      const stored = this.writeUntilStored(writer, batch.rows);
       const previous = this.settled;
       // Settle in order: after this batch is stored AND every earlier batch has been settled.
       this.settled = Promise.all([previous, stored]).then(([before, ok]) => {
         if (!before || !ok) return false;
-        for (const row of batch) row.settle();
+        batch.settle();
         return true;
       });
       const done: Promise<void> = stored.then(() => {
@@ -110,7 +123,7 @@ export class TelemetryExtension implements Extension {
   }
 
   /** Retries until committed: the messages stay unacknowledged meanwhile, so nothing is lost. */
-  private async writeUntilStored(writer: TelemetryWriter, batch: PendingRow[]): Promise<boolean> {
+  private async writeUntilStored(writer: TelemetryWriter, batch: TelemetryRow[]): Promise<boolean> {
     for (let delay = RETRY_MIN_MS; ; delay = Math.min(delay * 2, RETRY_MAX_MS)) {
       try {
         await this.store(writer, batch);
@@ -126,7 +139,7 @@ export class TelemetryExtension implements Extension {
   }
 
   /** Stores the rows; a row Postgres refuses (e.g. a timestamp out of its range) becomes a dead letter. */
-  private async store(writer: TelemetryWriter, batch: PendingRow[]): Promise<void> {
+  private async store(writer: TelemetryWriter, batch: TelemetryRow[]): Promise<void> {
     try {
       this.ctx.metrics.telemetryRows.inc(await writer.write(batch));
     } catch (error) {
