@@ -5,6 +5,7 @@
 // one of them, elected through a Postgres advisory lock, runs the leader-only extensions.
 import { hostname } from "node:os";
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
+import { SETTINGS } from "../core/config.js";
 import type { BridgeContext, BridgeSettings, Extension } from "./extension.js";
 import { AckGate } from "./mqtt/ack-gate.js";
 import { DeadLetters } from "./dead-letters.js";
@@ -56,7 +57,14 @@ export interface BridgeOptions {
   leaderRetryMs?: number;
 }
 
-const DEFAULT_SETTINGS: BridgeSettings = { presignTtlSeconds: 900, syncIntervalMs: 2000, idleSyncIntervalMs: 60_000, heartbeatMs: 24 * 3600_000, retentionDays: 30 };
+/** Aerie's configuration defaults, for a bridge embedded without a configuration (tests, benchmarks). */
+const DEFAULT_SETTINGS: BridgeSettings = {
+  presignTtlSeconds: SETTINGS.presignTtlSeconds.default!,
+  syncIntervalMs: SETTINGS.bridgeSyncIntervalMs.default!,
+  idleSyncIntervalMs: SETTINGS.bridgeIdleSyncIntervalMs.default!,
+  heartbeatMs: SETTINGS.bridgeHeartbeatMs.default!,
+  retentionDays: SETTINGS.telemetryRetentionDays.default!,
+};
 
 export class FleetBridge {
   private client: MqttClient | undefined;

@@ -101,7 +101,7 @@ export const SETTINGS = {
   vaultTransitKey: define("VAULT_TRANSIT_KEY", "aerie-signing", "text", "Transit key that signs artifacts (created as rsa-3072 if missing).", text),
 
   bridgeSyncIntervalMs: define("AERIE_BRIDGE_SYNC_MS", 2000, "milliseconds", "How often the bridge asks hawkBit for new or changed actions while any action is open.", positiveInt),
-  bridgeIdleSyncIntervalMs: define("AERIE_BRIDGE_IDLE_SYNC_MS", 60000, "milliseconds", "How often it asks while no action is open (a campaign start wakes it at once).", positiveInt),
+  bridgeIdleSyncIntervalMs: define("AERIE_BRIDGE_IDLE_SYNC_MS", 300000, "milliseconds", "How often it asks while no action is open: catches actions created outside Aerie, within hawkBit's own default polling time (Aerie's campaign starts wake it at once).", positiveInt),
   bridgeHeartbeatMs: define("AERIE_BRIDGE_HEARTBEAT_MS", 86400000, "milliseconds", "Each online MQTT device is reported alive to hawkBit once per this period, spread evenly (bounds DDI load).", positiveInt),
   bridgeClientId: define("AERIE_BRIDGE_CLIENT_ID", undefined, "text", "MQTT client id of this bridge instance; stable across restarts, unique per instance. Default: aerie-bridge-HOSTNAME.", text),
   bridgeShareGroup: define("AERIE_BRIDGE_SHARE_GROUP", undefined, "text", "MQTT v5 shared-subscription group, for several bridge instances on one broker (mosquitto). Unset: MQTT 3.1.1, one instance.", text),

@@ -6,13 +6,13 @@
 // N devices (LightDevice connections in worker processes) register, then stay connected and silent.
 //
 // Time is compressed by BENCH_SCALE: the bridge runs with AERIE_BRIDGE_HEARTBEAT_MS = 24 h / S and
-// AERIE_BRIDGE_IDLE_SYNC_MS = 60 s / S (the defaults divided by S), and the window lasts BENCH_PERIODS
+// AERIE_BRIDGE_IDLE_SYNC_MS = 5 min / S (the defaults divided by S), and the window lasts BENCH_PERIODS
 // heartbeat periods of 24 h / S. Why that is the same load as the defaults over BENCH_PERIODS days:
 // - Sync: one pass per idle interval, each one Management API request while no action exists (a page of
 //   nothing), so the count per window is window / interval, the same number at any S. An idle fleet's bridge
 //   is past its 5-minute "quick" phase (a constant in action-sync.ts, not scaled); AERIE_BRIDGE_SYNC_MS is set
 //   to the idle value too, so the compressed run is in the idle regime from its first second instead of
-//   after 5 real minutes. A pass takes a few ms, added to each interval: at S=600 (100 ms) that lowers the
+//   after 5 real minutes. A pass takes a few ms, added to each interval: at S=600 (500 ms) that lowers the
 //   sync count by a few per cent, shown below as the measured mean interval.
 // - Heartbeat: one DDI poll per online device whose last contact is older than the period, with at most
 //   ceil(online × tick / period) per tick; in steady state every device is polled once per period whatever
@@ -23,6 +23,7 @@
 // Last line: requests per idle device-hour.
 import { cpus } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
+import { SETTINGS } from "../../core/config.js";
 import { setLogLevel } from "../../core/log.js";
 import { startBenchStack, stopOnSignals, type BenchStack, type BrokerKind } from "./lib/bench-stack.js";
 import { startFleet, type Fleet } from "./lib/fleet.js";
@@ -33,8 +34,9 @@ const DEVICES = Number(process.env.BENCH_DEVICES ?? 1000);
 const SCALE = Number(process.env.BENCH_SCALE ?? 600);
 const PERIODS = Number(process.env.BENCH_PERIODS ?? 1);
 const BROKER = (process.env.BENCH_BROKER as BrokerKind | undefined) ?? "mosquitto";
-const HEARTBEAT_MS = 24 * 3600_000;
-const IDLE_SYNC_MS = 60_000;
+const HEARTBEAT_MS = SETTINGS.bridgeHeartbeatMs.default!;
+const IDLE_SYNC_MS = SETTINGS.bridgeIdleSyncIntervalMs.default!;
+const human = (ms: number) => (ms % 3600_000 === 0 ? `${ms / 3600_000} h` : ms % 60_000 === 0 ? `${ms / 60_000} min` : `${ms / 1000} s`);
 const heartbeatMs = Math.round(HEARTBEAT_MS / SCALE);
 const idleSyncMs = Math.round(IDLE_SYNC_MS / SCALE);
 const windowMs = PERIODS * heartbeatMs;
@@ -75,22 +77,22 @@ try {
   const equivalentHours = (elapsed * SCALE) / 3600_000;
   const deviceHours = online * equivalentHours;
   const perDeviceHour = counts.total / deviceHours;
-  // Each pass adds its own duration (and timer lateness) to the interval: ~6% of 100 ms, ~0.01% of 60 s. At the
+  // Each pass adds its own duration (and timer lateness) to the interval: a few % of 500 ms, nothing of 5 min. At the
   // defaults the bridge would make this many sync requests in the same equivalent time:
   const overheadMs = Math.max(0, elapsed / Math.max(1, counts.byKind.mgmt ?? 0) - idleSyncMs);
   const syncAtDefaults = (equivalentHours * 3600_000) / (IDLE_SYNC_MS + overheadMs);
   const corrected = ((counts.byKind.ddi ?? 0) + syncAtDefaults + (counts.byKind.other ?? 0)) / deviceHours;
   const mgmt = counts.byKind.mgmt ?? 0;
   const ddi = counts.byKind.ddi ?? 0;
-  console.log(`scale 1:${SCALE}: heartbeat ${heartbeatMs} ms (24 h), idle sync ${idleSyncMs} ms (60 s); window ${(elapsed / 1000).toFixed(1)} s = ${equivalentHours.toFixed(1)} h at the defaults`);
+  console.log(`scale 1:${SCALE}: heartbeat ${heartbeatMs} ms (${human(HEARTBEAT_MS)}), idle sync ${idleSyncMs} ms (${human(IDLE_SYNC_MS)}); window ${(elapsed / 1000).toFixed(1)} s = ${equivalentHours.toFixed(1)} h at the defaults`);
   console.log(`requests in the window: ${counts.total} (mgmt ${mgmt}, ddi ${ddi}, other ${counts.byKind.other ?? 0})`);
   for (const [route, n] of Object.entries(counts.byRoute).sort((a, b) => b[1] - a[1])) console.log(`  ${String(n).padStart(7)}  ${route}`);
   console.log(`heartbeat: ${(ddi / online / (equivalentHours / 24)).toFixed(3)} DDI polls per device per 24 h (expected 1)`);
-  console.log(`sync: ${(mgmt / equivalentHours).toFixed(1)} Management API requests per hour for the fleet (60 at a 60 s interval; measured mean interval ${(elapsed / Math.max(1, mgmt)).toFixed(1)} ms vs ${idleSyncMs} ms configured)`);
-  console.log(`  = ${(ddi / deviceHours).toFixed(4)} (heartbeat) + ${(mgmt / deviceHours).toFixed(4)} (sync, fixed per fleet: 60/N) per device-hour`);
+  console.log(`sync: ${(mgmt / equivalentHours).toFixed(1)} Management API requests per hour for the fleet (${3600_000 / IDLE_SYNC_MS} at a ${human(IDLE_SYNC_MS)} interval; measured mean interval ${(elapsed / Math.max(1, mgmt)).toFixed(1)} ms vs ${idleSyncMs} ms configured)`);
+  console.log(`  = ${(ddi / deviceHours).toFixed(4)} (heartbeat) + ${(mgmt / deviceHours).toFixed(4)} (sync, fixed per fleet: ${3600_000 / IDLE_SYNC_MS}/N) per device-hour`);
   console.log(`machine: ${cpus().length} cores (${cpus()[0]?.model}); ${BROKER}; ${online} idle online devices`);
-  console.log(`as counted: ${perDeviceHour.toFixed(4)} per device-hour; with the sync count corrected for the pass overhead (${overheadMs.toFixed(1)} ms per pass, ${syncAtDefaults.toFixed(0)} passes at 60 s): ${corrected.toFixed(4)}`);
-  figure = `hawkBit requests per idle device-hour (${online} devices, defaults 24 h heartbeat / 60 s idle sync): ${corrected.toFixed(3)}`;
+  console.log(`as counted: ${perDeviceHour.toFixed(4)} per device-hour; with the sync count corrected for the pass overhead (${overheadMs.toFixed(1)} ms per pass, ${syncAtDefaults.toFixed(0)} passes at ${human(IDLE_SYNC_MS)}): ${corrected.toFixed(4)}`);
+  figure = `hawkBit requests per idle device-hour (${online} devices, defaults ${human(HEARTBEAT_MS)} heartbeat / ${human(IDLE_SYNC_MS)} idle sync): ${corrected.toFixed(3)}`;
 } finally {
   await stopAll();
 }
