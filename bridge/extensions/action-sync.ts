@@ -12,7 +12,9 @@
 // and at once on `NOTIFY aerie_bridge_wake` (sent when a campaign starts, see wake.ts).
 import pg from "pg";
 import { PassLoop } from "../../core/pass-loop.js";
+import { HawkbitError } from "../../api/hawkbit/errors.js";
 import type { MgmtAction } from "../../api/hawkbit/types.js";
+import { pagesAhead } from "../hawkbit/pages-ahead.js";
 import type { BridgeContext, Extension } from "../extension.js";
 import { WAKE_CHANNEL } from "../wake.js";
 import { FINAL_STATUSES } from "./action-status.js";
@@ -24,6 +26,8 @@ interface Known {
 }
 
 const PAGE = 500;
+/** Listing pages requested ahead of the one being handled (see pages-ahead.ts). */
+const PAGES_AHEAD = 4;
 /** A rollout starts its next group only when the last one ends: stay quick for a while after activity. */
 const STAY_QUICK_MS = 5 * 60_000;
 const FULL_PASS_EVERY_MS = 5 * 60_000;
@@ -126,20 +130,26 @@ export class ActionSyncExtension implements Extension {
     const seenOpen = new Set<number>();
     let cursor = this.cursor ?? 0;
     let seen = 0;
-    for (let offset = 0; !this.stopped; offset += PAGE) {
-      this.ctx.metrics.hawkbitRequests.inc({ api: "mgmt" });
-      const page = await this.ctx.hawkbit.listActions({ q, sort: full ? "id:ASC" : "lastModifiedAt:ASC", offset, limit: PAGE });
-      for (const action of page.content) {
+    const pages = pagesAhead(
+      (offset) => {
+        this.ctx.metrics.hawkbitRequests.inc({ api: "mgmt" });
+        return this.ctx.hawkbit.listActions({ q, sort: full ? "id:ASC" : "lastModifiedAt:ASC", offset, limit: PAGE });
+      },
+      { pageSize: PAGE, ahead: PAGES_AHEAD },
+    );
+    for await (const content of pages) {
+      if (this.stopped) break;
+      for (const action of content) {
         cursor = Math.max(cursor, action.lastModifiedAt ?? 0);
         if (action.status === "pending") seenOpen.add(action.id);
       }
-      seen += await this.handlePage(page.content);
-      if (page.content.length < PAGE || (page.total !== undefined && offset + page.content.length >= page.total)) break;
+      seen += await this.handlePage(content);
     }
     if (this.stopped) return seen;
     if (full) {
-      // Closed in hawkBit without a change we saw (e.g. deleted, or missed while not leading).
-      for (const [actionId, known] of this.known) if (!seenOpen.has(actionId)) await this.close(actionId, known);
+      // Closed in hawkBit without a change we saw (e.g. deleted, or missed while not leading)? Asked one by
+      // one: offset pages shift while actions finish during the pass, so an open action can be missed.
+      for (const [actionId, known] of this.known) if (!seenOpen.has(actionId)) await this.closeIfClosed(actionId, known);
       this.lastFullPass = startedAt;
     }
     // Never ahead of our own clock at the start: an action changed during the pass is seen next time.
@@ -219,6 +229,18 @@ export class ActionSyncExtension implements Extension {
       metrics.bridgeErrors.inc({ stage: "sync" });
       this.ctx.log.warn({ controllerId, actionId: action.id, err: (error as Error).message }, "could not relay an action change");
     }
+  }
+
+  private async closeIfClosed(actionId: number, known: Known): Promise<void> {
+    let action: MgmtAction | undefined;
+    try {
+      this.ctx.metrics.hawkbitRequests.inc({ api: "mgmt" });
+      action = await this.ctx.hawkbit.getAction(actionId);
+    } catch (error) {
+      if (!(error instanceof HawkbitError && error.kind === "not-found")) throw error;
+    }
+    if (action?.status === "pending") return;
+    await this.close(actionId, known);
   }
 
   private async close(actionId: number, known: Known): Promise<void> {

@@ -1,0 +1,137 @@
+// The leader's bulk read of hawkBit actions: pages requested ahead in order, and a full pass that does
+// not close an action just because a shifting offset page skipped it.
+import { expect } from "chai";
+import { HawkbitError } from "../../api/hawkbit/errors.js";
+import type { MgmtAction, PagedList } from "../../api/hawkbit/types.js";
+import type { BridgeContext } from "../../bridge/extension.js";
+import { ActionSyncExtension } from "../../bridge/extensions/action-sync.js";
+import { pagesAhead } from "../../bridge/hawkbit/pages-ahead.js";
+import { Topics } from "../../bridge/protocol/topics.js";
+import { logger } from "../../core/log.js";
+import { AerieMetrics } from "../../core/metrics.js";
+
+function deferred<T>() {
+  let resolve!: (value: T) => void;
+  let reject!: (error: Error) => void;
+  const promise = new Promise<T>((res, rej) => ((resolve = res), (reject = rej)));
+  return { promise, resolve, reject };
+}
+
+describe("bridge: reading hawkBit action pages ahead", () => {
+  it("requests up to `ahead` pages beyond the one handled and yields them in offset order", async () => {
+    const answers = new Map<number, ReturnType<typeof deferred<PagedList<number>>>>();
+    const requested: number[] = [];
+    const fetchPage = (offset: number) => {
+      requested.push(offset);
+      const answer = deferred<PagedList<number>>();
+      answers.set(offset, answer);
+      return answer.promise;
+    };
+    const page = (offset: number, size: number): PagedList<number> => ({ content: Array.from({ length: size }, (_, i) => offset + i), total: 23, size });
+    const pages = pagesAhead(fetchPage, { pageSize: 5, ahead: 2 });
+
+    const first = pages.next();
+    answers.get(0)!.resolve(page(0, 5));
+    expect((await first).value).to.deep.equal([0, 1, 2, 3, 4]);
+    const second = pages.next();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(requested).to.deep.equal([0, 5, 10]);
+    // The later page answers first; the earlier one is still yielded first.
+    answers.get(10)!.resolve(page(10, 5));
+    answers.get(5)!.resolve(page(5, 5));
+    expect((await second).value).to.deep.equal([5, 6, 7, 8, 9]);
+    expect(requested).to.deep.equal([0, 5, 10, 15]);
+    const rest: number[][] = [(await pages.next()).value as number[]];
+    answers.get(15)!.resolve(page(15, 5));
+    answers.get(20)!.resolve(page(20, 3));
+    for await (const content of pages) rest.push(content);
+    expect(rest).to.deep.equal([[10, 11, 12, 13, 14], [15, 16, 17, 18, 19], [20, 21, 22]]);
+    expect(requested).to.deep.equal([0, 5, 10, 15, 20]);
+  });
+
+  it("reads one page after another until a short one when hawkBit gives no total", async () => {
+    const requested: number[] = [];
+    const fetchPage = async (offset: number): Promise<PagedList<number>> => {
+      requested.push(offset);
+      return { content: offset < 10 ? [offset, offset + 1] : [offset], size: 2 };
+    };
+    const seen: number[][] = [];
+    for await (const content of pagesAhead(fetchPage, { pageSize: 2, ahead: 4 })) seen.push(content);
+    expect(seen).to.deep.equal([[0, 1], [2, 3], [4, 5], [6, 7], [8, 9], [10]]);
+    expect(requested).to.deep.equal([0, 2, 4, 6, 8, 10]);
+  });
+
+  it("leaves no unhandled rejection when the reader stops before a failed page", async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on("unhandledRejection", onUnhandled);
+    try {
+      const fetchPage = async (offset: number): Promise<PagedList<number>> => {
+        if (offset > 0) throw new Error("hawkBit went away");
+        return { content: [1, 2], total: 10, size: 2 };
+      };
+      for await (const content of pagesAhead(fetchPage, { pageSize: 2, ahead: 3 })) {
+        expect(content).to.deep.equal([1, 2]);
+        break;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(unhandled).to.deep.equal([]);
+    } finally {
+      process.off("unhandledRejection", onUnhandled);
+    }
+  });
+});
+
+describe("bridge: full action pass", () => {
+  /** A leader that knows action 7 of dev-7 as notified, against a hawkBit whose listing is `list`. */
+  async function firstPassWith(list: MgmtAction[], getAction: (id: number) => Promise<MgmtAction>) {
+    const published: { topic: string; payload: string }[] = [];
+    const closedInDb: number[] = [];
+    const asked: number[] = [];
+    const ctx = {
+      hawkbit: {
+        listActions: async (): Promise<PagedList<MgmtAction>> => ({ content: list, total: list.length, size: list.length }),
+        getAction: (id: number) => {
+          asked.push(id);
+          return getAction(id);
+        },
+      },
+      metrics: new AerieMetrics(),
+      topics: new Topics("aerie/v1"),
+      log: logger("test"),
+      // Nothing listens there: the leader falls back to polling, which is all this test needs.
+      databaseUrl: "postgres://aerie@127.0.0.1:9/aerie",
+      syncIntervalMs: 600_000,
+      idleSyncIntervalMs: 600_000,
+      db: {
+        deviceAction: {
+          findMany: async () => [{ hawkbitActionId: 7, status: "notified", device: { controllerId: "dev-7" } }],
+          updateMany: async ({ where }: { where: { hawkbitActionId: number } }) => void closedInDb.push(where.hawkbitActionId),
+        },
+      },
+      publish: (topic: string, payload: string) => void published.push({ topic, payload }),
+    } as unknown as BridgeContext;
+    const sync = new ActionSyncExtension(ctx);
+    await sync.start();
+    for (let i = 0; i < 500 && asked.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    await sync.stop();
+    return { asked, published, closedInDb };
+  }
+
+  it("asks about an open action the listing missed (offset pages shift) and keeps it open", async () => {
+    const result = await firstPassWith([], async (id) => ({ id, status: "pending", type: "update" }) as MgmtAction);
+    expect(result.asked).to.deep.equal([7]);
+    expect(result.closedInDb).to.deep.equal([]);
+    expect(result.published).to.deep.equal([]);
+  });
+
+  it("closes an action that hawkBit finished or deleted without a change the bridge saw", async () => {
+    const finished = await firstPassWith([], async (id) => ({ id, status: "finished", type: "update" }) as MgmtAction);
+    expect(finished.closedInDb).to.deep.equal([7]);
+    expect(finished.published).to.deep.equal([{ topic: "aerie/v1/devices/dev-7/deployment", payload: "" }]);
+
+    const deleted = await firstPassWith([], async () => Promise.reject(new HawkbitError(404, "not found")));
+    expect(deleted.asked).to.deep.equal([7]);
+    expect(deleted.closedInDb).to.deep.equal([7]);
+  });
+});
