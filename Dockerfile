@@ -9,7 +9,8 @@ COPY prisma prisma
 COPY prisma.config.ts ./
 RUN npm ci --no-audit --no-fund && npm cache clean --force
 COPY . .
-RUN mkdir -p /var/lib/aerie && chown node:node /var/lib/aerie
+# mosquitto-auth: a new named volume mounted here takes this folder's owner, so that user node can write it.
+RUN mkdir -p /var/lib/aerie/mosquitto-auth && chown -R node:node /var/lib/aerie
 USER node
 EXPOSE 8080
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s CMD node -e "fetch('http://127.0.0.1:8080/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"

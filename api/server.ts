@@ -47,6 +47,8 @@ export interface ApiDependencies {
   readiness: Record<string, DependencyCheck>;
   /** The device channel to hawkBit (DDI, gateway token), for failing stuck devices; without it the timeout is off. */
   ddi?: FeedbackChannel;
+  /** Called after a device credential was issued or revoked (e.g. to rewrite mosquitto's auth files). */
+  credentialsChanged?: () => Promise<void>;
 }
 
 export interface ApiServices {
@@ -121,7 +123,7 @@ export function createApp(deps: ApiDependencies, services: ApiServices): express
   v1.use("/releases", releaseRoutes(services.releases));
   v1.use("/campaigns", campaignRoutes(services.campaigns));
   v1.use("/devices", deviceRoutes(deps.db));
-  v1.use("/devices", deviceCredentialRoutes(deps.db, deps.pool));
+  v1.use("/devices", deviceCredentialRoutes(deps.db, deps.pool, deps.credentialsChanged));
   v1.use("/device-groups", deviceGroupRoutes(services.deviceGroups));
   v1.use("/webhooks", webhookRoutes(services.webhooks));
   v1.use("/keyring", keyringRoutes(deps.signer, services.signing));

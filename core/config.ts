@@ -76,6 +76,7 @@ export const SETTINGS = {
   mqttPort: define("AERIE_MQTT_PORT", 1883, "port", "Port of the embedded aedes broker.", port),
   mqttUsername: define("MQTT_USERNAME", undefined, "text", "Username of the bridge on an external broker.", text),
   mqttPassword: define("MQTT_PASSWORD", undefined, "text", "Password of the bridge on an external broker.", text),
+  mosquittoAuthDir: define("AERIE_MOSQUITTO_AUTH_DIR", undefined, "path", "External mosquitto: Aerie keeps its password and ACL files here (written at start and whenever device credentials change; mosquitto reloads them on SIGHUP). Needs MQTT_USERNAME and MQTT_PASSWORD.", text),
   mqttBaseTopic: define("AERIE_MQTT_BASE_TOPIC", "aerie/v1", "topic prefix", "Base of every device topic.", text),
 
   s3Endpoint: define("S3_ENDPOINT", undefined, "http(s):// URL", "S3-compatible endpoint (MinIO, AWS). Unset: embedded s3rver under DATA_DIR/s3.", url(["http", "https"])),
@@ -166,6 +167,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AerieConfig {
     }
   }
   const result = config as AerieConfig;
+  if (result.mosquittoAuthDir && !(result.mqttUrl && result.mqttUsername && result.mqttPassword)) {
+    // Mosquitto would lock the bridge itself out: its own account must be in the generated files.
+    throw new InvalidConfigError("AERIE_MOSQUITTO_AUTH_DIR", "MQTT_URL, MQTT_USERNAME and MQTT_PASSWORD set as well", result.mosquittoAuthDir);
+  }
   result.dataDir = isAbsolute(result.dataDir) ? result.dataDir : resolve(result.dataDir);
   return result;
 }

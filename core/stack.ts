@@ -10,6 +10,7 @@ import { CampaignMonitor } from "../api/services/campaign-monitor.js";
 import { WebhookDispatcher } from "../api/webhooks/dispatcher.js";
 import { FleetBridge } from "../bridge/index.js";
 import { aedesAuth } from "../bridge/auth/aedes-auth.js";
+import { MosquittoAuthSync } from "../bridge/auth/mosquitto-auth-sync.js";
 import { DdiChannel } from "../bridge/hawkbit/ddi-channel.js";
 import { startHawkbitStandin } from "../infrastructure/hawkbit-standin/index.js";
 import { startEmbeddedBroker } from "../infrastructure/embedded/mqtt-broker.js";
@@ -158,7 +159,13 @@ export async function startAerie(config: AerieConfig): Promise<AerieStack> {
       hawkbit: async () => void (await management.listSoftwareModuleTypes({ limit: 1 })),
       vault: async () => `key ${config.vaultTransitKey} v${(await transit.keyInfo()).latestVersion}`,
     };
-    const apiDependencies = { db, pool, store, hawkbit: management, signer, transit, metrics, readiness, ddi: channel };
+    let credentialsChanged: (() => Promise<void>) | undefined;
+    if (config.mosquittoAuthDir) {
+      const authSync = new MosquittoAuthSync({ pool, dir: config.mosquittoAuthDir, baseTopic: config.mqttBaseTopic, services: { [mqttUsername!]: mqttPassword! }, log });
+      await authSync.write();
+      credentialsChanged = authSync.credentialsChanged;
+    }
+    const apiDependencies = { db, pool, store, hawkbit: management, signer, transit, metrics, readiness, ddi: channel, credentialsChanged };
     const services = createServices(apiDependencies);
 
     await bridge.start();

@@ -38,6 +38,17 @@ describe("docker-compose.yml", () => {
     expect(new URL(config.s3PublicEndpoint!).hostname).to.equal("localhost");
   });
 
+  it("lets only Aerie's provisioned devices and its bridge into mosquitto, with the files Aerie writes", () => {
+    const conf = readFileSync(new URL("infrastructure/mosquitto/mosquitto.conf", root), "utf8");
+    expect(conf).to.match(/^allow_anonymous false$/m);
+    const authDir = loadConfig(compose.services.aerie.environment).mosquittoAuthDir!;
+    const aerieVolume = (compose.services.aerie.volumes as string[]).find((v) => v.split(":")[1] === authDir)?.split(":")[0];
+    expect(aerieVolume, "a volume at AERIE_MOSQUITTO_AUTH_DIR").to.be.a("string");
+    const mosquittoMount = (compose.services.mosquitto.volumes as string[]).find((v) => v.split(":")[0] === aerieVolume);
+    expect(mosquittoMount, "the same volume in mosquitto").to.be.a("string");
+    expect(compose.services.mosquitto.entrypoint.join(" ")).to.include("compose-entrypoint.sh");
+  });
+
   it("mounts only files that exist in the repository", () => {
     for (const service of Object.values<{ volumes?: string[] }>(compose.services)) {
       for (const volume of service.volumes ?? []) {

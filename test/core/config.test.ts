@@ -22,6 +22,9 @@ describe("configuration", () => {
     expect(() => loadConfig({ MQTT_URL: "http://broker" })).to.throw(InvalidConfigError, /MQTT_URL=.*expected a URL \(mqtt, mqtts/);
     expect(() => loadConfig({ AERIE_LOG_LEVEL: "loud" })).to.throw(InvalidConfigError, /AERIE_LOG_LEVEL.*one of fatal, error/);
     expect(() => loadConfig({ AERIE_PRESIGN_TTL: "0" })).to.throw(InvalidConfigError, /AERIE_PRESIGN_TTL/);
+    // Generated mosquitto files without the bridge's own account would lock the bridge out.
+    expect(() => loadConfig({ AERIE_MOSQUITTO_AUTH_DIR: "/auth", MQTT_URL: "mqtt://broker" })).to.throw(InvalidConfigError, /AERIE_MOSQUITTO_AUTH_DIR.*MQTT_USERNAME and MQTT_PASSWORD/);
+    expect(loadConfig({ AERIE_MOSQUITTO_AUTH_DIR: "/auth", MQTT_URL: "mqtt://broker", MQTT_USERNAME: "b", MQTT_PASSWORD: "p" }).mosquittoAuthDir).to.equal("/auth");
   });
 
   it("never echoes a secret in its error", () => {
