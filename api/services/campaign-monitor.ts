@@ -137,7 +137,11 @@ export class CampaignMonitor {
       return;
     }
     if (campaign.status === "starting") {
-      if (rollout.status === "running" || rollout.status === "paused") await this.setStatus(campaign, "running", { startedAt: campaign.startedAt ?? new Date() });
+      if (rollout.status === "running" || rollout.status === "paused") {
+        await this.setStatus(campaign, "running", { startedAt: campaign.startedAt ?? new Date() });
+        // hawkBit has now created the first group's actions: if the bridge looked too early, it looks again.
+        await wakeBridge(this.db);
+      }
       return;
     }
     if (this.stuckDevices && (rollout.status === "running" || rollout.status === "paused")) {

@@ -8,8 +8,8 @@
 //   canceling                → cancel notice (feedback.ts relays the device's answer)
 //   finished/error/canceled  → the retained notices are cleared
 // The pass runs every syncIntervalMs while any action is open (and for 5 minutes after), every
-// idleSyncIntervalMs otherwise,
-// and at once on `NOTIFY aerie_bridge_wake` (sent when a campaign starts, see wake.ts).
+// idleSyncIntervalMs otherwise, and at once on `NOTIFY aerie_bridge_wake` (sent when a campaign starts or
+// advances, see wake.ts), then every 200 ms until the new actions show up (at most 10 s).
 import pg from "pg";
 import { PassLoop } from "../../core/pass-loop.js";
 import { HawkbitError } from "../../api/hawkbit/errors.js";
@@ -31,6 +31,9 @@ const PAGES_AHEAD = 4;
 /** A rollout starts its next group only when the last one ends: stay quick for a while after activity. */
 const STAY_QUICK_MS = 5 * 60_000;
 const FULL_PASS_EVERY_MS = 5 * 60_000;
+/** How long after a wake-up, and how often, passes look for the actions a start is about to create. */
+const WAKE_BURST_MS = 10_000;
+const WAKE_BURST_INTERVAL_MS = 200;
 /** hawkBit's clock and ours may differ, and a page may be read while an action changes. */
 const CURSOR_OVERLAP_MS = 5_000;
 
@@ -57,7 +60,10 @@ export class ActionSyncExtension implements Extension {
   private readonly known = new Map<number, Known>();
   private readonly loop = new PassLoop(
     async () => {
-      if ((await this.sync()) > 0) this.lastActivity = Date.now();
+      if ((await this.sync()) > 0) {
+        this.lastActivity = Date.now();
+        this.burstUntil = 0;
+      }
       return this.nextDelay();
     },
     (error) => {
@@ -70,6 +76,8 @@ export class ActionSyncExtension implements Extension {
   private lastFullPass = 0;
   private listener: pg.Client | undefined;
   private lastActivity = 0;
+  /** After a wake-up, until this time or the first change seen, passes follow each other quickly. */
+  private burstUntil = 0;
 
   constructor(private readonly ctx: BridgeContext) {}
 
@@ -106,14 +114,17 @@ export class ActionSyncExtension implements Extension {
   /** Runs a pass as soon as the current one (if any) ends. */
   wake(): void {
     if (this.loop.stopped) return;
-    // hawkBit may create the actions of a just-started rollout a moment after the wake-up: stay on the
-    // quick interval for a while, or a pass that came too early would fall back to idle polling.
+    // hawkBit creates the actions of a just-started rollout (or group) in its scheduler, a moment after
+    // the start was accepted: passes every WAKE_BURST_INTERVAL_MS until they appear, then the quick
+    // interval for a while, so that a pass that came too early does not cost a whole interval.
     this.lastActivity = Date.now();
+    this.burstUntil = Date.now() + WAKE_BURST_MS;
     this.loop.wake();
   }
 
   /** Quick while actions are open or something changed lately, idle otherwise. */
   private nextDelay(): number {
+    if (Date.now() < this.burstUntil) return Math.min(WAKE_BURST_INTERVAL_MS, this.ctx.syncIntervalMs);
     if (this.known.size > 0) this.lastActivity = Date.now();
     return Date.now() - this.lastActivity < STAY_QUICK_MS ? this.ctx.syncIntervalMs : this.ctx.idleSyncIntervalMs;
   }

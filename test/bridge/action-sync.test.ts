@@ -135,3 +135,47 @@ describe("bridge: full action pass", () => {
     expect(deleted.closedInDb).to.deep.equal([7]);
   });
 });
+
+describe("bridge: wake-up", () => {
+  it("keeps looking quickly after a wake-up until the actions hawkBit creates a moment later appear", async () => {
+    let listings = 0;
+    let visibleFrom = Number.POSITIVE_INFINITY;
+    const published: string[] = [];
+    const action = { id: 42, status: "pending", type: "forced", detailStatus: "running", lastModifiedAt: Date.now(), _links: { target: { href: "http://h/rest/v1/targets/dev-42", name: "dev-42" } } } as unknown as MgmtAction;
+    const ctx = {
+      hawkbit: {
+        listActions: async (): Promise<PagedList<MgmtAction>> => {
+          listings++;
+          const content = listings >= visibleFrom ? [action] : [];
+          return { content, total: content.length, size: content.length };
+        },
+      },
+      metrics: new AerieMetrics(),
+      topics: new Topics("aerie/v1"),
+      log: logger("test"),
+      databaseUrl: "postgres://aerie@127.0.0.1:9/aerie",
+      // Without the burst after a wake-up, the next pass would come only after 10 minutes.
+      syncIntervalMs: 600_000,
+      idleSyncIntervalMs: 600_000,
+      db: { deviceAction: { findMany: async () => [] } },
+      pool: { query: async (_sql: string, params: number[][]) => ({ rows: params[0]!.map((id) => ({ action_id: id })) }) },
+      notices: { build: async ({ actionId }: { actionId: number }) => ({ actionId }) },
+      publish: (topic: string) => void published.push(topic),
+    } as unknown as BridgeContext;
+    const sync = new ActionSyncExtension(ctx);
+    await sync.start();
+    try {
+      for (let i = 0; i < 200 && listings === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      // The wake-up's own pass and the next one still find nothing; the third sees the new action.
+      visibleFrom = listings + 3;
+      sync.wake();
+      for (let i = 0; i < 300 && published.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(published).to.deep.equal(["aerie/v1/devices/dev-42/deployment"]);
+      const listingsWhenSeen = listings;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(listings, "no more quick passes once the change was seen").to.equal(listingsWhenSeen);
+    } finally {
+      await sync.stop();
+    }
+  });
+});
