@@ -48,18 +48,17 @@ export interface HawkbitStandin {
 
 export async function startHawkbitStandin(opts: HawkbitStandinOptions): Promise<HawkbitStandin> {
   const log = logger("hawkbit-standin");
-  const store = await Store.open(opts.dataDir);
+  const store = await Store.open(opts.dataDir, (err) => log.error({ err }, "persisting state failed"));
   const artifacts = new ArtifactStorage(opts.dataDir);
   await artifacts.init();
   const engine = new RolloutEngine(store, log);
-  const persistQuietly = () => {
-    store.persist().catch((err) => log.error({ err }, "persisting state failed"));
-  };
   const ctx: StandinContext = {
     store, engine, artifacts, log, tenant: opts.tenant ?? "DEFAULT", pollingSleep: opts.pollingSleep ?? "00:05:00",
+    // Does not wait for the disk: the state is written shortly after, coalesced (see state-file.ts). The kicked
+    // tick runs after the handler has answered, as it did when the answer waited for each write.
     async commit() {
-      await store.persist();
-      engine.kick(persistQuietly);
+      store.changed();
+      engine.kick(() => store.changed());
     },
   };
 
@@ -95,7 +94,7 @@ export async function startHawkbitStandin(opts: HawkbitStandinOptions): Promise<
   const ticker = setInterval(() => {
     try {
       const rolled = engine.tick();
-      if (runAutoAssignments(store) || rolled) persistQuietly();
+      if (runAutoAssignments(store) || rolled) store.changed();
     } catch (err) {
       log.error({ err }, "rollout tick failed");
     }
@@ -111,7 +110,7 @@ export async function startHawkbitStandin(opts: HawkbitStandinOptions): Promise<
       clearInterval(ticker);
       server.closeAllConnections();
       await new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())));
-      await store.persist();
+      await store.close();
     },
   };
 }

@@ -36,17 +36,34 @@ function wildcardRegex(pattern: string): RegExp {
   return new RegExp(`^${escaped}$`, "s");
 }
 
-function compare(a: Value, b: string): number {
-  if (Array.isArray(a)) return compare(a[0], b);
-  if (typeof a === "number") return a - Number(b);
-  return String(a ?? "").toLowerCase().localeCompare(b.toLowerCase());
+/**
+ * Whether a value equals any of `expected` (hawkBit's ==, =in=): compiled once per query rather than once per
+ * entity, since listings filter thousands of them. A pattern without `*` is a case-insensitive string equality,
+ * which is what its anchored regex would test; null matches a missing value or an empty multi-value.
+ */
+function equalsAny(expected: string[]): (actual: Value) => boolean {
+  const matchesNull = expected.some((v) => v.toLowerCase() === "null");
+  const numbers = new Set(expected.map(Number).filter((n) => !Number.isNaN(n)));
+  const literals = new Set(expected.filter((v) => !v.includes("*")).map((v) => v.toLowerCase()));
+  const patterns = expected.filter((v) => v.includes("*")).map(wildcardRegex);
+  const scalar = (actual: Scalar): boolean => {
+    if (actual === undefined || actual === null) return matchesNull;
+    if (typeof actual === "number") return numbers.has(actual);
+    const text = String(actual).toLowerCase();
+    return literals.has(text) || patterns.some((p) => p.test(text));
+  };
+  return (actual) => (Array.isArray(actual) ? (actual.length === 0 ? matchesNull : actual.some(scalar)) : scalar(actual));
 }
 
-function equals(actual: Value, expected: string): boolean {
-  if (Array.isArray(actual)) return actual.length === 0 ? expected.toLowerCase() === "null" : actual.some((v) => equals(v, expected));
-  if (actual === undefined || actual === null) return expected.toLowerCase() === "null";
-  if (typeof actual === "number") return actual === Number(expected);
-  return wildcardRegex(expected).test(String(actual).toLowerCase());
+/** Orders a value against `bound` (hawkBit's <, <=, >, >=): numbers numerically, anything else as lower-cased text. */
+function comparedTo(bound: string): (actual: Value) => number {
+  const number = Number(bound);
+  const text = bound.toLowerCase();
+  const compare = (actual: Scalar): number => {
+    if (typeof actual === "number") return actual - number;
+    return String(actual ?? "").toLowerCase().localeCompare(text);
+  };
+  return (actual) => compare(Array.isArray(actual) ? actual[0] : actual);
 }
 
 function comparison<T>(node: ComparisonNode, fields: FieldMap<T>): (e: T) => boolean {
@@ -55,14 +72,14 @@ function comparison<T>(node: ComparisonNode, fields: FieldMap<T>): (e: T) => boo
   const values = Array.isArray(value) ? value : [value];
   const single = values[0] ?? "";
   switch (node.operator) {
-    case "==": return (e) => equals(read(e), single);
-    case "!=": return (e) => !equals(read(e), single);
-    case "=in=": return (e) => values.some((v) => equals(read(e), v));
-    case "=out=": return (e) => !values.some((v) => equals(read(e), v));
-    case "<": case "=lt=": return (e) => compare(read(e), single) < 0;
-    case "<=": case "=le=": return (e) => compare(read(e), single) <= 0;
-    case ">": case "=gt=": return (e) => compare(read(e), single) > 0;
-    case ">=": case "=ge=": return (e) => compare(read(e), single) >= 0;
+    case "==": { const eq = equalsAny([single]); return (e) => eq(read(e)); }
+    case "!=": { const eq = equalsAny([single]); return (e) => !eq(read(e)); }
+    case "=in=": { const eq = equalsAny(values); return (e) => eq(read(e)); }
+    case "=out=": { const eq = equalsAny(values); return (e) => !eq(read(e)); }
+    case "<": case "=lt=": { const cmp = comparedTo(single); return (e) => cmp(read(e)) < 0; }
+    case "<=": case "=le=": { const cmp = comparedTo(single); return (e) => cmp(read(e)) <= 0; }
+    case ">": case "=gt=": { const cmp = comparedTo(single); return (e) => cmp(read(e)) > 0; }
+    case ">=": case "=ge=": { const cmp = comparedTo(single); return (e) => cmp(read(e)) >= 0; }
     default: throw rsqlSyntax(`Unsupported RSQL operator ${node.operator}`);
   }
 }
@@ -85,23 +102,41 @@ export function rsqlFilter<T>(q: string | undefined, fields: FieldMap<T>): (e: T
   return compile(ast, fields);
 }
 
-function sorter<T>(sort: string | undefined, fields: FieldMap<T>): (a: T, b: T) => number {
-  const keys = (sort ?? "id:ASC").split(",").filter((s) => s.trim() !== "").map((part) => {
+interface SortKey<T> {
+  read: (e: T) => Value;
+  sign: number;
+}
+
+function sortKeys<T>(sort: string | undefined, fields: FieldMap<T>): SortKey<T>[] {
+  return (sort ?? "id:ASC").split(",").filter((s) => s.trim() !== "").map((part) => {
     const [field, direction = "ASC", ...rest] = part.trim().split(":");
     if (!field || rest.length > 0) throw sortSyntax(`The given sort parameter ${sort} is not well formed`);
     const dir = direction.toUpperCase();
     if (dir !== "ASC" && dir !== "DESC") throw sortSyntax(`Sort direction ${direction} does not exist`);
     return { read: resolve(fields, field, sortField), sign: dir === "ASC" ? 1 : -1 };
   });
-  return (a, b) => {
-    for (const { read, sign } of keys) {
-      const va = read(a);
-      const vb = read(b);
-      const c = typeof va === "number" && typeof vb === "number" ? va - vb : String(va ?? "").localeCompare(String(vb ?? ""));
-      if (c !== 0) return c * sign;
+}
+
+function compareValues(va: Value, vb: Value): number {
+  return typeof va === "number" && typeof vb === "number" ? va - vb : String(va ?? "").localeCompare(String(vb ?? ""));
+}
+
+/**
+ * Sorts (stably, as Array.prototype.sort) by the keys, reading each entity's sort values once instead of in every
+ * comparison: a listing sorts thousands of entities, some of whose values are looked up (a target's name).
+ */
+function sortBy<T>(items: T[], keys: SortKey<T>[]): T[] {
+  // Nothing to compare: no value is read, as a plain sort would not call its comparator either.
+  if (items.length < 2 || keys.length === 0) return items;
+  const rows = items.map((entity) => ({ entity, values: keys.map((k) => k.read(entity)) }));
+  rows.sort((a, b) => {
+    for (let i = 0; i < keys.length; i++) {
+      const c = compareValues(a.values[i], b.values[i]);
+      if (c !== 0) return c * keys[i]!.sign;
     }
     return 0;
-  };
+  });
+  return rows.map((r) => r.entity);
 }
 
 export interface PageParams {
@@ -122,10 +157,11 @@ function intParam(value: string | number | undefined, fallback: number): number 
   return Number.isFinite(n) ? Math.trunc(n) : fallback;
 }
 
-export function page<T>(items: T[], params: PageParams, fields: FieldMap<T>): Page<T> {
+export function page<T>(items: readonly T[], params: PageParams, fields: FieldMap<T>): Page<T> {
   const offset = Math.max(0, intParam(params.offset, 0));
   const limit = Math.min(MAX_PAGE_LIMIT, Math.max(1, intParam(params.limit, DEFAULT_PAGE_LIMIT)));
-  const matching = items.filter(rsqlFilter(params.q, fields)).sort(sorter(params.sort, fields));
+  const filtered = items.filter(rsqlFilter(params.q, fields));
+  const matching = sortBy(filtered, sortKeys(params.sort, fields));
   return { content: matching.slice(offset, offset + limit), total: matching.length };
 }
 

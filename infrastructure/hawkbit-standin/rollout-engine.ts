@@ -73,7 +73,7 @@ function transitionGroup(store: Store, group: RolloutGroupRec, to: RolloutGroupS
 }
 
 /** Keys hawkBit's TotalTargetCountStatus.Status renders, all present even when zero. */
-export function rolloutTargetCounts(actions: ActionRec[], totalTargets: number): Record<string, number> {
+export function rolloutTargetCounts(actions: readonly ActionRec[], totalTargets: number): Record<string, number> {
   const counts = { scheduled: 0, running: 0, notstarted: 0, error: 0, finished: 0, cancelled: 0 };
   for (const a of actions) {
     if (a.status === "scheduled") counts.scheduled++;
@@ -186,8 +186,7 @@ export class RolloutEngine {
    */
   delete(rollout: RolloutRec, user: string): void {
     if (rollout.status === "deleting" || rollout.status === "deleted") return;
-    const actions = this.store.state.actions.filter((a) => a.rolloutId === rollout.id);
-    if (actions.length === 0 && rollout.status !== "starting") {
+    if (this.store.actionsOfRollout(rollout.id).length === 0 && rollout.status !== "starting") {
       this.store.state.rolloutGroups = this.store.state.rolloutGroups.filter((g) => g.rolloutId !== rollout.id);
       this.store.state.rollouts = this.store.state.rollouts.filter((r) => r !== rollout);
       return;
@@ -285,8 +284,8 @@ export class RolloutEngine {
   private startGroup(rollout: RolloutRec, group: RolloutGroupRec): void {
     transitionGroup(this.store, group, "running");
     const confirm = this.needsConfirmation(rollout, group);
-    for (const action of this.store.state.actions) {
-      if (action.rolloutGroupId !== group.id || action.status !== "scheduled") continue;
+    for (const action of this.store.actionsOfGroup(group.id)) {
+      if (action.status !== "scheduled") continue;
       const target = this.store.findTarget(action.controllerId);
       if (target) startAction(this.store, action, target, SCHEDULER_USER, confirm);
     }
@@ -320,12 +319,12 @@ export class RolloutEngine {
     }
     const inRollout = new Set(groups.flatMap((g) => g.controllerIds));
     // Targets busy with another rollout keep it; hawkBit's dynamic groups never override a running assignment.
-    const busy = new Set(this.store.state.actions.filter((a) => a.active && a.rolloutId !== rollout.id).map((a) => a.controllerId));
+    const busy = (controllerId: string) => this.store.actionsOf(controllerId).some((a) => a.active && a.rolloutId !== rollout.id);
     const fields = targetFields(this.store);
     const matches = rsqlFilter(rollout.targetFilterQuery, fields);
     const inGroup = rsqlFilter(last.targetFilterQuery || undefined, fields);
     const added = this.store.state.targets
-      .filter((t) => !inRollout.has(t.controllerId) && !busy.has(t.controllerId) && matches(t) && inGroup(t))
+      .filter((t) => !inRollout.has(t.controllerId) && !busy(t.controllerId) && matches(t) && inGroup(t))
       .sort((a, b) => a.id - b.id)
       .slice(0, size - last.controllerIds.length);
     if (added.length === 0) return false;
@@ -372,12 +371,18 @@ export class RolloutEngine {
   }
 
   private evaluateGroup(rollout: RolloutRec, group: RolloutGroupRec): boolean {
-    const actions = this.store.state.actions.filter((a) => a.rolloutGroupId === group.id);
     const open = group.dynamic && rollout.groupIds[rollout.groupIds.length - 1] === group.id;
     const total = open ? dynamicGroupSize(group) : group.controllerIds.length;
     const percent = (n: number) => (total === 0 ? 100 : (n * 100) / total);
-    const errors = actions.filter((a) => a.status === "error").length;
-    const succeeded = actions.filter((a) => a.status === "finished" || (a.status === "downloaded" && a.actionType === "downloadonly")).length;
+    // One pass over the group's actions: this runs on every tick and after every DDI feedback.
+    let errors = 0;
+    let succeeded = 0;
+    let allClosed = true;
+    for (const a of this.store.actionsOfGroup(group.id)) {
+      if (a.status === "error") errors++;
+      else if (a.status === "finished" || (a.status === "downloaded" && a.actionType === "downloadonly")) succeeded++;
+      if (a.active || a.status === "scheduled") allClosed = false;
+    }
 
     if (group.errorCondition && errors > 0 && percent(errors) > threshold(group.errorCondition.expression, 100)) {
       transitionGroup(this.store, group, "error");
@@ -396,7 +401,7 @@ export class RolloutEngine {
       changed = this.startNextGroup(rollout, group);
     }
     // The open dynamic group is never complete: its targets are still to come.
-    if (!open && actions.every((a) => !a.active && a.status !== "scheduled")) {
+    if (!open && allClosed) {
       transitionGroup(this.store, group, "finished");
       changed = true;
     }

@@ -1,15 +1,14 @@
-// The stand-in's whole state, kept in memory and written to `<dataDir>/state.json` after every mutation.
-// Writes are atomic (temp file + rename) and coalesced, so a crash leaves either the old or the new state.
-import { randomBytes } from "node:crypto";
-import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+// The stand-in's whole state, kept in memory and persisted by a StateFile (coalesced atomic writes, see there).
+// Lookups of the entities that number in the thousands go through indexes (see indexes.ts).
+import { mkdir } from "node:fs/promises";
 import type {
   ActionRec, ArtifactRec, DistributionSetRec, DistributionSetTypeRec, RolloutGroupRec, RolloutRec,
   SoftwareModuleRec, SoftwareModuleTypeRec, StandinState, TargetRec,
 } from "./model.js";
 import { notFound } from "./errors.js";
+import { ArrayIndex } from "./indexes.js";
+import { StateFile } from "./state-file.js";
 
-const STATE_FILE = "state.json";
 const SYSTEM_USER = "system";
 
 function emptyState(): StandinState {
@@ -20,24 +19,28 @@ function emptyState(): StandinState {
 }
 
 export class Store {
-  private dirty = false;
-  private writing: Promise<void> | undefined;
+  private readonly file: StateFile;
+  private readonly targetsById = new ArrayIndex(() => this.state.targets, (t) => t.controllerId);
+  private readonly actionsById = new ArrayIndex(() => this.state.actions, (a) => a.id);
+  private readonly actionsByTarget = new ArrayIndex(() => this.state.actions, (a) => a.controllerId);
+  private readonly actionsByRollout = new ArrayIndex(() => this.state.actions, (a) => a.rolloutId);
+  private readonly actionsByGroup = new ArrayIndex(() => this.state.actions, (a) => a.rolloutGroupId);
+  private readonly rolloutsById = new ArrayIndex(() => this.state.rollouts, (r) => r.id);
+  private readonly groupsById = new ArrayIndex(() => this.state.rolloutGroups, (g) => g.id);
 
-  private constructor(private readonly dataDir: string, readonly state: StandinState) {}
+  private constructor(dataDir: string, readonly state: StandinState, onPersistError: (err: unknown) => void) {
+    this.file = new StateFile(dataDir, () => this.state, onPersistError);
+  }
 
-  static async open(dataDir: string): Promise<Store> {
+  /** `onPersistError` hears about failed background writes (no request waits for them). */
+  static async open(dataDir: string, onPersistError: (err: unknown) => void): Promise<Store> {
     await mkdir(dataDir, { recursive: true });
-    let state: StandinState;
-    try {
-      state = JSON.parse(await readFile(join(dataDir, STATE_FILE), "utf8")) as StandinState;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
-      state = emptyState();
-    }
-    const store = new Store(dataDir, state);
+    const state = (await StateFile.read<StandinState>(dataDir)) ?? emptyState();
+    const store = new Store(dataDir, state, onPersistError);
     if (state.softwareModuleTypes.length === 0) {
       store.seedDefaultTypes();
-      await store.persist();
+      store.changed();
+      await store.flush();
     }
     return store;
   }
@@ -63,24 +66,19 @@ export class Store {
     entity.lastModifiedBy = user;
   }
 
-  /** Resolves once the state including every mutation made before this call is on disk. */
-  persist(): Promise<void> {
-    this.dirty = true;
-    this.writing ??= this.flush();
-    return this.writing;
+  /** Records that the state changed; it reaches the disk shortly after, coalesced with other changes. */
+  changed(): void {
+    this.file.changed();
   }
 
-  private async flush(): Promise<void> {
-    try {
-      while (this.dirty) {
-        this.dirty = false;
-        const tmp = join(this.dataDir, `${STATE_FILE}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
-        await writeFile(tmp, JSON.stringify(this.state));
-        await rename(tmp, join(this.dataDir, STATE_FILE));
-      }
-    } finally {
-      this.writing = undefined;
-    }
+  /** Resolves once every change so far is on disk. */
+  flush(): Promise<void> {
+    return this.file.flush();
+  }
+
+  /** Writes what is pending and stops persisting: for shutdown. */
+  close(): Promise<void> {
+    return this.file.close();
   }
 
   // Lookups throw hawkBit's 404 so routes can stay linear.
@@ -114,7 +112,7 @@ export class Store {
   }
 
   findTarget(controllerId: string): TargetRec | undefined {
-    return this.state.targets.find((t) => t.controllerId === controllerId);
+    return this.targetsById.first(controllerId);
   }
 
   target(controllerId: string): TargetRec {
@@ -122,19 +120,30 @@ export class Store {
   }
 
   action(id: number): ActionRec {
-    return this.state.actions.find((a) => a.id === id) ?? throwNotFound("Action", id);
+    return this.actionsById.first(id) ?? throwNotFound("Action", id);
   }
 
-  actionsOf(controllerId: string): ActionRec[] {
-    return this.state.actions.filter((a) => a.controllerId === controllerId);
+  /** A target's actions in creation order. Read before changing the state again (see ArrayIndex.all). */
+  actionsOf(controllerId: string): readonly ActionRec[] {
+    return this.actionsByTarget.all(controllerId);
+  }
+
+  /** A rollout's actions in creation order. Read before changing the state again (see ArrayIndex.all). */
+  actionsOfRollout(rolloutId: number): readonly ActionRec[] {
+    return this.actionsByRollout.all(rolloutId);
+  }
+
+  /** A rollout group's actions in creation order. Read before changing the state again (see ArrayIndex.all). */
+  actionsOfGroup(groupId: number): readonly ActionRec[] {
+    return this.actionsByGroup.all(groupId);
   }
 
   rollout(id: number): RolloutRec {
-    return this.state.rollouts.find((r) => r.id === id) ?? throwNotFound("Rollout", id);
+    return this.rolloutsById.first(id) ?? throwNotFound("Rollout", id);
   }
 
   rolloutGroup(id: number): RolloutGroupRec {
-    return this.state.rolloutGroups.find((g) => g.id === id) ?? throwNotFound("RolloutGroup", id);
+    return this.groupsById.first(id) ?? throwNotFound("RolloutGroup", id);
   }
 
   groupsOf(rollout: RolloutRec): RolloutGroupRec[] {

@@ -14,7 +14,7 @@ export interface StandinContext {
   tenant: string;
   pollingSleep: string;
   log: Logger;
-  /** Persists the mutation and lets the rollout engine react to it. */
+  /** Schedules the mutation's write (coalesced, see state-file.ts) and lets the rollout engine react to it. */
   commit(): Promise<void>;
 }
 

@@ -22,11 +22,13 @@ export function targetRoutes(ctx: StandinContext): Router {
   r.post("/targets", async (req, res) => {
     const user = userOf(res);
     const created: TargetRec[] = [];
+    const createdIds = new Set<string>();
     for (const body of requireArray(req.body)) {
       const controllerId = requireString(body, "controllerId");
-      if (store.findTarget(controllerId) || created.some((t) => t.controllerId === controllerId)) {
+      if (store.findTarget(controllerId) || createdIds.has(controllerId)) {
         throw alreadyExists(`Target with controllerId ${controllerId} already exists`);
       }
+      createdIds.add(controllerId);
       created.push({
         id: store.nextId("targets"), controllerId, name: optionalString(body, "name") ?? controllerId,
         description: optionalString(body, "description"), address: optionalString(body, "address"),
