@@ -19,8 +19,9 @@ import { startCountingProxy, type CountingProxy } from "./counting-proxy.js";
 const STANDIN_MAIN = new URL("../../../infrastructure/hawkbit-standin/main.ts", import.meta.url).pathname;
 
 /**
- * The hawkBit stand-in in a process of its own, as hawkBit is a server of its own: its state file (written
- * after every mutation, several MB for 10,000 targets) must not block the event loop of the Aerie under test.
+ * The hawkBit stand-in in a process of its own, as hawkBit is a server of its own: its work (serving 10,000
+ * devices, writing a state file of several MB in the background) must not share the event loop of the Aerie
+ * under test.
  */
 async function startStandinProcess(opts: { dataDir: string; port: number; username: string; password: string; gatewayToken: string; tenant: string }): Promise<{ url: string; stop(): Promise<void> }> {
   const child = spawn(process.execPath, ["--import", "tsx", STANDIN_MAIN], {
