@@ -22,6 +22,7 @@ import type { AerieConfig } from "./config.js";
 import { migrate } from "./db/migrator.js";
 import { createDatabase, createPool } from "./db/prisma.js";
 import { logger, redactUrl } from "./log.js";
+import { ShutdownSequence } from "./shutdown.js";
 import { AerieMetrics } from "./metrics.js";
 import { loadEmbeddedSecrets } from "./secrets.js";
 import { ArtifactStore } from "./storage/artifact-store.js";
@@ -47,34 +48,28 @@ export interface AerieStack {
   stop(): Promise<void>;
 }
 
-type Cleanup = () => Promise<void>;
-
 export async function startAerie(config: AerieConfig): Promise<AerieStack> {
-  const cleanups: Cleanup[] = [];
-  const stopAll = async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) {
-      await cleanup().catch((error) => log.error({ err: (error as Error).message }, "error while stopping"));
-    }
-  };
+  const parts = new ShutdownSequence(log);
+  const stopAll = () => parts.stopAll();
   try {
     const secrets = await loadEmbeddedSecrets(config.dataDir);
 
     let databaseUrl = config.databaseUrl;
     if (!databaseUrl) {
       const postgres = await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.postgresPort, password: secrets.postgresPassword, database: "aerie" });
-      cleanups.push(() => postgres.stop());
+      parts.add("postgres", () => postgres.stop());
       databaseUrl = postgres.url;
     }
     await migrate(databaseUrl);
     const pool = createPool(databaseUrl);
-    cleanups.push(() => pool.end());
+    parts.add("database pool", () => pool.end());
     const db = createDatabase(pool);
-    cleanups.push(() => db.$disconnect());
+    parts.add("prisma", () => db.$disconnect());
 
     let s3Endpoint = config.s3Endpoint;
     if (!s3Endpoint) {
       const s3 = await startEmbeddedS3({ dataDir: config.dataDir, host: config.host, port: config.s3Port });
-      cleanups.push(() => s3.stop());
+      parts.add("embedded s3", () => s3.stop());
       s3Endpoint = s3.endpoint;
     }
     const store = new ArtifactStore({
@@ -85,7 +80,7 @@ export async function startAerie(config: AerieConfig): Promise<AerieStack> {
       accessKeyId: config.s3AccessKeyId ?? secrets.s3AccessKeyId,
       secretAccessKey: config.s3SecretAccessKey ?? secrets.s3SecretAccessKey,
     });
-    cleanups.push(async () => store.destroy());
+    parts.add("artifact store", async () => store.destroy());
     await store.ensureBucket();
 
     let mqttUrl = config.mqttUrl;
@@ -99,7 +94,7 @@ export async function startAerie(config: AerieConfig): Promise<AerieStack> {
       }
       const auth = config.deviceAuth === "token" ? aedesAuth({ pool, baseTopic: config.mqttBaseTopic, services: { [mqttUsername!]: mqttPassword! } }) : undefined;
       const broker = await startEmbeddedBroker({ host: config.host, port: config.mqttPort, auth });
-      cleanups.push(() => broker.stop());
+      parts.add("embedded broker", () => broker.stop());
       mqttUrl = broker.url;
     }
 
@@ -120,7 +115,7 @@ export async function startAerie(config: AerieConfig): Promise<AerieStack> {
         password: hawkbit.password,
         gatewayToken: hawkbit.gatewayToken,
       });
-      cleanups.push(() => standin.close());
+      parts.add("hawkbit stand-in", () => standin.close());
       hawkbit.url = standin.url;
     }
 
@@ -128,7 +123,7 @@ export async function startAerie(config: AerieConfig): Promise<AerieStack> {
     const vaultToken = config.vaultToken ?? secrets.vaultToken;
     if (!vaultAddr) {
       const vault = await startVaultStandin({ host: config.host, port: config.vaultPort, dataDir: join(config.dataDir, "vault"), rootToken: vaultToken });
-      cleanups.push(() => vault.close());
+      parts.add("vault stand-in", () => vault.close());
       vaultAddr = vault.url;
     }
     const transit = new TransitSigner({ endpoint: vaultAddr, token: vaultToken, mount: config.vaultTransitMount, keyName: config.vaultTransitKey });
@@ -169,19 +164,19 @@ export async function startAerie(config: AerieConfig): Promise<AerieStack> {
     const services = createServices(apiDependencies);
 
     await bridge.start();
-    cleanups.push(() => bridge.stop());
+    parts.add("bridge", () => bridge.stop());
     const monitor = new CampaignMonitor(db, management, services.campaigns, metrics, 1000, services.releases, services.stuckDevices);
     monitor.start();
-    cleanups.push(() => monitor.stop());
+    parts.add("campaign monitor", () => monitor.stop());
     // Stopped (in-flight requests aborted, their leases left to expire) before the database goes away.
     const webhooks = new WebhookDispatcher(db, {
       maxAttempts: config.webhookMaxAttempts, retryBaseMs: config.webhookRetryBaseMs, retryMaxMs: config.webhookRetryMaxMs, timeoutMs: config.webhookTimeoutMs,
     });
     webhooks.start();
-    cleanups.push(() => webhooks.stop());
+    parts.add("webhook dispatcher", () => webhooks.stop());
     // Started last so that it is stopped first: intake ends before anything it uses goes away.
     const api = await listen(createApp(apiDependencies, services), config.host, config.apiPort);
-    cleanups.push(() => api.close());
+    parts.add("api", () => api.close());
 
     const endpoints: AerieEndpoints = { api: api.url, mqtt: mqttUrl, s3: s3Endpoint, hawkbit: hawkbit.url, vault: vaultAddr, database: redactUrl(databaseUrl) };
     log.info(endpoints, "Aerie is running");
