@@ -78,6 +78,8 @@ export class ActionSyncExtension implements Extension {
   private lastActivity = 0;
   /** After a wake-up, until this time or the first change seen, passes follow each other quickly. */
   private burstUntil = 0;
+  /** The pass under way has found new or changed actions. */
+  private passFoundChanges = false;
 
   constructor(private readonly ctx: BridgeContext) {}
 
@@ -114,6 +116,13 @@ export class ActionSyncExtension implements Extension {
   /** Runs a pass as soon as the current one (if any) ends. */
   wake(): void {
     if (this.loop.stopped) return;
+    if (this.passFoundChanges) {
+      // The pass under way is already announcing new actions (a rollout start wakes the bridge twice: when
+      // it is started and when hawkBit reports it running). Another pass right after it would list them
+      // all again while their notices still go out; the quick interval that follows is soon enough.
+      this.lastActivity = Date.now();
+      return;
+    }
     // hawkBit creates the actions of a just-started rollout (or group) in its scheduler, a moment after
     // the start was accepted: passes every WAKE_BURST_INTERVAL_MS until they appear, then the quick
     // interval for a while, so that a pass that came too early does not cost a whole interval.
@@ -135,6 +144,14 @@ export class ActionSyncExtension implements Extension {
 
   /** One pass; returns how many actions it saw change. */
   async sync(): Promise<number> {
+    try {
+      return await this.pass();
+    } finally {
+      this.passFoundChanges = false;
+    }
+  }
+
+  private async pass(): Promise<number> {
     const full = this.cursor === undefined || Date.now() - this.lastFullPass > FULL_PASS_EVERY_MS;
     const startedAt = Date.now();
     const q = full ? "status==pending" : `lastModifiedAt=ge=${this.cursor! - CURSOR_OVERLAP_MS}`;
@@ -155,6 +172,7 @@ export class ActionSyncExtension implements Extension {
         if (action.status === "pending") seenOpen.add(action.id);
       }
       seen += await this.handlePage(content);
+      if (seen > 0) this.passFoundChanges = true;
     }
     if (this.stopped) return seen;
     if (full) {

@@ -179,3 +179,49 @@ describe("bridge: wake-up", () => {
     }
   });
 });
+
+describe("bridge: a wake-up during a pass that is announcing new actions", () => {
+  it("does not queue another pass that would list them all again", async () => {
+    const requested: number[] = [];
+    let releaseSecondPage!: () => void;
+    const secondPageHeld = new Promise<void>((resolve) => (releaseSecondPage = resolve));
+    const action = (id: number) => ({ id, status: "pending", type: "forced", detailStatus: "running", lastModifiedAt: Date.now(), _links: { target: { href: `http://h/rest/v1/targets/dev-${id}`, name: `dev-${id}` } } }) as unknown as MgmtAction;
+    const published: string[] = [];
+    const ctx = {
+      hawkbit: {
+        // 501 new actions: a full first page, and a second page that hawkBit answers only when told to.
+        listActions: async ({ offset }: { offset: number }): Promise<PagedList<MgmtAction>> => {
+          requested.push(offset);
+          if (offset === 0) return { content: Array.from({ length: 500 }, (_, i) => action(i + 1)), total: 501, size: 500 };
+          await secondPageHeld;
+          return { content: [action(501)], total: 501, size: 1 };
+        },
+      },
+      metrics: new AerieMetrics(),
+      topics: new Topics("aerie/v1"),
+      log: logger("test"),
+      databaseUrl: "postgres://aerie@127.0.0.1:9/aerie",
+      syncIntervalMs: 600_000,
+      idleSyncIntervalMs: 600_000,
+      db: { deviceAction: { findMany: async () => [] } },
+      pool: { query: async (_sql: string, params: number[][]) => ({ rows: params[0]!.map((id) => ({ action_id: id })) }) },
+      notices: { build: async ({ actionId }: { actionId: number }) => ({ actionId }) },
+      publish: (topic: string) => void published.push(topic),
+    } as unknown as BridgeContext;
+    const sync = new ActionSyncExtension(ctx);
+    await sync.start();
+    try {
+      for (let i = 0; i < 200 && published.length < 500; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(published).to.have.length(500);
+      // The campaign monitor's second wake-up ("the rollout is running") arrives while the pass goes on.
+      sync.wake();
+      releaseSecondPage();
+      for (let i = 0; i < 200 && published.length < 501; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(published).to.have.length(501);
+      expect(requested, "one pass: two pages, no second listing").to.deep.equal([0, 500]);
+    } finally {
+      await sync.stop();
+    }
+  });
+});
