@@ -1,10 +1,12 @@
 // Deployment notices: what a device needs to install an action, with ranked download offers (Aerie's
 // presigned S3 copy first, hawkBit's own DDI link second).
 //
-// A rollout gives thousands of devices the same distribution set, so the DDI deployment is fetched once
-// per distribution set and reused for a short while, with hawkBit's per-target links re-pointed at each
-// device; presigned URLs are shared the same way for half their lifetime. That keeps a 10,000-device
-// fan-out at one DDI call and one presign per artifact instead of 10,000 of each.
+// A rollout gives thousands of devices the same distribution set, so the notice is built once per rollout
+// and distribution set from one DDI call and reused for a short while: each device gets a copy with its own
+// action id and hawkBit's per-target links re-pointed at it. Presigned URLs are shared for half their
+// lifetime. That keeps a 10,000-device fan-out at one DDI call and one presign per artifact instead of
+// 10,000 of each. Actions outside a rollout (a direct assignment can set its own type and maintenance
+// window) are built one by one.
 import type { Database } from "../core/db/prisma.js";
 import type { ArtifactStore } from "../core/storage/artifact-store.js";
 import type { DdiDeployment, HawkbitDeviceChannel } from "./hawkbit/channel.js";
@@ -13,8 +15,9 @@ import type { Deployment, DeploymentArtifact } from "./protocol/schemas.js";
 export interface ActionRef {
   actionId: number;
   controllerId: string;
-  /** Lets the DDI deployment be shared across the devices of a rollout. */
+  /** With rolloutId: lets the notice be shared across the devices of a rollout (same type, same window). */
   distributionSetId?: number;
+  rolloutId?: number;
   consentRequired: boolean;
 }
 
@@ -35,15 +38,22 @@ function retarget(url: string | undefined, from: string, to: string): string | u
   return url.replace(segment(from), segment(to));
 }
 
+interface NoticeTemplate {
+  controllerId: string;
+  notice: Deployment;
+  hardwareTypes: (string | null)[];
+  until: number;
+}
+
 export class NoticeBuilder {
-  private readonly ddiCache = new Map<string, { controllerId: string; ddi: DdiDeployment; until: number }>();
+  private readonly templates = new Map<string, NoticeTemplate>();
   private readonly presigned = new Map<string, { url: string; expiresAt: string; until: number }>();
   private readonly artifacts = new Map<string, { artifact: OurArtifact | null; until: number }>();
 
   constructor(private readonly deps: { db: Database; store: ArtifactStore; channel: HawkbitDeviceChannel; presignTtlSeconds: number }) {}
 
   async build(ref: ActionRef): Promise<Deployment> {
-    const { notice, hardwareTypes } = await this.fromDdi(await this.ddi(ref));
+    const { notice, hardwareTypes } = this.forDevice(await this.template(ref), ref);
     // hawkBit ships every archive of the distribution set to every device; a device gets only the
     // archives for its own hardware (and the untyped ones). The lookup happens only for typed releases.
     if (hardwareTypes.some((type) => type !== null)) {
@@ -53,27 +63,31 @@ export class NoticeBuilder {
     return notice;
   }
 
-  private async ddi(ref: ActionRef): Promise<DdiDeployment> {
-    const key = ref.distributionSetId === undefined ? undefined : `${ref.distributionSetId}:${ref.consentRequired}`;
-    const cached = key ? this.ddiCache.get(key) : undefined;
-    if (cached && cached.until > Date.now()) {
-      const { ddi } = cached;
-      return {
-        ...ddi,
-        actionId: ref.actionId,
-        chunks: ddi.chunks.map((chunk) => ({
-          ...chunk,
-          artifacts: chunk.artifacts.map((a) => ({
-            ...a,
-            links: Object.fromEntries(Object.entries(a.links).map(([k, v]) => [k, retarget(v, cached.controllerId, ref.controllerId)])),
-          })),
-        })),
-      };
-    }
+  private async template(ref: ActionRef): Promise<NoticeTemplate> {
+    const key = ref.distributionSetId === undefined || ref.rolloutId === undefined ? undefined : `${ref.rolloutId}:${ref.distributionSetId}:${ref.consentRequired}`;
+    const cached = key ? this.templates.get(key) : undefined;
+    if (cached && cached.until > Date.now()) return cached;
     const { channel } = this.deps;
     const ddi = ref.consentRequired ? await channel.getConfirmation(ref.controllerId, ref.actionId) : await channel.getDeployment(ref.controllerId, ref.actionId);
-    if (key) this.ddiCache.set(key, { controllerId: ref.controllerId, ddi, until: Date.now() + DDI_CACHE_MS });
-    return ddi;
+    const { notice, hardwareTypes, presignedUntil } = await this.fromDdi(ddi);
+    const template = { controllerId: ref.controllerId, notice, hardwareTypes, until: Math.min(Date.now() + DDI_CACHE_MS, presignedUntil) };
+    if (key) this.templates.set(key, template);
+    return template;
+  }
+
+  /** The template's notice for another device of the same rollout: its action, its hawkBit links. */
+  private forDevice(template: NoticeTemplate, ref: ActionRef): { notice: Deployment; hardwareTypes: (string | null)[] } {
+    const same = template.controllerId === ref.controllerId;
+    const notice: Deployment = {
+      ...template.notice,
+      actionId: ref.actionId,
+      artifacts: template.notice.artifacts.map((artifact) => ({
+        ...artifact,
+        offers: artifact.offers.map((offer) => (same || offer.scheme !== "hawkbit-ddi" ? offer : { ...offer, url: retarget(offer.url, template.controllerId, ref.controllerId)! })),
+      })),
+      issuedAt: new Date().toISOString(),
+    };
+    return { notice, hardwareTypes: template.hardwareTypes };
   }
 
   private async ours(sha256: string): Promise<OurArtifact | null> {
@@ -92,7 +106,7 @@ export class NoticeBuilder {
     return artifact;
   }
 
-  private async presign(s3Key: string, filename: string): Promise<{ url: string; expiresAt: string }> {
+  private async presign(s3Key: string, filename: string): Promise<{ url: string; expiresAt: string; until: number }> {
     const hit = this.presigned.get(s3Key);
     if (hit && hit.until > Date.now()) return hit;
     const ttl = this.deps.presignTtlSeconds;
@@ -102,7 +116,8 @@ export class NoticeBuilder {
     return entry;
   }
 
-  private async fromDdi(ddi: DdiDeployment): Promise<{ notice: Deployment; hardwareTypes: (string | null)[] }> {
+  private async fromDdi(ddi: DdiDeployment): Promise<{ notice: Deployment; hardwareTypes: (string | null)[]; presignedUntil: number }> {
+    let presignedUntil = Number.POSITIVE_INFINITY;
     const artifacts: DeploymentArtifact[] = [];
     const hardwareTypes: (string | null)[] = [];
     let release: { name: string; version: string } | undefined;
@@ -113,7 +128,8 @@ export class NoticeBuilder {
         if (ours?.release) release = ours.release;
         const offers: DeploymentArtifact["offers"] = [];
         if (ours) {
-          const { url, expiresAt } = await this.presign(ours.s3Key, artifact.filename);
+          const { url, expiresAt, until } = await this.presign(ours.s3Key, artifact.filename);
+          presignedUntil = Math.min(presignedUntil, until);
           offers.push({ url, scheme: "s3-presigned", metric: 0, expiresAt });
         }
         const hawkbitLink = artifact.links.downloadHttps ?? artifact.links.downloadHttp;
@@ -138,6 +154,6 @@ export class NoticeBuilder {
       consentRequired: ddi.confirmationRequired ?? false,
       issuedAt: new Date().toISOString(),
     };
-    return { notice, hardwareTypes };
+    return { notice, hardwareTypes, presignedUntil };
   }
 }

@@ -247,7 +247,7 @@ export class ActionSyncExtension implements Extension {
           });
         }
         const dsId = Number(lastPathSegment(action._links?.distributionset?.href));
-        const notice = await this.ctx.notices.build({ actionId: action.id, controllerId, consentRequired, distributionSetId: Number.isInteger(dsId) ? dsId : undefined });
+        const notice = await this.ctx.notices.build({ actionId: action.id, controllerId, consentRequired, distributionSetId: Number.isInteger(dsId) ? dsId : undefined, rolloutId: action.rollout });
         this.ctx.publish(topics.device(controllerId, "deployment"), JSON.stringify(notice), { qos: 1, retain: true });
         metrics.deploymentsSent.inc();
         if (isNew && action.createdAt) metrics.noticeLatencySeconds.observe(Math.max(0, Date.now() - action.createdAt) / 1000);

@@ -1,0 +1,61 @@
+// Deployment notices at fan-out scale: one DDI call per rollout and distribution set, each device's own
+// action id and hawkBit link, and no sharing where hawkBit's answer may differ (another rollout, or an
+// action outside any rollout).
+import { expect } from "chai";
+import type { DdiDeployment, HawkbitDeviceChannel } from "../../bridge/hawkbit/channel.js";
+import { NoticeBuilder } from "../../bridge/notices.js";
+import type { Database } from "../../core/db/prisma.js";
+import type { ArtifactStore } from "../../core/storage/artifact-store.js";
+
+function builder() {
+  const ddiCalls: string[] = [];
+  let presigns = 0;
+  const deployment = (controllerId: string, actionId: number, type: DdiDeployment["type"]): DdiDeployment => ({
+    actionId, download: "forced", update: "forced", type,
+    chunks: [{
+      part: "os", name: "os", version: "2.0.0", encrypted: false, metadata: [],
+      artifacts: [{ filename: "os.swu", size: 4, hashes: { sha256: "ab".repeat(32) }, links: { downloadHttp: `http://hawkbit/DEFAULT/controller/v1/${controllerId}/softwaremodules/1/artifacts/os.swu` } }],
+    }],
+  });
+  const channel = {
+    // Another rollout of the same release is a soft update: what a shared notice must not leak.
+    getDeployment: async (controllerId: string, actionId: number) => {
+      ddiCalls.push(controllerId);
+      return deployment(controllerId, actionId, controllerId.startsWith("soft") ? "soft" : "forced");
+    },
+  } as unknown as HawkbitDeviceChannel;
+  const db = {
+    artifact: { findFirst: async () => ({ s3Key: "artifacts/os.swu", size: 4n, hardwareType: null, release: { name: "os", version: "2.0.0" }, signatures: [] }) },
+  } as unknown as Database;
+  const store = { presignDownload: async (key: string) => `http://s3/${key}?signature=${++presigns}` } as unknown as ArtifactStore;
+  return { notices: new NoticeBuilder({ db, store, channel, presignTtlSeconds: 900 }), ddiCalls, presigns: () => presigns };
+}
+
+const ddiLink = (notice: { artifacts: { offers: { scheme: string; url: string }[] }[] }) => notice.artifacts[0]!.offers.find((o) => o.scheme === "hawkbit-ddi")!.url;
+
+describe("bridge: deployment notices", () => {
+  it("builds a rollout's notices from one DDI call, each with the device's own action and hawkBit link", async () => {
+    const { notices, ddiCalls, presigns } = builder();
+    const a = await notices.build({ actionId: 11, controllerId: "dev-a", consentRequired: false, distributionSetId: 5, rolloutId: 1 });
+    const b = await notices.build({ actionId: 12, controllerId: "dev-b", consentRequired: false, distributionSetId: 5, rolloutId: 1 });
+
+    expect(ddiCalls).to.deep.equal(["dev-a"]);
+    expect(presigns()).to.equal(1);
+    expect([a.actionId, b.actionId]).to.deep.equal([11, 12]);
+    expect(ddiLink(a)).to.equal("http://hawkbit/DEFAULT/controller/v1/dev-a/softwaremodules/1/artifacts/os.swu");
+    expect(ddiLink(b)).to.equal("http://hawkbit/DEFAULT/controller/v1/dev-b/softwaremodules/1/artifacts/os.swu");
+    expect(a.artifacts[0]!.offers[0]).to.deep.include({ scheme: "s3-presigned", url: "http://s3/artifacts/os.swu?signature=1" });
+    expect(b.artifacts[0]!.offers[0]).to.deep.equal(a.artifacts[0]!.offers[0]);
+  });
+
+  it("asks hawkBit again for another rollout of the same release, and for actions outside a rollout", async () => {
+    const { notices, ddiCalls } = builder();
+    await notices.build({ actionId: 11, controllerId: "dev-a", consentRequired: false, distributionSetId: 5, rolloutId: 1 });
+    const soft = await notices.build({ actionId: 21, controllerId: "soft-a", consentRequired: false, distributionSetId: 5, rolloutId: 2 });
+    await notices.build({ actionId: 31, controllerId: "dev-c", consentRequired: false, distributionSetId: 5 });
+    await notices.build({ actionId: 32, controllerId: "dev-d", consentRequired: false, distributionSetId: 5 });
+
+    expect(soft.type).to.equal("soft");
+    expect(ddiCalls).to.deep.equal(["dev-a", "soft-a", "dev-c", "dev-d"]);
+  });
+});
