@@ -82,13 +82,39 @@ describe("bridge: reading hawkBit action pages ahead", () => {
   });
 });
 
+/**
+ * What the action sync uses of the bridge, with a hawkBit given by the test. Nothing listens at
+ * databaseUrl, so the leader falls back to polling; the sync interval is so long that every pass a test
+ * sees comes from the start, a wake-up or the burst after one.
+ */
+function fakeContext(parts: { hawkbit: object; db?: object; pool?: object; publish?: (topic: string, payload: string) => void }): BridgeContext {
+  return {
+    metrics: new AerieMetrics(),
+    topics: new Topics("aerie/v1"),
+    log: logger("test"),
+    databaseUrl: "postgres://aerie@127.0.0.1:9/aerie",
+    syncIntervalMs: 600_000,
+    idleSyncIntervalMs: 600_000,
+    db: { deviceAction: { findMany: async () => [] } },
+    // Every announced action belongs to a registered device.
+    pool: { query: async (_sql: string, params: number[][]) => ({ rows: params[0]!.map((id) => ({ action_id: id })) }) },
+    notices: { build: async ({ actionId }: { actionId: number }) => ({ actionId }) },
+    publish: () => undefined,
+    ...parts,
+  } as unknown as BridgeContext;
+}
+
+const newAction = (id: number) => ({ id, status: "pending", type: "forced", detailStatus: "running", lastModifiedAt: Date.now(), _links: { target: { href: `http://h/rest/v1/targets/dev-${id}`, name: `dev-${id}` } } }) as unknown as MgmtAction;
+
+const tick = (ms = 10) => new Promise((resolve) => setTimeout(resolve, ms));
+
 describe("bridge: full action pass", () => {
   /** A leader that knows action 7 of dev-7 as notified, against a hawkBit whose listing is `list`. */
   async function firstPassWith(list: MgmtAction[], getAction: (id: number) => Promise<MgmtAction>) {
     const published: { topic: string; payload: string }[] = [];
     const closedInDb: number[] = [];
     const asked: number[] = [];
-    const ctx = {
+    const ctx = fakeContext({
       hawkbit: {
         listActions: async (): Promise<PagedList<MgmtAction>> => ({ content: list, total: list.length, size: list.length }),
         getAction: (id: number) => {
@@ -96,13 +122,6 @@ describe("bridge: full action pass", () => {
           return getAction(id);
         },
       },
-      metrics: new AerieMetrics(),
-      topics: new Topics("aerie/v1"),
-      log: logger("test"),
-      // Nothing listens there: the leader falls back to polling, which is all this test needs.
-      databaseUrl: "postgres://aerie@127.0.0.1:9/aerie",
-      syncIntervalMs: 600_000,
-      idleSyncIntervalMs: 600_000,
       db: {
         deviceAction: {
           findMany: async () => [{ hawkbitActionId: 7, status: "notified", device: { controllerId: "dev-7" } }],
@@ -110,10 +129,10 @@ describe("bridge: full action pass", () => {
         },
       },
       publish: (topic: string, payload: string) => void published.push({ topic, payload }),
-    } as unknown as BridgeContext;
+    });
     const sync = new ActionSyncExtension(ctx);
     await sync.start();
-    for (let i = 0; i < 500 && asked.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    for (let i = 0; i < 500 && asked.length === 0; i++) await tick();
     await sync.stop();
     return { asked, published, closedInDb };
   }
@@ -141,38 +160,27 @@ describe("bridge: wake-up", () => {
     let listings = 0;
     let visibleFrom = Number.POSITIVE_INFINITY;
     const published: string[] = [];
-    const action = { id: 42, status: "pending", type: "forced", detailStatus: "running", lastModifiedAt: Date.now(), _links: { target: { href: "http://h/rest/v1/targets/dev-42", name: "dev-42" } } } as unknown as MgmtAction;
-    const ctx = {
+    const ctx = fakeContext({
       hawkbit: {
         listActions: async (): Promise<PagedList<MgmtAction>> => {
           listings++;
-          const content = listings >= visibleFrom ? [action] : [];
+          const content = listings >= visibleFrom ? [newAction(42)] : [];
           return { content, total: content.length, size: content.length };
         },
       },
-      metrics: new AerieMetrics(),
-      topics: new Topics("aerie/v1"),
-      log: logger("test"),
-      databaseUrl: "postgres://aerie@127.0.0.1:9/aerie",
-      // Without the burst after a wake-up, the next pass would come only after 10 minutes.
-      syncIntervalMs: 600_000,
-      idleSyncIntervalMs: 600_000,
-      db: { deviceAction: { findMany: async () => [] } },
-      pool: { query: async (_sql: string, params: number[][]) => ({ rows: params[0]!.map((id) => ({ action_id: id })) }) },
-      notices: { build: async ({ actionId }: { actionId: number }) => ({ actionId }) },
       publish: (topic: string) => void published.push(topic),
-    } as unknown as BridgeContext;
+    });
     const sync = new ActionSyncExtension(ctx);
     await sync.start();
     try {
-      for (let i = 0; i < 200 && listings === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      for (let i = 0; i < 200 && listings === 0; i++) await tick();
       // The wake-up's own pass and the next one still find nothing; the third sees the new action.
       visibleFrom = listings + 3;
       sync.wake();
-      for (let i = 0; i < 300 && published.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      for (let i = 0; i < 300 && published.length === 0; i++) await tick();
       expect(published).to.deep.equal(["aerie/v1/devices/dev-42/deployment"]);
       const listingsWhenSeen = listings;
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      await tick(500);
       expect(listings, "no more quick passes once the change was seen").to.equal(listingsWhenSeen);
     } finally {
       await sync.stop();
@@ -185,39 +193,29 @@ describe("bridge: a wake-up during a pass that is announcing new actions", () =>
     const requested: number[] = [];
     let releaseSecondPage!: () => void;
     const secondPageHeld = new Promise<void>((resolve) => (releaseSecondPage = resolve));
-    const action = (id: number) => ({ id, status: "pending", type: "forced", detailStatus: "running", lastModifiedAt: Date.now(), _links: { target: { href: `http://h/rest/v1/targets/dev-${id}`, name: `dev-${id}` } } }) as unknown as MgmtAction;
     const published: string[] = [];
-    const ctx = {
+    const ctx = fakeContext({
       hawkbit: {
         // 501 new actions: a full first page, and a second page that hawkBit answers only when told to.
         listActions: async ({ offset }: { offset: number }): Promise<PagedList<MgmtAction>> => {
           requested.push(offset);
-          if (offset === 0) return { content: Array.from({ length: 500 }, (_, i) => action(i + 1)), total: 501, size: 500 };
+          if (offset === 0) return { content: Array.from({ length: 500 }, (_, i) => newAction(i + 1)), total: 501, size: 500 };
           await secondPageHeld;
-          return { content: [action(501)], total: 501, size: 1 };
+          return { content: [newAction(501)], total: 501, size: 1 };
         },
       },
-      metrics: new AerieMetrics(),
-      topics: new Topics("aerie/v1"),
-      log: logger("test"),
-      databaseUrl: "postgres://aerie@127.0.0.1:9/aerie",
-      syncIntervalMs: 600_000,
-      idleSyncIntervalMs: 600_000,
-      db: { deviceAction: { findMany: async () => [] } },
-      pool: { query: async (_sql: string, params: number[][]) => ({ rows: params[0]!.map((id) => ({ action_id: id })) }) },
-      notices: { build: async ({ actionId }: { actionId: number }) => ({ actionId }) },
       publish: (topic: string) => void published.push(topic),
-    } as unknown as BridgeContext;
+    });
     const sync = new ActionSyncExtension(ctx);
     await sync.start();
     try {
-      for (let i = 0; i < 200 && published.length < 500; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      for (let i = 0; i < 200 && published.length < 500; i++) await tick();
       expect(published).to.have.length(500);
       // The campaign monitor's second wake-up ("the rollout is running") arrives while the pass goes on.
       sync.wake();
       releaseSecondPage();
-      for (let i = 0; i < 200 && published.length < 501; i++) await new Promise((resolve) => setTimeout(resolve, 10));
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      for (let i = 0; i < 200 && published.length < 501; i++) await tick();
+      await tick(300);
       expect(published).to.have.length(501);
       expect(requested, "one pass: two pages, no second listing").to.deep.equal([0, 500]);
     } finally {
