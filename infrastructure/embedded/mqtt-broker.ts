@@ -4,6 +4,7 @@
 import { createServer, type Server, type Socket } from "node:net";
 import { Aedes, type AedesOptions } from "aedes";
 import { logger } from "../../core/log.js";
+import { boundedDepthEmitter } from "./mq-emitter.js";
 
 const log = logger("aedes");
 
@@ -17,9 +18,10 @@ export type BrokerAuth = Pick<AedesOptions, "authenticate" | "authorizePublish" 
 
 export async function startEmbeddedBroker(options: { host: string; port: number; auth?: BrokerAuth }): Promise<EmbeddedBroker> {
   const broker = await Aedes.createBroker({
-    // Messages processed in parallel per broker; aedes' mqemitter overflows its stack when flooded
-    // from many connections, so bound it and let TCP back-pressure slow publishers down instead.
+    // Messages processed in parallel per broker, so that TCP back-pressure slows publishers down; the
+    // router drains what queues behind that limit without overflowing its stack (see mq-emitter.ts).
     concurrency: 200,
+    mq: boundedDepthEmitter({ concurrency: 200 }),
     // A client whose outgoing queue is this long is slow; beyond it aedes drops its QoS0 traffic.
     queueLimit: 1000,
     heartbeatInterval: 30_000,
