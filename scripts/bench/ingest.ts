@@ -8,6 +8,7 @@
 // so that a burst of other work on a shared machine skews one round, not the figure.
 //   npm run bench:ingest            BENCH_MESSAGES=200000 BENCH_CLIENTS=10 BENCH_ROUNDS=5 BENCH_MAX_INFLIGHT=2000 npm run bench:ingest
 //   BENCH_CPU_PROF=/tmp/prof npm run bench:ingest     (also writes a .cpuprofile of the bridge process)
+//   BENCH_ECHO=1 npm run bench:ingest                 (also copies the child processes' output to stderr)
 // Last line: ingest ratio.
 import { spawn, type ChildProcess } from "node:child_process";
 import { chmod, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
