@@ -68,7 +68,13 @@ export async function startMosquitto(opts: MosquittoOptions): Promise<Mosquitto>
   const child = spawn(MOSQUITTO_BIN, ["-c", configFile], { stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";
   child.stderr!.on("data", (chunk: Buffer) => void (stderr = (stderr + chunk.toString()).slice(-4000)));
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  // A test or benchmark that crashes (an uncaught error skips its cleanups) must not leave mosquitto behind.
+  const killOnExit = () => child.kill("SIGKILL");
+  process.once("exit", killOnExit);
+  const exited = new Promise<void>((resolve) => child.once("exit", () => {
+    process.off("exit", killOnExit);
+    resolve();
+  }));
   for (let i = 0; ; i++) {
     if (child.exitCode !== null) throw new Error(`mosquitto exited: ${stderr}`);
     if (await reachable(host, opts.port)) break;

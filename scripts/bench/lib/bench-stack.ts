@@ -33,7 +33,13 @@ async function startStandinProcess(opts: { dataDir: string; port: number; userna
   });
   let stderr = "";
   child.stderr!.on("data", (c: Buffer) => void (stderr = (stderr + c.toString()).slice(-4000)));
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  // A benchmark that crashes (an uncaught error skips its cleanups) must not leave the stand-in behind.
+  const killOnExit = () => child.kill("SIGKILL");
+  process.once("exit", killOnExit);
+  const exited = new Promise<void>((resolve) => child.once("exit", () => {
+    process.off("exit", killOnExit);
+    resolve();
+  }));
   const url = `http://127.0.0.1:${opts.port}`;
   const stop = async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
