@@ -32,8 +32,7 @@ interface OurArtifact {
 
 const DDI_CACHE_MS = 30_000;
 
-function retarget(url: string | undefined, from: string, to: string): string | undefined {
-  if (!url) return undefined;
+function retarget(url: string, from: string, to: string): string {
   const segment = (id: string) => `/controller/v1/${encodeURIComponent(id)}/`;
   return url.replace(segment(from), segment(to));
 }
@@ -53,7 +52,9 @@ export class NoticeBuilder {
   constructor(private readonly deps: { db: Database; store: ArtifactStore; channel: HawkbitDeviceChannel; presignTtlSeconds: number }) {}
 
   async build(ref: ActionRef): Promise<Deployment> {
-    const { notice, hardwareTypes } = this.forDevice(await this.template(ref), ref);
+    const template = await this.template(ref);
+    const notice = this.forDevice(template, ref);
+    const { hardwareTypes } = template;
     // hawkBit ships every archive of the distribution set to every device; a device gets only the
     // archives for its own hardware (and the untyped ones). The lookup happens only for typed releases.
     if (hardwareTypes.some((type) => type !== null)) {
@@ -76,18 +77,17 @@ export class NoticeBuilder {
   }
 
   /** The template's notice for another device of the same rollout: its action, its hawkBit links. */
-  private forDevice(template: NoticeTemplate, ref: ActionRef): { notice: Deployment; hardwareTypes: (string | null)[] } {
+  private forDevice(template: NoticeTemplate, ref: ActionRef): Deployment {
     const same = template.controllerId === ref.controllerId;
-    const notice: Deployment = {
+    return {
       ...template.notice,
       actionId: ref.actionId,
       artifacts: template.notice.artifacts.map((artifact) => ({
         ...artifact,
-        offers: artifact.offers.map((offer) => (same || offer.scheme !== "hawkbit-ddi" ? offer : { ...offer, url: retarget(offer.url, template.controllerId, ref.controllerId)! })),
+        offers: artifact.offers.map((offer) => (same || offer.scheme !== "hawkbit-ddi" ? offer : { ...offer, url: retarget(offer.url, template.controllerId, ref.controllerId) })),
       })),
       issuedAt: new Date().toISOString(),
     };
-    return { notice, hardwareTypes: template.hardwareTypes };
   }
 
   private async ours(sha256: string): Promise<OurArtifact | null> {

@@ -9,13 +9,16 @@
 //   npm run bench:ingest            BENCH_MESSAGES=200000 BENCH_CLIENTS=10 BENCH_ROUNDS=5 BENCH_MAX_INFLIGHT=2000 npm run bench:ingest
 //   BENCH_CPU_PROF=/tmp/prof npm run bench:ingest     (also writes a .cpuprofile of the bridge process)
 //   BENCH_ECHO=1 npm run bench:ingest                 (also copies the child processes' output to stderr)
+//   BENCH_BARE=mqtt-packet npm run bench:ingest       (bare subscriber on MQTT.js' codec alone instead of MQTT.js)
 // Last line: ingest ratio.
 import { spawn, type ChildProcess } from "node:child_process";
 import { chmod, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { connect } from "node:net";
 import mqtt from "mqtt";
+import * as mqttPacket from "mqtt-packet";
 import pg from "pg";
 import { migrate } from "../../core/db/migrator.js";
 import { setLogLevel } from "../../core/log.js";
@@ -29,6 +32,7 @@ const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 10);
 const MAX_INFLIGHT = process.env.BENCH_MAX_INFLIGHT;
 const CPU_PROF = process.env.BENCH_CPU_PROF;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const BARE = process.env.BENCH_BARE ?? "mqtt.js";
 const perClient = Math.ceil(MESSAGES / CLIENTS);
 const total = perClient * CLIENTS;
 const fixtures = join(import.meta.dirname, "../../test/bridge/fixtures");
@@ -85,7 +89,8 @@ type Usage = Record<string, number>;
 const dir = await mkdtemp(join(tmpdir(), "aerie-bench-ingest-"));
 await chmod(dir, 0o755);
 const postgres = await startEmbeddedPostgres({ dataDir: join(dir, "pg"), port: await freePort(), password: "bench", database: "aerie" });
-const broker = await startMosquitto({ dir, port: await freePort() });
+const brokerPort = await freePort();
+const broker = await startMosquitto({ dir, port: brokerPort });
 const children: ChildProcess[] = [];
 
 async function usage(pids: Record<string, number | undefined>): Promise<Usage> {
@@ -115,21 +120,58 @@ async function startLoad(prefix: string, topicBase: string): Promise<{ pid: numb
   };
 }
 
+const BARE_TOPIC = "bare/v1/devices/+/telemetry";
+
+async function mqttJsSubscriber(url: string, topic: string, onMessage: () => void): Promise<{ end(): Promise<void> }> {
+  const client = await mqtt.connectAsync(url, { clientId: "bare-subscriber", protocolVersion: 5 });
+  client.on("message", onMessage);
+  await client.subscribeAsync(topic, { qos: 1 });
+  return { end: () => client.endAsync() };
+}
+
+/** BENCH_BARE=mqtt-packet: MQTT.js' codec alone, PUBACKs written in batches; shows what MQTT.js itself costs. */
+async function rawSubscriber(port: number, topic: string, onMessage: () => void): Promise<{ end(): Promise<void> }> {
+  const socket = connect(port, "127.0.0.1");
+  const parser = mqttPacket.parser({ protocolVersion: 4 });
+  let subscribed!: () => void;
+  const suback = new Promise<void>((resolve) => (subscribed = resolve));
+  let corked = false;
+  parser.on("packet", (packet: mqttPacket.Packet) => {
+    if (packet.cmd === "suback") subscribed();
+    if (packet.cmd !== "publish") return;
+    onMessage();
+    if (!corked) {
+      corked = true;
+      socket.cork();
+      process.nextTick(() => {
+        corked = false;
+        socket.uncork();
+      });
+    }
+    if (packet.qos === 1) socket.write(mqttPacket.generate({ cmd: "puback", messageId: packet.messageId! }));
+  });
+  socket.on("data", (data) => parser.parse(data));
+  await new Promise((resolve) => socket.once("connect", resolve));
+  socket.write(mqttPacket.generate({ cmd: "connect", protocolId: "MQTT", protocolVersion: 4, clean: true, clientId: "bare-subscriber", keepalive: 600 }));
+  socket.write(mqttPacket.generate({ cmd: "subscribe", messageId: 1, subscriptions: [{ topic, qos: 1 }] }));
+  await suback;
+  return { end: async () => void socket.end() };
+}
+
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 try {
   await migrate(postgres.url);
 
   // The bare subscriber (this process): QoS1, acknowledges on receipt, stores nothing.
-  const bare = await mqtt.connectAsync(broker.url, { clientId: "bare-subscriber", protocolVersion: 5 });
   let received = 0;
   let firstAt = 0;
   let lastAt = 0;
-  bare.on("message", () => {
+  const onBareMessage = () => {
     if (received++ === 0) firstAt = Date.now();
     lastAt = Date.now();
-  });
-  await bare.subscribeAsync("bare/v1/devices/+/telemetry", { qos: 1 });
+  };
+  const bare = BARE === "mqtt-packet" ? await rawSubscriber(brokerPort, BARE_TOPIC, onBareMessage) : await mqttJsSubscriber(broker.url, BARE_TOPIC, onBareMessage);
 
   // The bridge (telemetry only, to PostgreSQL) in its own process, as in test/bridge/ingest.test.ts. It
   // reports its own commits (REPORT_ROWS): polling count(*) would load the PostgreSQL being measured.
@@ -172,7 +214,7 @@ try {
     console.log(`  bridge → Postgres: ${total} rows in ${seconds.toFixed(2)} s = ${Math.round(ingestRate)} msgs/s; ratio ${(ingestRate / bareRate).toFixed(2)}`);
     ratios.push(ingestRate / bareRate);
   }
-  await bare.endAsync();
+  await bare.end();
   const client = new pg.Client({ connectionString: postgres.url });
   await client.connect();
   const rows = Number((await client.query("SELECT count(*) AS n FROM telemetry")).rows[0].n);
@@ -181,7 +223,7 @@ try {
   await bridge.waitFor("TELEMETRY ROWS");
   await new Promise((resolve) => (bridge.process.exitCode !== null ? resolve(undefined) : bridge.process.once("exit", resolve)));
   console.log(`unique rows stored: ${rows} of ${total * ROUNDS} sent`);
-  console.log(`machine: ${cpus().length} cores, ${cpus()[0]?.model}; mosquitto QoS1, ${CLIENTS} publishers, bridge max in-flight ${MAX_INFLIGHT ?? "default"}`);
+  console.log(`machine: ${cpus().length} cores, ${cpus()[0]?.model}; mosquitto QoS1, ${CLIENTS} publishers, bare subscriber ${BARE}, bridge max in-flight ${MAX_INFLIGHT ?? "default"}`);
   console.log(`ratios by round: ${ratios.map((r) => r.toFixed(2)).join(", ")}`);
   console.log(`ingest ratio (bridge/bare, QoS1, mosquitto, median of ${ROUNDS}): ${median(ratios).toFixed(2)}`);
 } finally {
