@@ -275,6 +275,9 @@ export const openApiDocument = {
           statusReason: { type: "string", nullable: true },
           pausedBy: { type: "string", nullable: true, enum: ["operator", "error-threshold", "health-gate", "pacing", "maintenance-window", null] },
           hawkbitRolloutId: { type: "integer", nullable: true },
+          createdAt: { type: "string", format: "date-time" },
+          startedAt: { type: "string", format: "date-time", nullable: true, description: "When Aerie first saw hawkBit run the rollout" },
+          finishedAt: { type: "string", format: "date-time", nullable: true },
           rollout: { type: "object", description: "hawkBit's view: status and target counts by status" },
           progress: {
             type: "object",

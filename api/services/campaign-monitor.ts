@@ -150,7 +150,16 @@ export class CampaignMonitor {
     if (await this.abortIfNeeded(campaign, options, rollout)) return;
 
     const pausedBy = campaign.pausedBy as PausedBy | null;
-    if (pausedBy === "operator") return;
+    if (pausedBy === "operator") {
+      // Also the pause asked while hawkBit was still starting the rollout, and a resume done in hawkBit behind Aerie's back.
+      if (rollout.status === "running") await this.hawkbit.pauseRollout(rollout.id);
+      if (!campaign.startedAt && (rollout.status === "running" || rollout.status === "paused")) {
+        await this.setStatus(campaign, "paused", { startedAt: new Date() });
+        // As on starting → running: hawkBit has created the first group's actions, which go on while paused.
+        await wakeBridge(this.db);
+      }
+      return;
+    }
 
     // Maintenance window: outside it, no new group starts and a running rollout is held.
     if (!inWindow(options.maintenanceWindow, new Date(now))) {

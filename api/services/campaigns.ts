@@ -159,10 +159,12 @@ export class CampaignService {
 
   async pause(id: string, actor: string) {
     const campaign = await this.load(id);
-    if (campaign.status !== "running" && campaign.status !== "paused") throw conflictState(id, campaign.status, "only a running campaign can be paused");
+    // "starting" too: Aerie learns that hawkBit runs the rollout up to a pass later, while devices may already update.
+    if (!["starting", "running", "paused"].includes(campaign.status)) throw conflictState(id, campaign.status, "only a started campaign can be paused");
     // Recorded first, so the reconciler never resumes what the operator is pausing.
     await this.db.campaign.update({ where: { id }, data: { status: "paused", pausedBy: "operator" satisfies PausedBy, statusReason: `paused by ${actor}` } });
     const rollout = await this.hawkbit.getRollout(campaign.hawkbitRolloutId!);
+    // hawkBit pauses only a running rollout; one still starting is paused by the reconciler once it runs.
     if (rollout.status === "running") await this.hawkbit.pauseRollout(rollout.id);
     await audit(this.db, actor, "campaign.pause", `campaign:${id}`);
     return this.get(id);
@@ -178,7 +180,9 @@ export class CampaignService {
       await wakeBridge(this.db);
     }
     const runtime = { ...(campaign.runtime as CampaignRuntime), lastAdvanceAt: Date.now(), gate: undefined };
-    await this.db.campaign.update({ where: { id }, data: { status: "running", pausedBy: null, statusReason: null, runtime: runtime as object } });
+    // Paused before hawkBit ran it: back to starting, so the reconciler still does the first run's work.
+    const status: CampaignStatus = campaign.startedAt ? "running" : "starting";
+    await this.db.campaign.update({ where: { id }, data: { status, pausedBy: null, statusReason: null, runtime: runtime as object } });
     await audit(this.db, actor, "campaign.resume", `campaign:${id}`);
     return this.get(id);
   }

@@ -187,3 +187,78 @@ describe("campaigns: API, lifecycle, health gate and pacing", function () {
     h.standin.assertConformant();
   });
 });
+
+// Aerie learns that hawkBit runs a rollout up to a reconciler pass after starting it, while devices may already
+// update; here the test chooses when passes happen.
+describe("campaigns: pause before Aerie saw the rollout run", function () {
+  this.timeout(60_000);
+  let h: CampaignHarness;
+  let releaseId: string;
+  const campaign = (id: string) => h.api.request<Campaign & { startedAt: string | null }>("GET", `/api/v1/campaigns/${id}`);
+  const command = (id: string, verb: string) => h.api.request<Campaign>("POST", `/api/v1/campaigns/${id}/${verb}`);
+  const rolloutStatus = async (c: Campaign) => (await h.hawkbit.getRollout(c.hawkbitRolloutId!)).status;
+  const startedInAerie = async (name: string): Promise<Campaign> => {
+    const created = await h.api.request<Campaign>("POST", "/api/v1/campaigns", { name, releaseId, selection: "hardware==rev-p", start: true });
+    for (let pass = 0; pass < 10; pass++) {
+      const c = await campaign(created.id);
+      if (c.status === "starting") return c;
+      await h.reconcile();
+    }
+    throw new Error(`campaign ${name} did not reach starting: ${(await campaign(created.id)).status}`);
+  };
+
+  before(async () => {
+    h = await startCampaignHarness({ monitorIntervalMs: 3_600_000 });
+    for (const id of ["ps-1", "ps-2"]) await new DdiDevice(id, h.standin.url, h.db, { hardware: "rev-p", "version.rootfs": "1.0.0" }).register();
+    const artifact = await h.addArtifact("rootfs-3.swu", Buffer.from("image 3"));
+    releaseId = (await h.api.createRelease({ name: "ps-os", version: "3", artifacts: [artifact] })).id;
+  });
+
+  after(async () => {
+    await h?.dispose();
+  });
+
+  it("pauses a starting campaign, keeps hawkBit paused and records the start on the next pass", async () => {
+    const c = await startedInAerie("ps-paused");
+    await waitFor("hawkBit runs the rollout", async () => (["running", "paused"].includes(await rolloutStatus(c)) ? true : undefined), 10_000, 50);
+    const paused = await command(c.id, "pause");
+    expect([paused.status, paused.pausedBy]).to.deep.equal(["paused", "operator"]);
+    expect(await rolloutStatus(c)).to.equal("paused");
+
+    // A resume done in hawkBit, not through Aerie, is undone: the operator's pause holds.
+    await h.hawkbit.resumeRollout(c.hawkbitRolloutId!);
+    expect(await rolloutStatus(c)).to.equal("running");
+    await h.reconcile();
+    expect(await rolloutStatus(c)).to.equal("paused");
+    const recorded = await campaign(c.id);
+    expect(recorded.status).to.equal("paused");
+    expect(recorded.startedAt).to.be.a("string");
+
+    expect((await command(c.id, "resume")).status).to.equal("running");
+    expect(await rolloutStatus(c)).to.equal("running");
+    await command(c.id, "stop");
+  });
+
+  it("resumed before a pass saw it run, it goes back to starting and then runs", async () => {
+    const c = await startedInAerie("ps-resumed");
+    expect((await command(c.id, "pause")).status).to.equal("paused");
+    const resumed = await command(c.id, "resume");
+    expect(resumed.status).to.equal("starting");
+    await waitFor("hawkBit runs the rollout", async () => ((await rolloutStatus(c)) === "running" ? true : undefined), 10_000, 50);
+    await h.reconcile();
+    const running = await campaign(c.id);
+    expect(running.status).to.equal("running");
+    expect(running.startedAt).to.be.a("string");
+    await command(c.id, "stop");
+  });
+
+  it("still refuses to pause a campaign that was never started", async () => {
+    const created = await h.api.request<Campaign>("POST", "/api/v1/campaigns", { name: "ps-idle", releaseId, selection: "hardware==rev-p" });
+    await h.reconcile();
+    await apiError(command(created.id, "pause"), 409, "only a started campaign can be paused");
+  });
+
+  it("sent hawkBit only conformant requests and got only conformant answers", () => {
+    h.standin.assertConformant();
+  });
+});

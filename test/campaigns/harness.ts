@@ -82,6 +82,8 @@ export interface CampaignHarness {
   /** Stops the API and the reconciler only. */
   kill(): Promise<void>;
   start(): Promise<void>;
+  /** One reconciler pass now, for tests that set a long monitor interval to choose when passes happen. */
+  reconcile(): Promise<void>;
   /** An artifact row as the upload route writes it, with its bytes in the in-memory S3. */
   addArtifact(filename: string, bytes: Buffer): Promise<string>;
   dispose(): Promise<void>;
@@ -132,6 +134,10 @@ export async function startCampaignHarness(opts: CampaignHarnessOptions = {}): P
       await running.monitor.stop();
       await running.dispatcher?.stop();
       running = undefined;
+    },
+    async reconcile() {
+      if (!running) throw new Error("the reconciler is not running");
+      await running.monitor.runOnce();
     },
     async restart() {
       await harness.kill();
