@@ -20,7 +20,7 @@ import { startVaultStandin } from "../infrastructure/vault-standin/index.js";
 import { TransitSigner } from "../signing/vault/transit-signer.js";
 import type { AerieConfig } from "./config.js";
 import { migrate } from "./db/migrator.js";
-import { createDatabase, createPool } from "./db/prisma.js";
+import { closePool, createDatabase, createPool } from "./db/prisma.js";
 import { logger, redactUrl } from "./log.js";
 import { ShutdownSequence } from "./shutdown.js";
 import { AerieMetrics } from "./metrics.js";
@@ -62,7 +62,7 @@ export async function startAerie(config: AerieConfig): Promise<AerieStack> {
     }
     await migrate(databaseUrl);
     const pool = createPool(databaseUrl);
-    parts.add("database pool", () => pool.end());
+    parts.add("database pool", () => closePool(pool));
     const db = createDatabase(pool);
     parts.add("prisma", () => db.$disconnect());
 

@@ -8,7 +8,7 @@ import { HawkbitManagementClient } from "../../api/hawkbit/management-client.js"
 import { FleetBridge, type BridgeOptions } from "../../bridge/index.js";
 import { DdiChannel } from "../../bridge/hawkbit/ddi-channel.js";
 import { migrate } from "../../core/db/migrator.js";
-import { createDatabase, createPool, type Database } from "../../core/db/prisma.js";
+import { closePool, createDatabase, createPool, type Database } from "../../core/db/prisma.js";
 import { AerieMetrics } from "../../core/metrics.js";
 import { ArtifactStore } from "../../core/storage/artifact-store.js";
 import { startEmbeddedPostgres, type EmbeddedPostgres } from "../../infrastructure/embedded/postgres.js";
@@ -50,7 +50,7 @@ export async function startTestDatabase(): Promise<TestDatabase> {
     },
     async stop() {
       await db.$disconnect().catch(() => undefined);
-      await pool.end().catch(() => undefined);
+      await closePool(pool).catch(() => undefined);
       await postgres.stop();
       await tmp.remove();
     },

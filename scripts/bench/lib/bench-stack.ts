@@ -10,6 +10,7 @@ import { join } from "node:path";
 import pg from "pg";
 import { HawkbitManagementClient } from "../../../api/hawkbit/management-client.js";
 import { loadConfig } from "../../../core/config.js";
+import { closePool, createPool } from "../../../core/db/prisma.js";
 import { freePort } from "../../../core/ports.js";
 import { startAerie, type AerieStack } from "../../../core/stack.js";
 import { startMosquitto } from "../../../infrastructure/mosquitto/launcher.js";
@@ -118,8 +119,8 @@ export async function startBenchStack(opts: { broker: BrokerKind; countHawkbit?:
     });
     const aerie = await startAerie(config);
     cleanups.push(() => aerie.stop());
-    const pool = new pg.Pool({ connectionString: aerie.databaseUrl, max: 2 });
-    cleanups.push(() => pool.end());
+    const pool = createPool(aerie.databaseUrl, 2);
+    cleanups.push(() => closePool(pool));
     return {
       aerie, api: new AerieClient(aerie.endpoints.api, "bench"), mqttUrl: aerie.endpoints.mqtt, pool, proxy,
       // Straight to the stand-in: the benchmark's own look-ups are not counted.
