@@ -65,7 +65,13 @@ export class CampaignMonitor {
     const live = await this.db.campaign.findMany({ where: { status: { in: LIVE_STATUSES } }, orderBy: { createdAt: "asc" } });
     for (const campaign of live) {
       if (this.stopped) return;
-      await this.step(campaign).catch((error) => this.log.warn({ campaign: campaign.id, err: (error as Error).message }, "campaign step failed; retried next pass"));
+      await this.campaigns
+        .exclusive(campaign.id, async () => {
+          // Read again: an operator's command may have changed it since the list was read.
+          const current = await this.db.campaign.findUnique({ where: { id: campaign.id } });
+          if (current && LIVE_STATUSES.includes(current.status as CampaignStatus)) await this.step(current);
+        })
+        .catch((error) => this.log.warn({ campaign: campaign.id, err: (error as Error).message }, "campaign step failed; retried next pass"));
     }
     const byState = await this.db.campaign.groupBy({ by: ["status"], _count: true });
     this.metrics.campaignsByState.reset();
@@ -241,7 +247,7 @@ export class CampaignMonitor {
     const executed = (counts.finished ?? 0) + errors;
     if (executed < options.abort.minExecuted || (errors * 100) / executed < options.abort.errorPercent) return false;
     const reason = `aborted: ${errors} of ${executed} devices failed (limit ${options.abort.errorPercent}% after ${options.abort.minExecuted})`;
-    await this.campaigns.stop(campaign.id, "aerie", reason, "aborted");
+    await this.campaigns.end(campaign.id, "aerie", reason, "aborted");
     return true;
   }
 }

@@ -20,6 +20,7 @@ import type { HawkbitManagementClient } from "../hawkbit/management-client.js";
 import { HawkbitError } from "../hawkbit/errors.js";
 import type { MgmtRolloutGroupResponseBody } from "../hawkbit/types.js";
 import type { Database } from "../../core/db/prisma.js";
+import { SerialByKey } from "../../core/serial-by-key.js";
 import { audit } from "../audit.js";
 import { HttpError, badRequest, conflict, notFound } from "../http-error.js";
 import { parseBody } from "../validation.js";
@@ -108,6 +109,15 @@ export class CampaignService {
   }
 
   private readonly inflight = new Map<string, Promise<number>>();
+  private readonly serial = new SerialByKey();
+
+  /**
+   * Runs work on one campaign alone. Operator commands and the reconciler's steps both read a campaign, call
+   * hawkBit and write the outcome; interleaved, a step acting on what it read before a resume undid the resume.
+   */
+  exclusive<T>(campaignId: string, work: () => Promise<T>): Promise<T> {
+    return this.serial.run(campaignId, work);
+  }
 
   /** provisioning → created: the rollout exists in hawkBit exactly once. Safe to repeat at any point. */
   provision(campaignId: string): Promise<number> {
@@ -147,48 +157,59 @@ export class CampaignService {
   }
 
   /** Asks for the start; the reconciler starts the rollout once it is ready, approved, due and in its window. */
-  async start(id: string, actor: string) {
-    const campaign = await this.load(id);
-    if (!["provisioning", "created", "waiting_for_approval"].includes(campaign.status) || campaign.startRequested) {
-      throw conflictState(id, campaign.startRequested && campaign.status === "created" ? "starting already" : campaign.status, "only a created campaign can start");
-    }
-    await this.db.campaign.update({ where: { id }, data: { startRequested: true } });
-    await audit(this.db, actor, "campaign.start", `campaign:${id}`);
-    return this.get(id);
+  start(id: string, actor: string) {
+    return this.exclusive(id, async () => {
+      const campaign = await this.load(id);
+      if (!["provisioning", "created", "waiting_for_approval"].includes(campaign.status) || campaign.startRequested) {
+        throw conflictState(id, campaign.startRequested && campaign.status === "created" ? "starting already" : campaign.status, "only a created campaign can start");
+      }
+      await this.db.campaign.update({ where: { id }, data: { startRequested: true } });
+      await audit(this.db, actor, "campaign.start", `campaign:${id}`);
+      return this.get(id);
+    });
   }
 
-  async pause(id: string, actor: string) {
-    const campaign = await this.load(id);
-    // "starting" too: Aerie learns that hawkBit runs the rollout up to a pass later, while devices may already update.
-    if (!["starting", "running", "paused"].includes(campaign.status)) throw conflictState(id, campaign.status, "only a started campaign can be paused");
-    // Recorded first, so the reconciler never resumes what the operator is pausing.
-    await this.db.campaign.update({ where: { id }, data: { status: "paused", pausedBy: "operator" satisfies PausedBy, statusReason: `paused by ${actor}` } });
-    const rollout = await this.hawkbit.getRollout(campaign.hawkbitRolloutId!);
-    // hawkBit pauses only a running rollout; one still starting is paused by the reconciler once it runs.
-    if (rollout.status === "running") await this.hawkbit.pauseRollout(rollout.id);
-    await audit(this.db, actor, "campaign.pause", `campaign:${id}`);
-    return this.get(id);
+  pause(id: string, actor: string) {
+    return this.exclusive(id, async () => {
+      const campaign = await this.load(id);
+      // "starting" too: Aerie learns that hawkBit runs the rollout up to a pass later, while devices may already update.
+      if (!["starting", "running", "paused"].includes(campaign.status)) throw conflictState(id, campaign.status, "only a started campaign can be paused");
+      // Recorded first, so the reconciler never resumes what the operator is pausing.
+      await this.db.campaign.update({ where: { id }, data: { status: "paused", pausedBy: "operator" satisfies PausedBy, statusReason: `paused by ${actor}` } });
+      const rollout = await this.hawkbit.getRollout(campaign.hawkbitRolloutId!);
+      // hawkBit pauses only a running rollout; one still starting is paused by the reconciler once it runs.
+      if (rollout.status === "running") await this.hawkbit.pauseRollout(rollout.id);
+      await audit(this.db, actor, "campaign.pause", `campaign:${id}`);
+      return this.get(id);
+    });
   }
 
   /** An operator's resume also overrides a health gate, pacing or error pause: the next group starts. */
-  async resume(id: string, actor: string) {
-    const campaign = await this.load(id);
-    if (campaign.status !== "paused") throw conflictState(id, campaign.status, "only a paused campaign can be resumed");
-    const rollout = await this.hawkbit.getRollout(campaign.hawkbitRolloutId!);
-    if (rollout.status === "paused") {
-      await this.hawkbit.resumeRollout(rollout.id);
-      await wakeBridge(this.db);
-    }
-    const runtime = { ...(campaign.runtime as CampaignRuntime), lastAdvanceAt: Date.now(), gate: undefined };
-    // Paused before hawkBit ran it: back to starting, so the reconciler still does the first run's work.
-    const status: CampaignStatus = campaign.startedAt ? "running" : "starting";
-    await this.db.campaign.update({ where: { id }, data: { status, pausedBy: null, statusReason: null, runtime: runtime as object } });
-    await audit(this.db, actor, "campaign.resume", `campaign:${id}`);
-    return this.get(id);
+  resume(id: string, actor: string) {
+    return this.exclusive(id, async () => {
+      const campaign = await this.load(id);
+      if (campaign.status !== "paused") throw conflictState(id, campaign.status, "only a paused campaign can be resumed");
+      const rollout = await this.hawkbit.getRollout(campaign.hawkbitRolloutId!);
+      if (rollout.status === "paused") {
+        await this.hawkbit.resumeRollout(rollout.id);
+        await wakeBridge(this.db);
+      }
+      const runtime = { ...(campaign.runtime as CampaignRuntime), lastAdvanceAt: Date.now(), gate: undefined };
+      // Paused before hawkBit ran it: back to starting, so the reconciler still does the first run's work.
+      const status: CampaignStatus = campaign.startedAt ? "running" : "starting";
+      await this.db.campaign.update({ where: { id }, data: { status, pausedBy: null, statusReason: null, runtime: runtime as object } });
+      await audit(this.db, actor, "campaign.resume", `campaign:${id}`);
+      return this.get(id);
+    });
   }
 
   /** Ends the campaign: hawkBit drops the actions not started yet (devices already updating finish). */
-  async stop(id: string, actor: string, reason = `stopped by ${actor}`, status: CampaignStatus = "stopped") {
+  stop(id: string, actor: string) {
+    return this.exclusive(id, () => this.end(id, actor, `stopped by ${actor}`, "stopped"));
+  }
+
+  /** Stops (or aborts) the campaign; the caller runs inside exclusive() for it. */
+  async end(id: string, actor: string, reason: string, status: CampaignStatus) {
     const campaign = await this.load(id);
     if (!["provisioning", "created", "waiting_for_approval", "scheduled", "starting", "running", "paused"].includes(campaign.status)) {
       throw conflictState(id, campaign.status, "it cannot be stopped");
@@ -200,52 +221,58 @@ export class CampaignService {
     return this.get(id);
   }
 
-  async approve(id: string, actor: string) {
-    const campaign = await this.load(id);
-    const options = campaign.options as unknown as StoredOptions;
-    if (campaign.status !== "waiting_for_approval" && !(options.approval && !campaign.approvedAt && ["provisioning", "created"].includes(campaign.status))) {
-      throw conflictState(id, campaign.status, "only a campaign waiting for approval can be approved");
-    }
-    await this.db.campaign.update({ where: { id }, data: { approvedAt: new Date(), approvedBy: actor } });
-    if (campaign.hawkbitRolloutId) {
-      const rollout = await this.hawkbit.getRollout(campaign.hawkbitRolloutId);
-      if (rollout.status === "waiting_for_approval") await this.hawkbit.approveRollout(rollout.id, `approved in Aerie by ${actor}`);
-    }
-    await this.db.campaign.update({ where: { id }, data: { status: "created" } });
-    await audit(this.db, actor, "campaign.approve", `campaign:${id}`);
-    return this.get(id);
+  approve(id: string, actor: string) {
+    return this.exclusive(id, async () => {
+      const campaign = await this.load(id);
+      const options = campaign.options as unknown as StoredOptions;
+      if (campaign.status !== "waiting_for_approval" && !(options.approval && !campaign.approvedAt && ["provisioning", "created"].includes(campaign.status))) {
+        throw conflictState(id, campaign.status, "only a campaign waiting for approval can be approved");
+      }
+      await this.db.campaign.update({ where: { id }, data: { approvedAt: new Date(), approvedBy: actor } });
+      if (campaign.hawkbitRolloutId) {
+        const rollout = await this.hawkbit.getRollout(campaign.hawkbitRolloutId);
+        if (rollout.status === "waiting_for_approval") await this.hawkbit.approveRollout(rollout.id, `approved in Aerie by ${actor}`);
+      }
+      await this.db.campaign.update({ where: { id }, data: { status: "created" } });
+      await audit(this.db, actor, "campaign.approve", `campaign:${id}`);
+      return this.get(id);
+    });
   }
 
-  async deny(id: string, actor: string) {
-    const campaign = await this.load(id);
-    const options = campaign.options as unknown as StoredOptions;
-    if (campaign.status !== "waiting_for_approval" && !(options.approval && !campaign.approvedAt && campaign.status === "created")) {
-      throw conflictState(id, campaign.status, "only a campaign waiting for approval can be denied");
-    }
-    if (campaign.hawkbitRolloutId) {
-      const rollout = await this.hawkbit.getRollout(campaign.hawkbitRolloutId);
-      if (rollout.status === "waiting_for_approval") await this.hawkbit.denyRollout(rollout.id, `denied in Aerie by ${actor}`);
-      else await this.hawkbit.deleteRollout(rollout.id);
-    }
-    await this.db.campaign.update({ where: { id }, data: { status: "denied", statusReason: `denied by ${actor}`, finishedAt: new Date(), startRequested: false } });
-    await audit(this.db, actor, "campaign.deny", `campaign:${id}`);
-    return this.get(id);
+  deny(id: string, actor: string) {
+    return this.exclusive(id, async () => {
+      const campaign = await this.load(id);
+      const options = campaign.options as unknown as StoredOptions;
+      if (campaign.status !== "waiting_for_approval" && !(options.approval && !campaign.approvedAt && campaign.status === "created")) {
+        throw conflictState(id, campaign.status, "only a campaign waiting for approval can be denied");
+      }
+      if (campaign.hawkbitRolloutId) {
+        const rollout = await this.hawkbit.getRollout(campaign.hawkbitRolloutId);
+        if (rollout.status === "waiting_for_approval") await this.hawkbit.denyRollout(rollout.id, `denied in Aerie by ${actor}`);
+        else await this.hawkbit.deleteRollout(rollout.id);
+      }
+      await this.db.campaign.update({ where: { id }, data: { status: "denied", statusReason: `denied by ${actor}`, finishedAt: new Date(), startRequested: false } });
+      await audit(this.db, actor, "campaign.deny", `campaign:${id}`);
+      return this.get(id);
+    });
   }
 
   /** A new rollout over the devices that failed; only once the rollout is over in hawkBit. */
-  async retry(id: string, actor: string) {
-    const campaign = await this.load(id);
-    if (!["finished", "stopped", "aborted"].includes(campaign.status) || !campaign.hawkbitRolloutId) {
-      throw conflictState(id, campaign.status, "only a finished, stopped or aborted campaign can retry its failed devices");
-    }
-    const rollout = await this.hawkbit.getRollout(campaign.hawkbitRolloutId);
-    if ((rollout.totalTargetsPerStatus?.error ?? 0) === 0) throw conflictState(id, campaign.status, "no device failed");
-    if (rollout.status !== "finished") throw conflictState(id, campaign.status, `its rollout is ${rollout.status}; hawkBit retries only finished rollouts`);
-    const runtime: CampaignRuntime = { ...(campaign.runtime as CampaignRuntime), retryName: `${rollout.name}_retry` };
-    await this.db.campaign.update({ where: { id }, data: { status: "retrying", runtime: runtime as object, finishedAt: null, statusReason: `retry by ${actor}` } });
-    await audit(this.db, actor, "campaign.retry", `campaign:${id}`, { rolloutId: rollout.id });
-    await this.completeRetry(id);
-    return this.get(id);
+  retry(id: string, actor: string) {
+    return this.exclusive(id, async () => {
+      const campaign = await this.load(id);
+      if (!["finished", "stopped", "aborted"].includes(campaign.status) || !campaign.hawkbitRolloutId) {
+        throw conflictState(id, campaign.status, "only a finished, stopped or aborted campaign can retry its failed devices");
+      }
+      const rollout = await this.hawkbit.getRollout(campaign.hawkbitRolloutId);
+      if ((rollout.totalTargetsPerStatus?.error ?? 0) === 0) throw conflictState(id, campaign.status, "no device failed");
+      if (rollout.status !== "finished") throw conflictState(id, campaign.status, `its rollout is ${rollout.status}; hawkBit retries only finished rollouts`);
+      const runtime: CampaignRuntime = { ...(campaign.runtime as CampaignRuntime), retryName: `${rollout.name}_retry` };
+      await this.db.campaign.update({ where: { id }, data: { status: "retrying", runtime: runtime as object, finishedAt: null, statusReason: `retry by ${actor}` } });
+      await audit(this.db, actor, "campaign.retry", `campaign:${id}`, { rolloutId: rollout.id });
+      await this.completeRetry(id);
+      return this.get(id);
+    });
   }
 
   /** retrying → created: the retry rollout exists exactly once (found by hawkBit's `<name>_retry` name first). */

@@ -252,6 +252,29 @@ describe("campaigns: pause before Aerie saw the rollout run", function () {
     await command(c.id, "stop");
   });
 
+  it("a reconciler pass and an operator's resume do not interleave on one campaign", async () => {
+    const c = await startedInAerie("ps-interleave");
+    await waitFor("hawkBit runs the rollout", async () => ((await rolloutStatus(c)) === "running" ? true : undefined), 10_000, 50);
+    await h.reconcile();
+    await command(c.id, "pause");
+    expect(await rolloutStatus(c)).to.equal("paused");
+    // The pass reads the campaign (paused by the operator), then waits for hawkBit's answer about the rollout…
+    const held = h.proxy.holdNext("GET", `/rest/v1/rollouts/${c.hawkbitRolloutId}`);
+    const pass = h.reconcile();
+    await held.arrived;
+    // …while the operator resumes. Interleaved, the pass would pause hawkBit again on what it had read.
+    const resumed = command(c.id, "resume");
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    held.release();
+    await pass;
+    expect((await resumed).status).to.equal("running");
+    expect(await rolloutStatus(c)).to.equal("running");
+    await h.reconcile();
+    expect(await rolloutStatus(c)).to.equal("running");
+    expect((await campaign(c.id)).status).to.equal("running");
+    await command(c.id, "stop");
+  });
+
   it("still refuses to pause a campaign that was never started", async () => {
     const created = await h.api.request<Campaign>("POST", "/api/v1/campaigns", { name: "ps-idle", releaseId, selection: "hardware==rev-p" });
     await h.reconcile();

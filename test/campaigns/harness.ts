@@ -14,7 +14,7 @@ import { CampaignMonitor } from "../../api/services/campaign-monitor.js";
 import { WebhookDispatcher, type WebhookDispatcherOptions } from "../../api/webhooks/dispatcher.js";
 import { DdiChannel } from "../../bridge/hawkbit/ddi-channel.js";
 import { migrate } from "../../core/db/migrator.js";
-import { type Database, createDatabase, createPool } from "../../core/db/prisma.js";
+import { type Database, closePool, createDatabase, createPool } from "../../core/db/prisma.js";
 import { AerieMetrics } from "../../core/metrics.js";
 import type { ArtifactStore } from "../../core/storage/artifact-store.js";
 import { startEmbeddedPostgres } from "../../infrastructure/embedded/postgres.js";
@@ -30,6 +30,8 @@ export interface LossyProxy {
   mutations: { method: string; url: string }[];
   /** The `n`-th mutating request from now (1-based) reaches hawkBit, its answer never reaches Aerie. */
   loseAnswerOf(n: number): void;
+  /** Holds the next request whose path starts with `pathPrefix` until release(); `arrived` settles when it comes. */
+  holdNext(method: string, pathPrefix: string): { arrived: Promise<void>; release(): void };
   close(): Promise<void>;
 }
 
@@ -37,7 +39,14 @@ export async function startLossyProxy(upstream: string): Promise<LossyProxy> {
   const target = new URL(upstream);
   const mutations: { method: string; url: string }[] = [];
   let countdown = 0;
-  const server = createServer((req: IncomingMessage, res) => {
+  let hold: { method: string; pathPrefix: string; arrive: () => void; released: Promise<void> } | undefined;
+  const server = createServer(async (req: IncomingMessage, res) => {
+    if (hold && req.method === hold.method && req.url?.startsWith(hold.pathPrefix)) {
+      const held = hold;
+      hold = undefined;
+      held.arrive();
+      await held.released;
+    }
     const mutating = req.method !== "GET" && req.method !== "HEAD";
     let lose = false;
     if (mutating) {
@@ -62,6 +71,14 @@ export async function startLossyProxy(upstream: string): Promise<LossyProxy> {
     mutations,
     loseAnswerOf(n) {
       countdown = n;
+    },
+    holdNext(method, pathPrefix) {
+      let arrive!: () => void;
+      let release!: () => void;
+      const arrived = new Promise<void>((resolve) => (arrive = resolve));
+      const released = new Promise<void>((resolve) => (release = resolve));
+      hold = { method, pathPrefix, arrive, released };
+      return { arrived, release };
     },
     async close() {
       server.closeAllConnections();
@@ -153,7 +170,7 @@ export async function startCampaignHarness(opts: CampaignHarnessOptions = {}): P
     async dispose() {
       await harness.kill();
       await db.$disconnect();
-      await pool.end();
+      await closePool(pool);
       await proxy.close();
       await standin.dispose();
       await postgres.stop();
