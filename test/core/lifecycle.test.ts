@@ -42,6 +42,8 @@ describe("aerie start", function () {
         stdio: ["ignore", "pipe", "pipe"],
       });
       const exited = exitOf(child);
+      let stderr = "";
+      child.stderr!.on("data", (chunk) => (stderr += chunk));
       try {
         let stdout = "";
         await new Promise<void>((resolve, reject) => {
@@ -63,6 +65,10 @@ describe("aerie start", function () {
           () => expect.fail("API still answering"),
           () => undefined,
         );
+      } catch (error) {
+        // What Aerie logged tells a crash from a refused connection.
+        (error as Error).message += `\nexit code ${child.exitCode}, Aerie's stderr:\n${stderr.slice(-4000)}`;
+        throw error;
       } finally {
         if (child.exitCode === null) child.kill("SIGKILL");
         await dir.remove();
