@@ -2,73 +2,17 @@
 // nothing but an MQTT client following bridge/protocol/README.md, the bridge, PostgreSQL and the
 // hawkBit stand-in in conformance mode (every DDI and Management API call checked against the specs).
 import { expect } from "chai";
-import mqtt, { type MqttClient } from "mqtt";
 import { HawkbitManagementClient } from "../../api/hawkbit/management-client.js";
 import { downstreamValidators, describeErrors } from "../../bridge/protocol/schemas.js";
 import { startEmbeddedBroker } from "../../infrastructure/embedded/mqtt-broker.js";
 import { freePort } from "../helpers/env.js";
-import { CREDENTIALS, eventually, startConformantStandin, type ConformantStandin } from "../helpers/hawkbit-conformance.js";
+import { CREDENTIALS, startConformantStandin, type ConformantStandin } from "../helpers/hawkbit-conformance.js";
 import { startInProcessBridge, startTestDatabase, startTestMosquitto, until, type InProcessBridge, type TestDatabase } from "./helpers.js";
-
-const BASE = "aerie/v1";
-
-/** A device as a third party would write it: raw MQTT, JSON payloads, its own subtree. */
-class RawDevice {
-  readonly received: { topic: string; payload: string; retain: boolean }[] = [];
-  private seq = 0;
-  constructor(readonly id: string, readonly client: MqttClient) {
-    client.on("message", (topic, payload, packet) => this.received.push({ topic, payload: payload.toString(), retain: packet.retain }));
-  }
-
-  static async connect(url: string, id: string, protocolVersion: 4 | 5 = 4): Promise<RawDevice> {
-    const client = await mqtt.connectAsync(url, {
-      clientId: `raw-${id}`, protocolVersion,
-      will: { topic: `${BASE}/devices/${id}/availability`, payload: Buffer.from(JSON.stringify({ state: "offline" })), qos: 1, retain: true },
-    });
-    const device = new RawDevice(id, client);
-    await client.subscribeAsync(`${BASE}/devices/${id}/#`, { qos: 1 });
-    return device;
-  }
-
-  topic(leaf: string): string {
-    return `${BASE}/devices/${this.id}/${leaf}`;
-  }
-
-  async send(leaf: string, body: object): Promise<void> {
-    await this.client.publishAsync(this.topic(leaf), JSON.stringify(body), { qos: 1 });
-  }
-
-  messageId(): string {
-    return `${this.id}-${++this.seq}`;
-  }
-
-  /** The next non-empty message on a leaf after `from` (an index into received). */
-  async next<T>(leaf: string, from = 0, match: (body: T) => boolean = () => true): Promise<T> {
-    return until(`${leaf} for ${this.id}`, async () => {
-      for (const m of this.received.slice(from)) {
-        if (m.topic === this.topic(leaf) && m.payload.length > 0) {
-          const body = JSON.parse(m.payload) as T;
-          if (match(body)) return body;
-        }
-      }
-      return undefined;
-    }, 20_000, 25);
-  }
-}
+import { RawDevice, startRollout } from "./raw-device.js";
 
 function expectValid(kind: keyof typeof downstreamValidators, body: unknown): void {
   const validate = downstreamValidators[kind];
   expect(validate(body), `${kind}: ${describeErrors(validate)} in ${JSON.stringify(body)}`).to.equal(true);
-}
-
-async function startRollout(mgmt: HawkbitManagementClient, name: string, controllerId: string, confirmationRequired = false): Promise<number> {
-  const sm = await mgmt.ensureSoftwareModule({ name: `os-${name}`, version: "1.0.0", type: "os", vendor: "aerie" });
-  const ds = await mgmt.ensureDistributionSet({ name: `ds-${name}`, version: "1.0.0", type: "os", modules: [sm.id] });
-  const rollout = await mgmt.createRollout({ name, targetFilterQuery: `controllerId==${controllerId}`, distributionSetId: ds.id, amountGroups: 1, type: "forced", confirmationRequired });
-  await eventually(() => mgmt.getRollout(rollout.id), (r) => r.status === "ready");
-  await mgmt.startRollout(rollout.id);
-  const actions = await eventually(() => mgmt.listTargetActions(controllerId), (page) => page.content.some((a) => a.rollout === rollout.id && a.status === "pending"));
-  return actions.content.find((a) => a.rollout === rollout.id)!.id;
 }
 
 function protocolSuite(brokerName: string, startBroker: () => Promise<{ url: string; stop(): Promise<void> }>, protocolVersion: 4 | 5): void {

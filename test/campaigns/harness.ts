@@ -4,8 +4,6 @@
 // rauc-hawkbit-updater are; what the MQTT bridge would store for them (device, action, health report) is written
 // as the bridge does, so the campaign tests do not depend on the bridge.
 import { randomUUID } from "node:crypto";
-import { type IncomingMessage, createServer, request } from "node:http";
-import type { AddressInfo } from "node:net";
 import { Readable } from "node:stream";
 import type { Express } from "express";
 import { HawkbitManagementClient } from "../../api/hawkbit/management-client.js";
@@ -23,74 +21,12 @@ import { expect } from "chai";
 import { AerieApiError, AerieClient } from "../../scripts/lib/aerie-client.js";
 import { freePort, tempDir } from "../helpers/env.js";
 import { CREDENTIALS, type ConformantStandin, startConformantStandin } from "../helpers/hawkbit-conformance.js";
-
-/** Forwards to hawkBit; can let chosen mutating requests happen upstream and then cut the connection (a lost answer). */
-export interface LossyProxy {
-  url: string;
-  mutations: { method: string; url: string }[];
-  /** The `n`-th mutating request from now (1-based) reaches hawkBit, its answer never reaches Aerie. */
-  loseAnswerOf(n: number): void;
-  /** Holds the next request whose path starts with `pathPrefix` until release(); `arrived` settles when it comes. */
-  holdNext(method: string, pathPrefix: string): { arrived: Promise<void>; release(): void };
-  close(): Promise<void>;
-}
-
-export async function startLossyProxy(upstream: string): Promise<LossyProxy> {
-  const target = new URL(upstream);
-  const mutations: { method: string; url: string }[] = [];
-  let countdown = 0;
-  let hold: { method: string; pathPrefix: string; arrive: () => void; released: Promise<void> } | undefined;
-  const server = createServer(async (req: IncomingMessage, res) => {
-    if (hold && req.method === hold.method && req.url?.startsWith(hold.pathPrefix)) {
-      const held = hold;
-      hold = undefined;
-      held.arrive();
-      await held.released;
-    }
-    const mutating = req.method !== "GET" && req.method !== "HEAD";
-    let lose = false;
-    if (mutating) {
-      mutations.push({ method: req.method!, url: req.url! });
-      if (countdown > 0 && --countdown === 0) lose = true;
-    }
-    const upstreamReq = request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (upstreamRes) => {
-      if (lose) {
-        upstreamRes.resume();
-        upstreamRes.on("end", () => req.socket.destroy());
-        return;
-      }
-      res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
-      upstreamRes.pipe(res);
-    });
-    upstreamReq.on("error", () => res.writeHead(502).end());
-    req.pipe(upstreamReq);
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    mutations,
-    loseAnswerOf(n) {
-      countdown = n;
-    },
-    holdNext(method, pathPrefix) {
-      let arrive!: () => void;
-      let release!: () => void;
-      const arrived = new Promise<void>((resolve) => (arrive = resolve));
-      const released = new Promise<void>((resolve) => (release = resolve));
-      hold = { method, pathPrefix, arrive, released };
-      return { arrived, release };
-    },
-    async close() {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-}
+import { type HawkbitProxy, startHawkbitProxy } from "../helpers/hawkbit-proxy.js";
 
 export interface CampaignHarness {
   db: Database;
   standin: ConformantStandin;
-  proxy: LossyProxy;
+  proxy: HawkbitProxy;
   hawkbit: HawkbitManagementClient;
   api: AerieClient;
   apiUrl: string;
@@ -120,7 +56,7 @@ export async function startCampaignHarness(opts: CampaignHarnessOptions = {}): P
   const pool = createPool(postgres.url);
   const db = createDatabase(pool);
   const standin = await startConformantStandin({ schedulerIntervalMs: 50 });
-  const proxy = await startLossyProxy(standin.url);
+  const proxy = await startHawkbitProxy(standin.url);
   const hawkbit = new HawkbitManagementClient({ baseUrl: proxy.url, username: CREDENTIALS.username, password: CREDENTIALS.password, retryDelayMs: { base: 10, max: 50 } });
   const blobs = new Map<string, Buffer>();
   const store = { get: async (key: string) => Readable.from([blobs.get(key)!]) } as unknown as ArtifactStore;

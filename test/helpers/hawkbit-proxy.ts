@@ -1,0 +1,81 @@
+// A proxy in front of the hawkBit stand-in, for faults the stand-in itself never makes: an answer lost after
+// hawkBit acted (the request happened, Aerie never heard), a request held until the test lets it go, and an
+// outage during which every request gets 503.
+import { type IncomingMessage, createServer, request } from "node:http";
+import type { AddressInfo } from "node:net";
+
+export interface HawkbitProxy {
+  url: string;
+  /** Every mutating request that reached hawkBit, in order, with its body. */
+  mutations: { method: string; url: string; body: string }[];
+  /** While true, every request is answered 503 and none reaches hawkBit. */
+  outage: boolean;
+  /** The `n`-th mutating request from now (1-based) reaches hawkBit, its answer never reaches Aerie. */
+  loseAnswerOf(n: number): void;
+  /** Holds the next request whose path starts with `pathPrefix` until release(); `arrived` settles when it comes. */
+  holdNext(method: string, pathPrefix: string): { arrived: Promise<void>; release(): void };
+  close(): Promise<void>;
+}
+
+export async function startHawkbitProxy(upstream: string): Promise<HawkbitProxy> {
+  const target = new URL(upstream);
+  const mutations: HawkbitProxy["mutations"] = [];
+  let countdown = 0;
+  let hold: { method: string; pathPrefix: string; arrive: () => void; released: Promise<void> } | undefined;
+  const server = createServer(async (req: IncomingMessage, res) => {
+    if (proxy.outage) {
+      req.resume();
+      res.writeHead(503, { "content-type": "application/json" }).end(JSON.stringify({ errorCode: "outage", message: "hawkBit is down (test proxy)" }));
+      return;
+    }
+    if (hold && req.method === hold.method && req.url?.startsWith(hold.pathPrefix)) {
+      const held = hold;
+      hold = undefined;
+      held.arrive();
+      await held.released;
+    }
+    const mutating = req.method !== "GET" && req.method !== "HEAD";
+    let lose = false;
+    const chunks: Buffer[] = [];
+    if (mutating) {
+      const recorded = { method: req.method!, url: req.url!, body: "" };
+      mutations.push(recorded);
+      req.on("data", (chunk: Buffer) => chunks.push(chunk));
+      req.on("end", () => (recorded.body = Buffer.concat(chunks).toString()));
+      if (countdown > 0 && --countdown === 0) lose = true;
+    }
+    const upstreamReq = request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (upstreamRes) => {
+      if (lose) {
+        upstreamRes.resume();
+        upstreamRes.on("end", () => req.socket.destroy());
+        return;
+      }
+      res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
+      upstreamRes.pipe(res);
+    });
+    upstreamReq.on("error", () => res.writeHead(502).end());
+    req.pipe(upstreamReq);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const proxy: HawkbitProxy = {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    mutations,
+    outage: false,
+    loseAnswerOf(n) {
+      countdown = n;
+    },
+    holdNext(method, pathPrefix) {
+      let arrive!: () => void;
+      let release!: () => void;
+      const arrived = new Promise<void>((resolve) => (arrive = resolve));
+      const released = new Promise<void>((resolve) => (release = resolve));
+      hold = { method, pathPrefix, arrive, released };
+      return { arrived, release };
+    },
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+  return proxy;
+}
