@@ -14,6 +14,7 @@ import { EventBus } from "./event-bus.js";
 import { ActionSyncExtension } from "./extensions/action-sync.js";
 import { ConsentExtension } from "./extensions/consent.js";
 import { FeedbackExtension } from "./extensions/feedback.js";
+import { FeedbackRelayExtension } from "./extensions/feedback-relay.js";
 import { FleetGaugesExtension } from "./extensions/fleet-gauges.js";
 import { HealthExtension } from "./extensions/health.js";
 import { HeartbeatExtension } from "./extensions/heartbeat.js";
@@ -30,7 +31,7 @@ import { logger } from "../core/log.js";
 
 export type BridgeDependencies = Omit<BridgeContext, "mqtt" | "bus" | "topics" | "deadLetters" | "log" | "notices" | "publish" | keyof BridgeSettings> & Partial<BridgeSettings>;
 
-export const EXTENSION_NAMES = ["registration", "telemetry", "feedback", "consent", "health", "notices", "requests", "fleet-gauges", "action-sync", "heartbeat", "retention"] as const;
+export const EXTENSION_NAMES = ["registration", "telemetry", "feedback", "feedback-relay", "consent", "health", "notices", "requests", "fleet-gauges", "action-sync", "heartbeat", "retention"] as const;
 export type ExtensionName = (typeof EXTENSION_NAMES)[number];
 
 /** A session survives a bridge outage this long; the broker queues device messages meanwhile. */
@@ -152,7 +153,7 @@ export class FleetBridge {
 
     const wanted = new Set<string>(this.options.extensions ?? EXTENSION_NAMES);
     const all: Extension[] = [
-      new RegistrationExtension(ctx), new TelemetryExtension(ctx), new FeedbackExtension(ctx), new ConsentExtension(ctx), new HealthExtension(ctx),
+      new RegistrationExtension(ctx), new TelemetryExtension(ctx), new FeedbackExtension(ctx), new FeedbackRelayExtension(ctx), new ConsentExtension(ctx), new HealthExtension(ctx),
       new NoticesExtension(ctx), new RequestsExtension(ctx), new FleetGaugesExtension(ctx),
       new ActionSyncExtension(ctx), new HeartbeatExtension(ctx), new RetentionExtension(ctx),
     ].filter((e) => wanted.has(e.name));

@@ -1,18 +1,19 @@
-// Device feedback → hawkBit DDI, with every report kept in Postgres. A report is accepted only for
-// an action of that very device; a repeated message id is stored and relayed once. Answers to a cancel
-// notice (canceled, cancel-rejected) go to hawkBit's cancelAction feedback instead.
+// Device feedback → Postgres, where the leader's relay (feedback-relay.ts) takes it to hawkBit DDI. A report
+// is accepted only for an action of that very device; a repeated message id is a redelivery, stored once.
+// The device's QoS1 message is acknowledged once its report is stored, so a slow or unreachable hawkBit
+// neither holds the device's messages nor turns its reports into dead letters. Answers to a cancel notice
+// (canceled, cancel-rejected) are marked for hawkBit's cancelAction feedback.
 import type { DeviceEvent } from "../event-bus.js";
 import type { BridgeContext, Extension } from "../extension.js";
 import type { Feedback } from "../protocol/schemas.js";
 import { CANCEL_ANSWERS, FINAL_STATUSES, toDdiFeedback, type DeviceActionStatus } from "./action-status.js";
-import { withRelayRetry } from "./relay-retry.js";
 
 export class FeedbackExtension implements Extension {
   readonly name = "feedback";
-  /** Reports are relayed in arrival order so hawkBit never sees "closed" before "downloading". */
+  /** Stored in arrival order: the relay sends each action's reports in the order of their rows. */
   private inFlight: Promise<void> = Promise.resolve();
   private readonly onFeedback = (event: DeviceEvent<Feedback>) => {
-    const done = this.inFlight.then(() => this.relay(event));
+    const done = this.inFlight.then(() => this.store(event));
     this.inFlight = done.catch(() => undefined);
     return done;
   };
@@ -28,8 +29,8 @@ export class FeedbackExtension implements Extension {
     await this.inFlight;
   }
 
-  private async relay({ controllerId, payload, receivedAt }: DeviceEvent<Feedback>): Promise<void> {
-    const { db, channel, metrics, deadLetters, topics } = this.ctx;
+  private async store({ controllerId, payload, receivedAt }: DeviceEvent<Feedback>): Promise<void> {
+    const { db, metrics, deadLetters, topics } = this.ctx;
     const source = topics.device(controllerId, "feedback");
     const raw = () => Buffer.from(JSON.stringify(payload));
     const action = await db.deviceAction.findUnique({ where: { hawkbitActionId: payload.actionId }, include: { device: true } });
@@ -42,21 +43,16 @@ export class FeedbackExtension implements Extension {
       await deadLetters.record(source, "unknown-action", `action ${payload.actionId} has no cancel pending`, raw(), controllerId);
       return;
     }
-    // Relayed before it is recorded: if hawkBit is unreachable the report stays unrecorded, and the
-    // device's redelivery (same message id) is relayed again instead of being dropped as a duplicate.
-    const duplicate = await db.actionFeedback.findUnique({ where: { actionId_messageId: { actionId: action.id, messageId: payload.messageId } } });
-    if (duplicate) return;
     const ddi = toDdiFeedback(payload.status, payload.progress, payload.details ?? [], payload.code);
-    const relayed = await withRelayRetry(this.ctx, () =>
-      isCancelAnswer ? channel.sendCancelFeedback(controllerId, payload.actionId, ddi) : channel.sendFeedback(controllerId, payload.actionId, ddi));
-    if (!relayed.ok) {
-      await deadLetters.record(source, "relay-failed", relayed.error, raw(), controllerId);
-      return;
-    }
-    await db.actionFeedback.create({
-      data: { actionId: action.id, messageId: payload.messageId, execution: ddi.execution, result: ddi.finished, progress: payload.progress, details: payload.details ?? [], receivedAt },
+    const stored = await db.actionFeedback.createMany({
+      data: [{
+        actionId: action.id, messageId: payload.messageId, status: payload.status, cancelAnswer: isCancelAnswer, ddi: ddi as object,
+        execution: ddi.execution, result: ddi.finished, progress: payload.progress, details: payload.details ?? [], receivedAt,
+      }],
+      skipDuplicates: true,
     });
-    metrics.feedbackRelayed.inc({ status: payload.status });
+    if (stored.count === 0) return;
+    this.ctx.bus.emit("feedbackStored");
     // A refused cancel leaves the action running where it was; anything else is its new state.
     const status: DeviceActionStatus = payload.status === "cancel-rejected" ? "notified" : payload.status;
     await db.deviceAction.update({ where: { id: action.id }, data: { status, detail: payload.details?.join("; ") || null } });

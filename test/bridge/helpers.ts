@@ -72,10 +72,15 @@ export interface InProcessBridge {
 }
 
 /** A bridge in this process against the stand-in; S3 is never contacted (presigning is local). */
-export async function startInProcessBridge(database: TestDatabase, standin: ConformantStandin, options: Omit<BridgeOptions, "baseTopic"> & { baseTopic?: string }, settings: { syncIntervalMs?: number; idleSyncIntervalMs?: number; heartbeatMs?: number } = {}): Promise<InProcessBridge> {
+export async function startInProcessBridge(
+  database: TestDatabase,
+  standin: ConformantStandin,
+  options: Omit<BridgeOptions, "baseTopic"> & { baseTopic?: string },
+  { ddiUrl, ...settings }: { syncIntervalMs?: number; idleSyncIntervalMs?: number; heartbeatMs?: number; /** DDI through a proxy, say. */ ddiUrl?: string } = {},
+): Promise<InProcessBridge> {
   const metrics = new AerieMetrics();
   const management = new HawkbitManagementClient({ baseUrl: standin.url, username: CREDENTIALS.username, password: CREDENTIALS.password });
-  const channel = new DdiChannel({ baseUrl: standin.url, tenant: CREDENTIALS.tenant, gatewayToken: CREDENTIALS.gatewayToken });
+  const channel = new DdiChannel({ baseUrl: ddiUrl ?? standin.url, tenant: CREDENTIALS.tenant, gatewayToken: CREDENTIALS.gatewayToken });
   const store = new ArtifactStore({ endpoint: "http://127.0.0.1:9", region: "us-east-1", bucket: "test", accessKeyId: "x", secretAccessKey: "y" });
   const bridge = new FleetBridge(
     { db: database.db, pool: database.pool, databaseUrl: database.url, metrics, store, hawkbit: management, channel, syncIntervalMs: 200, idleSyncIntervalMs: 1000, ...settings },
