@@ -17,7 +17,7 @@ export class AerieMetrics {
   readonly telemetryIngestSeconds = new Histogram({ name: "aerie_telemetry_ingest_seconds", help: "Time from receipt to commit of a telemetry batch.", buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [this.registry] });
   readonly deploymentsSent = new Counter({ name: "aerie_bridge_deployments_sent_total", help: "Deployment notices published to devices.", registers: [this.registry] });
   readonly feedbackRelayed = new Counter({ name: "aerie_bridge_feedback_relayed_total", help: "Device feedback relayed to hawkBit, by status.", labelNames: ["status"], registers: [this.registry] });
-  readonly feedbackPending = new Gauge({ name: "aerie_bridge_feedback_pending", help: "Device feedback stored and not yet relayed to hawkBit (grows while hawkBit is unreachable).", registers: [this.registry] });
+  readonly feedbackPending = new Gauge({ name: "aerie_bridge_feedback_pending", help: "Device feedback and consent stored and not yet relayed to hawkBit (grows while hawkBit is unreachable).", registers: [this.registry] });
   readonly hawkbitRequests = new Counter({ name: "aerie_hawkbit_requests_total", help: "Requests made to hawkBit, by API.", labelNames: ["api"], registers: [this.registry] });
   readonly devicesOnline = new Gauge({ name: "aerie_devices_online", help: "Devices whose availability is online.", registers: [this.registry] });
   readonly devicesByVersion = new Gauge({ name: "aerie_devices_by_version", help: "Devices by reported installed version.", labelNames: ["version"], registers: [this.registry] });

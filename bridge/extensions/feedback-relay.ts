@@ -1,6 +1,7 @@
-// Stored device feedback → hawkBit DDI, on the leading instance. Each action's reports go in the order they
-// arrived (row order), so hawkBit never sees "closed" before "downloading"; different actions go side by side
-// (as many as the DDI channel's concurrency allows).
+// Stored device reports → hawkBit DDI, on the leading instance: feedback (deploymentBase), answers to a cancel
+// (cancelAction) and consent (confirmationBase). Each action's reports go in the order they arrived (row order),
+// so hawkBit never sees "closed" before "downloading"; different actions go side by side (as many as the DDI
+// channel's concurrency allows). An accepted consent is announced to the device only once hawkBit has it.
 //
 //   stored ──relayed──→ relayed_at set
 //     │  └─hawkBit down, 5xx, time-out──→ stays queued; the relay tries again after 0.5 s, doubling to 30 s
@@ -10,7 +11,7 @@
 // per incoming message. Reports stored by other instances are found by the next pass (every second at most).
 import { HawkbitError } from "../../api/hawkbit/errors.js";
 import { PassLoop } from "../../core/pass-loop.js";
-import type { DdiFeedback } from "../hawkbit/channel.js";
+import type { DdiConfirmation, DdiFeedback } from "../hawkbit/channel.js";
 import type { BridgeContext, Extension } from "../extension.js";
 
 const BATCH = 500;
@@ -18,18 +19,20 @@ const IDLE_PASS_MS = 1000;
 const FIRST_RETRY_MS = 500;
 const MAX_RETRY_MS = 30_000;
 
+type ReportKind = "feedback" | "cancel-answer" | "consent";
+
 interface PendingReport {
   id: string;
   status: string | null;
-  cancel_answer: boolean;
-  ddi: DdiFeedback;
+  kind: ReportKind;
+  ddi: DdiFeedback | DdiConfirmation;
   message_id: string | null;
   hawkbit_action_id: number;
   controller_id: string;
 }
 
 const PENDING = `
-SELECT f.id, f.status, f.cancel_answer, f.ddi, f.message_id, a.hawkbit_action_id, d.controller_id
+SELECT f.id, f.status, f.kind, f.ddi, f.message_id, a.hawkbit_action_id, d.controller_id
 FROM action_feedback f
 JOIN device_actions a ON a.id = f.action_id
 JOIN devices d ON d.id = a.device_id
@@ -105,9 +108,11 @@ export class FeedbackRelayExtension implements Extension {
 
   private async relay(report: PendingReport): Promise<Outcome> {
     const { channel, pool, metrics, deadLetters, topics, log } = this.ctx;
+    const { controller_id: controllerId, hawkbit_action_id: actionId } = report;
     try {
-      if (report.cancel_answer) await channel.sendCancelFeedback(report.controller_id, report.hawkbit_action_id, report.ddi);
-      else await channel.sendFeedback(report.controller_id, report.hawkbit_action_id, report.ddi);
+      if (report.kind === "consent") await channel.sendConfirmation(controllerId, actionId, report.ddi as DdiConfirmation);
+      else if (report.kind === "cancel-answer") await channel.sendCancelFeedback(controllerId, actionId, report.ddi as DdiFeedback);
+      else await channel.sendFeedback(controllerId, actionId, report.ddi as DdiFeedback);
     } catch (error) {
       metrics.bridgeErrors.inc({ stage: "relay" });
       const status = error instanceof HawkbitError ? error.status : undefined;
@@ -116,16 +121,30 @@ export class FeedbackRelayExtension implements Extension {
         const reason = `hawkBit answered ${status}: ${message}`;
         await pool.query("UPDATE action_feedback SET relay_error = $2, relay_attempts = relay_attempts + 1 WHERE id = $1", [report.id, reason]);
         const stored = { messageId: report.message_id, actionId: report.hawkbit_action_id, status: report.status, ddi: report.ddi };
-        await deadLetters.record(topics.device(report.controller_id, "feedback"), "relay-failed", reason, Buffer.from(JSON.stringify(stored)), report.controller_id);
+        await deadLetters.record(topics.device(controllerId, report.kind === "consent" ? "consent" : "feedback"), "relay-failed", reason, Buffer.from(JSON.stringify(stored)), report.controller_id);
         return "refused";
       }
       await pool.query("UPDATE action_feedback SET relay_attempts = relay_attempts + 1 WHERE id = $1", [report.id]);
       // Once per outage, not once per report.
-      if (this.failures === 0) log.warn({ err: message, controllerId: report.controller_id, actionId: report.hawkbit_action_id }, "feedback relay to hawkBit failed; kept and tried again");
+      if (this.failures === 0) log.warn({ err: message, controllerId, actionId }, "relay of a device report to hawkBit failed; kept and tried again");
       return "failed";
     }
     await pool.query("UPDATE action_feedback SET relayed_at = now(), relay_attempts = relay_attempts + 1 WHERE id = $1", [report.id]);
-    metrics.feedbackRelayed.inc({ status: report.status ?? report.ddi.execution });
+    if (report.kind === "consent") await this.consentRelayed(report);
+    else metrics.feedbackRelayed.inc({ status: report.status ?? (report.ddi as DdiFeedback).execution });
     return "relayed";
+  }
+
+  private async consentRelayed({ status: decision, controller_id: controllerId, hawkbit_action_id: actionId }: PendingReport): Promise<void> {
+    const { db, metrics, notices, topics } = this.ctx;
+    metrics.consentDecisions.inc({ decision: decision ?? "unknown" });
+    if (decision !== "accept") return;
+    // Unless something else moved it on meanwhile (a cancel, an end in hawkBit).
+    const moved = await db.deviceAction.updateMany({ where: { hawkbitActionId: actionId, status: "awaiting-consent" }, data: { status: "notified", detail: "consent given" } });
+    if (moved.count === 0) return;
+    // The action is running in hawkBit now; announce it at once rather than at the next sync.
+    const notice = await notices.build({ actionId, controllerId, consentRequired: false });
+    this.ctx.publish(topics.device(controllerId, "deployment"), JSON.stringify(notice), { qos: 1, retain: true });
+    metrics.deploymentsSent.inc();
   }
 }

@@ -2,7 +2,7 @@
 // is accepted only for an action of that very device; a repeated message id is a redelivery, stored once.
 // The device's QoS1 message is acknowledged once its report is stored, so a slow or unreachable hawkBit
 // neither holds the device's messages nor turns its reports into dead letters. Answers to a cancel notice
-// (canceled, cancel-rejected) are marked for hawkBit's cancelAction feedback.
+// (canceled, cancel-rejected) are marked for hawkBit's cancelAction feedback. consent.ts queues the same way.
 import type { DeviceEvent } from "../event-bus.js";
 import type { BridgeContext, Extension } from "../extension.js";
 import type { Feedback } from "../protocol/schemas.js";
@@ -46,7 +46,7 @@ export class FeedbackExtension implements Extension {
     const ddi = toDdiFeedback(payload.status, payload.progress, payload.details ?? [], payload.code);
     const stored = await db.actionFeedback.createMany({
       data: [{
-        actionId: action.id, messageId: payload.messageId, status: payload.status, cancelAnswer: isCancelAnswer, ddi: ddi as object,
+        actionId: action.id, messageId: payload.messageId, kind: isCancelAnswer ? "cancel-answer" : "feedback", status: payload.status, ddi: ddi as object,
         execution: ddi.execution, result: ddi.finished, progress: payload.progress, details: payload.details ?? [], receivedAt,
       }],
       skipDuplicates: true,

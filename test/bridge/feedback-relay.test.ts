@@ -1,5 +1,5 @@
-// Device feedback while hawkBit is unreachable: the device's reports are acknowledged once stored, wait in
-// Postgres, and reach hawkBit in their order when it answers again; a report hawkBit refuses for good becomes
+// Device feedback and consent while hawkBit is unreachable: the device's reports are acknowledged once stored,
+// wait in Postgres, and reach hawkBit in their order when it answers again; a report hawkBit refuses for good becomes
 // a dead letter with hawkBit's reason. DDI goes through a proxy that can answer 503 to everything.
 import { expect } from "chai";
 import { startEmbeddedBroker } from "../../infrastructure/embedded/mqtt-broker.js";
@@ -78,6 +78,33 @@ describe("bridge: feedback relay through a hawkBit outage", function () {
     expect(await database.count("SELECT count(*) AS n FROM action_feedback WHERE relayed_at IS NULL")).to.equal(0);
     expect(await database.count("SELECT count(*) AS n FROM dead_letters")).to.equal(0);
     await until("pending gauge back to 0", async () => (await pendingGauge()) === 0);
+  });
+
+  it("keeps a consent given while hawkBit is down, and announces the go-ahead only once hawkBit has it", async () => {
+    await bridge.management.setTenantConfig("user.confirmation.flow.enabled", true);
+    try {
+      const actionId = await startRollout(bridge.management, "fr-consent", "fr-1", true);
+      await device.next<{ actionId: number; consentRequired: boolean }>("deployment", 0, (n) => n.actionId === actionId && n.consentRequired);
+      proxy.outage = true;
+      const from = device.received.length;
+      await device.send("consent", { messageId: device.messageId(), actionId, decision: "accept" });
+      await until("consent stored", async () => (await database.count("SELECT count(*) AS n FROM action_feedback WHERE kind = 'consent' AND relayed_at IS NULL")) === 1);
+      await until("acknowledged", async () => bridge.bridge.inFlight === 0);
+      await new Promise((resolve) => setTimeout(resolve, 700));
+      expect(device.received.slice(from).filter((m) => m.topic === device.topic("deployment"))).to.deep.equal([]);
+      expect(await database.count("SELECT count(*) AS n FROM device_actions WHERE hawkbit_action_id = $1 AND status = 'awaiting-consent'", [actionId])).to.equal(1);
+      expect((await bridge.management.getTargetAction("fr-1", actionId)).detailStatus).to.equal("wait_for_confirmation");
+
+      proxy.outage = false;
+      const go = await device.next<{ actionId: number; consentRequired: boolean }>("deployment", from, (n) => n.actionId === actionId && !n.consentRequired);
+      expect(go.actionId).to.equal(actionId);
+      expect((await bridge.management.getTargetAction("fr-1", actionId)).detailStatus).to.not.equal("wait_for_confirmation");
+      await device.send("feedback", { messageId: device.messageId(), actionId, status: "success" });
+      await until("consented action finished in hawkBit", async () => (await bridge.management.getTargetAction("fr-1", actionId)).status === "finished");
+    } finally {
+      proxy.outage = false;
+      await bridge.management.setTenantConfig("user.confirmation.flow.enabled", false);
+    }
   });
 
   it("turns a report hawkBit refuses for good into a dead letter with hawkBit's reason, and goes on", async () => {

@@ -1,10 +1,11 @@
--- Device feedback is stored first and relayed to hawkBit afterwards (bridge/extensions/feedback-relay.ts):
--- the device's QoS1 report is acknowledged once it is here, and a hawkBit outage delays the relay
--- instead of turning the report into a dead letter. `status` is the device's own word for the report,
--- `ddi` the exact DDI body to send.
+-- Device feedback and consent are stored first and relayed to hawkBit afterwards
+-- (bridge/extensions/feedback-relay.ts): the device's QoS1 message is acknowledged once it is here, and a
+-- hawkBit outage delays the relay instead of turning the report into a dead letter. `kind` says where it goes
+-- (feedback: deploymentBase feedback; cancel-answer: cancelAction feedback; consent: confirmationBase),
+-- `status` is the device's own word (downloading … success, or accept/defer/reject), `ddi` the exact body.
 ALTER TABLE "action_feedback"
+    ADD COLUMN "kind" TEXT NOT NULL DEFAULT 'feedback',
     ADD COLUMN "status" TEXT,
-    ADD COLUMN "cancel_answer" BOOLEAN NOT NULL DEFAULT false,
     ADD COLUMN "ddi" JSONB,
     ADD COLUMN "relayed_at" TIMESTAMPTZ(3),
     ADD COLUMN "relay_attempts" INTEGER NOT NULL DEFAULT 0,
