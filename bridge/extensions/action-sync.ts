@@ -4,8 +4,9 @@
 // since its last pass (`lastModifiedAt=ge=<cursor>`), with a full pass over every open action after
 // each election and every few minutes to heal anything missed. Per changed action:
 //   running/retrieved/…      → deployment notice (one DDI call per distribution set, see notices.ts)
-//   wait_for_confirmation    → deployment notice with consentRequired (consent.ts relays the answer)
-//   canceling                → cancel notice (feedback.ts relays the device's answer)
+//   wait_for_confirmation    → deployment notice with consentRequired (consent.ts stores the answer,
+//                              feedback-relay.ts relays it)
+//   canceling                → cancel notice (feedback.ts stores the device's answer, feedback-relay.ts relays it)
 //   finished/error/canceled  → the retained notices are cleared
 // The pass runs every syncIntervalMs while any action is open (and for 5 minutes after), every
 // idleSyncIntervalMs otherwise, and at once on `NOTIFY aerie_bridge_wake` (sent when a campaign starts or

@@ -142,9 +142,14 @@ export class FeedbackRelayExtension implements Extension {
     // Unless something else moved it on meanwhile (a cancel, an end in hawkBit).
     const moved = await db.deviceAction.updateMany({ where: { hawkbitActionId: actionId, status: "awaiting-consent" }, data: { status: "notified", detail: "consent given" } });
     if (moved.count === 0) return;
-    // The action is running in hawkBit now; announce it at once rather than at the next sync.
-    const notice = await notices.build({ actionId, controllerId, consentRequired: false });
-    this.ctx.publish(topics.device(controllerId, "deployment"), JSON.stringify(notice), { qos: 1, retain: true });
-    metrics.deploymentsSent.inc();
+    // The action is running in hawkBit now; announced at once rather than at the next sync, which also sees the
+    // action leave wait_for_confirmation and announces it if this fails.
+    try {
+      const notice = await notices.build({ actionId, controllerId, consentRequired: false });
+      this.ctx.publish(topics.device(controllerId, "deployment"), JSON.stringify(notice), { qos: 1, retain: true });
+      metrics.deploymentsSent.inc();
+    } catch (error) {
+      this.ctx.log.warn({ controllerId, actionId, err: (error as Error).message }, "consent relayed; the notice follows with the next action sync");
+    }
   }
 }
