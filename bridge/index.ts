@@ -1,6 +1,6 @@
-// The MQTT fleet bridge: one MQTT connection with a persistent session, a dispatcher that validates what
-// devices send, and extensions that each own one feature. A device's QoS1 message is acknowledged only
-// once handled (AckGate), so a crash loses nothing: the broker re-sends to the same session.
+// The MQTT fleet bridge: two MQTT connections with persistent sessions (see LANES), a dispatcher that
+// validates what devices send, and extensions that each own one feature. A device's QoS1 message is
+// acknowledged only once handled (AckGate), so a crash loses nothing: the broker re-sends to the same session.
 // Several instances can run at once: on MQTT v5 they share the device topics ($share/<group>/…), and
 // one of them, elected through a Postgres advisory lock, runs the leader-only extensions.
 import { hostname } from "node:os";
@@ -26,13 +26,32 @@ import { TelemetryExtension } from "./extensions/telemetry.js";
 import { limitedChannel } from "./hawkbit/limited-channel.js";
 import { LeaderElection } from "./leader.js";
 import { NoticeBuilder } from "./notices.js";
-import { Topics } from "./protocol/topics.js";
+import { type DeviceMessageKind, Topics } from "./protocol/topics.js";
 import { logger } from "../core/log.js";
 
 export type BridgeDependencies = Omit<BridgeContext, "mqtt" | "bus" | "topics" | "deadLetters" | "log" | "notices" | "publish" | keyof BridgeSettings> & Partial<BridgeSettings>;
 
 export const EXTENSION_NAMES = ["registration", "telemetry", "feedback", "feedback-relay", "consent", "health", "notices", "requests", "fleet-gauges", "action-sync", "heartbeat", "retention"] as const;
 export type ExtensionName = (typeof EXTENSION_NAMES)[number];
+
+/**
+ * PUBACKs leave each connection in arrival order (AckGate), so one message that waits for hawkBit holds back
+ * every later one on its connection. hello (registers the device in hawkBit) and request (may ask hawkBit)
+ * therefore have a connection of their own, with availability, which must stay in order with hello (both set
+ * presence). On the first, with the instance's own client id, everything waits only for Postgres.
+ */
+const LANES: readonly { name: string; clientIdSuffix: string; kinds: readonly DeviceMessageKind[] }[] = [
+  { name: "data", clientIdSuffix: "", kinds: ["telemetry", "feedback", "consent", "health"] },
+  { name: "presence", clientIdSuffix: "-presence", kinds: ["hello", "availability", "request"] },
+];
+
+interface Lane {
+  name: string;
+  client: MqttClient;
+  gate: AckGate;
+  connected: Promise<void>;
+  kinds: readonly DeviceMessageKind[];
+}
 
 /** A session survives a bridge outage this long; the broker queues device messages meanwhile. */
 const SESSION_EXPIRY_SECONDS = 7 * 24 * 3600;
@@ -48,7 +67,7 @@ export interface BridgeOptions {
   shareGroup?: string;
   /** 5 is implied by shareGroup; aedes speaks 4 (3.1.1) only. */
   protocolVersion?: 4 | 5;
-  /** Unacknowledged messages at most; beyond it the bridge stops reading (back-pressure). */
+  /** Unacknowledged messages at most, per connection; beyond it the bridge stops reading it (back-pressure). */
   maxInFlight?: number;
   /** Concurrent DDI requests at most. */
   ddiConcurrency?: number;
@@ -68,13 +87,13 @@ const DEFAULT_SETTINGS: BridgeSettings = {
 };
 
 export class FleetBridge {
-  private client: MqttClient | undefined;
+  private lanes: Lane[] = [];
   private extensions: Extension[] = [];
   private leaderExtensions: Extension[] = [];
   private leadership: Promise<void> = Promise.resolve();
   private election: LeaderElection | undefined;
-  private gate: AckGate | undefined;
   private accepting = false;
+  private stopping = false;
   private readonly log = logger("bridge");
   readonly clientId: string;
 
@@ -83,7 +102,7 @@ export class FleetBridge {
   }
 
   get connected(): boolean {
-    return this.client?.connected ?? false;
+    return this.lanes.length > 0 && this.lanes.every((lane) => lane.client.connected);
   }
 
   get isLeader(): boolean {
@@ -92,14 +111,14 @@ export class FleetBridge {
 
   /** Messages received and not yet acknowledged. */
   get inFlight(): number {
-    return this.gate?.inFlight ?? 0;
+    return this.lanes.reduce((sum, lane) => sum + lane.gate.inFlight, 0);
   }
 
-  async start(): Promise<void> {
+  private connect(name: string, clientId: string, kinds: readonly DeviceMessageKind[]): Lane {
     const protocolVersion = this.options.shareGroup ? 5 : (this.options.protocolVersion ?? 4);
     const maxInFlight = this.options.maxInFlight ?? 2000;
     const connectOptions: IClientOptions = {
-      clientId: this.clientId,
+      clientId,
       username: this.options.mqttUsername,
       password: this.options.mqttPassword,
       clean: false,
@@ -111,16 +130,23 @@ export class FleetBridge {
       ...(process.env.DEBUG ? {} : { log: () => undefined }),
       ...(protocolVersion === 5 ? { properties: { sessionExpiryInterval: SESSION_EXPIRY_SECONDS, receiveMaximum: Math.min(65535, maxInFlight) } } : {}),
     };
-    // Created synchronously and wired before any byte arrives: a persistent session starts delivering
-    // its queue right after CONNACK, and a message without a listener would be acknowledged unseen.
+    // Created synchronously and wired (by the caller, before any await) ahead of the first byte: a persistent
+    // session starts delivering its queue right after CONNACK, and a message without a listener would be
+    // acknowledged unseen.
     const client = mqtt.connect(this.options.mqttUrl, connectOptions);
-    this.client = client;
     const connected = new Promise<void>((resolve, reject) => {
       client.once("connect", () => resolve());
       client.once("error", reject);
     });
     connected.catch(() => undefined);
-    client.on("error", (error) => this.log.warn({ err: error.message }, "MQTT error"));
+    client.on("error", (error) => this.log.warn({ connection: name, err: error.message }, "MQTT error"));
+    return { name, client, gate: new AckGate(client, maxInFlight), connected, kinds };
+  }
+
+  async start(): Promise<void> {
+    this.stopping = false;
+    this.lanes = LANES.map((lane) => this.connect(lane.name, `${this.clientId}${lane.clientIdSuffix}`, lane.kinds));
+    const publisher = this.lanes[0]!.client;
     const topics = new Topics(this.options.baseTopic);
     const bus = new EventBus();
     const settings = { ...DEFAULT_SETTINGS, ...Object.fromEntries(Object.entries(this.deps).filter(([k, v]) => k in DEFAULT_SETTINGS && v !== undefined)) } as BridgeSettings;
@@ -129,27 +155,31 @@ export class FleetBridge {
       ...this.deps,
       ...settings,
       channel,
-      mqtt: client,
+      mqtt: publisher,
       topics,
       bus,
       deadLetters: new DeadLetters(this.deps.pool, this.deps.metrics, this.log),
       notices: new NoticeBuilder({ db: this.deps.db, store: this.deps.store, channel, presignTtlSeconds: settings.presignTtlSeconds }),
       log: this.log,
       publish: (topic, payload, opts) =>
-        client.publish(topic, payload, opts, (error) => {
+        publisher.publish(topic, payload, opts, (error) => {
           if (error) this.log.warn({ topic, err: error.message }, "publish failed");
         }),
     };
-    const gate = new AckGate(client, maxInFlight);
-    this.gate = gate;
     const dispatcher = new Dispatcher(ctx);
-    client.on("message", (topic, payload, packet) => {
-      // After stop() began: leave the message unacknowledged; the broker keeps it for our session.
-      if (!this.accepting) return gate.track(packet.messageId, new Promise(() => undefined));
-      gate.track(packet.messageId, dispatcher.handle(topic, payload));
-    });
-    const inFlightTimer = setInterval(() => this.deps.metrics.bridgeInFlight.set(gate.inFlight), 1000);
-    client.once("end", () => clearInterval(inFlightTimer));
+    // A session's queue can arrive before the extensions have started: those messages wait for them, in order
+    // (PUBACKs leave in arrival order, so one left unhandled would hold back the whole connection).
+    let open!: () => void;
+    const opened = new Promise<void>((resolve) => (open = resolve));
+    for (const { client, gate } of this.lanes) {
+      client.on("message", (topic, payload, packet) => {
+        // After stop() began: leave the message unacknowledged; the broker keeps it for our session.
+        if (this.stopping) return gate.track(packet.messageId, new Promise(() => undefined));
+        gate.track(packet.messageId, this.accepting ? dispatcher.handle(topic, payload) : opened.then(() => dispatcher.handle(topic, payload)));
+      });
+    }
+    const inFlightTimer = setInterval(() => this.deps.metrics.bridgeInFlight.set(this.inFlight), 1000);
+    publisher.once("end", () => clearInterval(inFlightTimer));
 
     const wanted = new Set<string>(this.options.extensions ?? EXTENSION_NAMES);
     const all: Extension[] = [
@@ -160,13 +190,11 @@ export class FleetBridge {
     this.extensions = all.filter((e) => !e.leaderOnly);
     this.leaderExtensions = all.filter((e) => e.leaderOnly);
     for (const extension of this.extensions) await extension.start();
+    open();
     this.accepting = true;
 
     try {
-      await connected;
-      const granted = await client.subscribeAsync(Object.fromEntries(topics.bridgeSubscriptions(this.options.shareGroup).map((t) => [t, { qos: 1 as const }])));
-      const refused = granted.filter((g) => g.qos > 2);
-      if (refused.length > 0) throw new Error(`the broker refused subscriptions: ${refused.map((g) => g.topic).join(", ")}`);
+      await Promise.all(this.lanes.map((lane) => this.subscribe(lane, topics)));
     } catch (error) {
       await this.stop();
       throw error;
@@ -185,6 +213,16 @@ export class FleetBridge {
     this.log.info({ url: this.options.mqttUrl.replace(/\/\/[^@]*@/, "//"), base: this.options.baseTopic, clientId: this.clientId, shareGroup: this.options.shareGroup }, "bridge started");
   }
 
+  private async subscribe({ client, connected, kinds }: Lane, topics: Topics): Promise<void> {
+    await connected;
+    const granted = await client.subscribeAsync(Object.fromEntries(topics.bridgeSubscriptions(this.options.shareGroup, kinds).map((t) => [t, { qos: 1 as const }])));
+    const refused = granted.filter((g) => g.qos > 2);
+    if (refused.length > 0) throw new Error(`the broker refused subscriptions: ${refused.map((g) => g.topic).join(", ")}`);
+    // A session kept from a bridge that read every kind on one connection still holds the others' subscriptions.
+    const elsewhere = topics.bridgeSubscriptions(this.options.shareGroup).filter((t) => !topics.bridgeSubscriptions(this.options.shareGroup, kinds).includes(t));
+    if (elsewhere.length > 0) await client.unsubscribeAsync(elsewhere);
+  }
+
   private async lead(leading: boolean): Promise<void> {
     if (leading) for (const extension of this.leaderExtensions) await extension.start();
     else for (const extension of [...this.leaderExtensions].reverse()) await extension.stop();
@@ -195,12 +233,13 @@ export class FleetBridge {
    * closes the connection. The subscriptions stay with the broker's session, which queues meanwhile.
    */
   async stop(): Promise<void> {
-    if (!this.client) return;
+    if (this.lanes.length === 0) return;
+    this.stopping = true;
     this.accepting = false;
     await this.election?.stop();
     await this.leadership;
     for (const extension of [...this.extensions].reverse()) await extension.stop();
-    await this.client.endAsync();
-    this.client = undefined;
+    await Promise.all(this.lanes.map((lane) => lane.client.endAsync()));
+    this.lanes = [];
   }
 }

@@ -50,8 +50,8 @@ export class Topics {
    * Subscriptions of the bridge: every device's upstream leaves. With a share group (MQTT v5), each
    * message goes to one bridge instance of the group.
    */
-  bridgeSubscriptions(shareGroup?: string): string[] {
-    const filters = DEVICE_MESSAGE_KINDS.map((kind) => `${this.base}/devices/+/${kind}${kind === "request" ? "/+" : ""}`);
+  bridgeSubscriptions(shareGroup?: string, kinds: readonly DeviceMessageKind[] = DEVICE_MESSAGE_KINDS): string[] {
+    const filters = kinds.map((kind) => `${this.base}/devices/+/${kind}${kind === "request" ? "/+" : ""}`);
     return shareGroup ? filters.map((f) => `$share/${shareGroup}/${f}`) : filters;
   }
 

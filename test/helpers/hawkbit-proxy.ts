@@ -12,8 +12,8 @@ export interface HawkbitProxy {
   outage: boolean;
   /** The `n`-th mutating request from now (1-based) reaches hawkBit, its answer never reaches Aerie. */
   loseAnswerOf(n: number): void;
-  /** Holds the next request whose path starts with `pathPrefix` until release(); `arrived` settles when it comes. */
-  holdNext(method: string, pathPrefix: string): { arrived: Promise<void>; release(): void };
+  /** Holds the next request whose path starts with `pathPrefix` until release(); `arrived` settles when it comes (rejects after `timeoutMs`). */
+  holdNext(method: string, pathPrefix: string, timeoutMs?: number): { arrived: Promise<void>; release(): void };
   close(): Promise<void>;
 }
 
@@ -64,10 +64,13 @@ export async function startHawkbitProxy(upstream: string): Promise<HawkbitProxy>
     loseAnswerOf(n) {
       countdown = n;
     },
-    holdNext(method, pathPrefix) {
+    holdNext(method, pathPrefix, timeoutMs = 15_000) {
       let arrive!: () => void;
       let release!: () => void;
-      const arrived = new Promise<void>((resolve) => (arrive = resolve));
+      const arrived = new Promise<void>((resolve, reject) => {
+        arrive = resolve;
+        setTimeout(() => reject(new Error(`no ${method} ${pathPrefix}… reached hawkBit within ${timeoutMs} ms`)), timeoutMs).unref();
+      });
       const released = new Promise<void>((resolve) => (release = resolve));
       hold = { method, pathPrefix, arrive, released };
       return { arrived, release };
