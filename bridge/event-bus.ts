@@ -25,8 +25,8 @@ export interface BridgeEvents {
   consent: [DeviceEvent<Consent>];
   health: [DeviceEvent<Health>];
   request: [RequestEvent];
-  /** A device's feedback report was stored and waits for the relay to hawkBit. */
-  feedbackStored: [];
+  /** A device's feedback or consent was stored and waits for the relay to hawkBit (feedback-relay.ts). */
+  reportQueued: [];
   /** A device was registered (in Postgres and hawkBit) and may need its pending deployment again. */
   deviceRegistered: [{ controllerId: string; deviceId: string }];
   /** This instance became (true) or stopped being (false) the leader of hawkBit synchronisation. */

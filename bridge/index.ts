@@ -26,7 +26,7 @@ import { TelemetryExtension } from "./extensions/telemetry.js";
 import { limitedChannel } from "./hawkbit/limited-channel.js";
 import { LeaderElection } from "./leader.js";
 import { NoticeBuilder } from "./notices.js";
-import { type DeviceMessageKind, Topics } from "./protocol/topics.js";
+import { DEVICE_MESSAGE_KINDS, type DeviceMessageKind, Topics } from "./protocol/topics.js";
 import { logger } from "../core/log.js";
 
 export type BridgeDependencies = Omit<BridgeContext, "mqtt" | "bus" | "topics" | "deadLetters" | "log" | "notices" | "publish" | keyof BridgeSettings> & Partial<BridgeSettings>;
@@ -51,6 +51,8 @@ interface Lane {
   gate: AckGate;
   connected: Promise<void>;
   kinds: readonly DeviceMessageKind[];
+  /** Uses the instance's own client id, so it may inherit a session from a bridge with one connection. */
+  ownClientId: boolean;
 }
 
 /** A session survives a bridge outage this long; the broker queues device messages meanwhile. */
@@ -92,7 +94,6 @@ export class FleetBridge {
   private leaderExtensions: Extension[] = [];
   private leadership: Promise<void> = Promise.resolve();
   private election: LeaderElection | undefined;
-  private accepting = false;
   private stopping = false;
   private readonly log = logger("bridge");
   readonly clientId: string;
@@ -114,7 +115,8 @@ export class FleetBridge {
     return this.lanes.reduce((sum, lane) => sum + lane.gate.inFlight, 0);
   }
 
-  private connect(name: string, clientId: string, kinds: readonly DeviceMessageKind[]): Lane {
+  private connect({ name, clientIdSuffix, kinds }: (typeof LANES)[number]): Lane {
+    const clientId = `${this.clientId}${clientIdSuffix}`;
     const protocolVersion = this.options.shareGroup ? 5 : (this.options.protocolVersion ?? 4);
     const maxInFlight = this.options.maxInFlight ?? 2000;
     const connectOptions: IClientOptions = {
@@ -140,12 +142,12 @@ export class FleetBridge {
     });
     connected.catch(() => undefined);
     client.on("error", (error) => this.log.warn({ connection: name, err: error.message }, "MQTT error"));
-    return { name, client, gate: new AckGate(client, maxInFlight), connected, kinds };
+    return { name, client, gate: new AckGate(client, maxInFlight), connected, kinds, ownClientId: clientIdSuffix === "" };
   }
 
   async start(): Promise<void> {
     this.stopping = false;
-    this.lanes = LANES.map((lane) => this.connect(lane.name, `${this.clientId}${lane.clientIdSuffix}`, lane.kinds));
+    this.lanes = LANES.map((lane) => this.connect(lane));
     const publisher = this.lanes[0]!.client;
     const topics = new Topics(this.options.baseTopic);
     const bus = new EventBus();
@@ -169,13 +171,14 @@ export class FleetBridge {
     const dispatcher = new Dispatcher(ctx);
     // A session's queue can arrive before the extensions have started: those messages wait for them, in order
     // (PUBACKs leave in arrival order, so one left unhandled would hold back the whole connection).
+    let started = false;
     let open!: () => void;
     const opened = new Promise<void>((resolve) => (open = resolve));
     for (const { client, gate } of this.lanes) {
       client.on("message", (topic, payload, packet) => {
         // After stop() began: leave the message unacknowledged; the broker keeps it for our session.
         if (this.stopping) return gate.track(packet.messageId, new Promise(() => undefined));
-        gate.track(packet.messageId, this.accepting ? dispatcher.handle(topic, payload) : opened.then(() => dispatcher.handle(topic, payload)));
+        gate.track(packet.messageId, started ? dispatcher.handle(topic, payload) : opened.then(() => dispatcher.handle(topic, payload)));
       });
     }
     const inFlightTimer = setInterval(() => this.deps.metrics.bridgeInFlight.set(this.inFlight), 1000);
@@ -191,7 +194,7 @@ export class FleetBridge {
     this.leaderExtensions = all.filter((e) => e.leaderOnly);
     for (const extension of this.extensions) await extension.start();
     open();
-    this.accepting = true;
+    started = true;
 
     try {
       await Promise.all(this.lanes.map((lane) => this.subscribe(lane, topics)));
@@ -213,14 +216,13 @@ export class FleetBridge {
     this.log.info({ url: this.options.mqttUrl.replace(/\/\/[^@]*@/, "//"), base: this.options.baseTopic, clientId: this.clientId, shareGroup: this.options.shareGroup }, "bridge started");
   }
 
-  private async subscribe({ client, connected, kinds }: Lane, topics: Topics): Promise<void> {
+  private async subscribe({ client, connected, kinds, ownClientId }: Lane, topics: Topics): Promise<void> {
     await connected;
     const granted = await client.subscribeAsync(Object.fromEntries(topics.bridgeSubscriptions(this.options.shareGroup, kinds).map((t) => [t, { qos: 1 as const }])));
     const refused = granted.filter((g) => g.qos > 2);
     if (refused.length > 0) throw new Error(`the broker refused subscriptions: ${refused.map((g) => g.topic).join(", ")}`);
     // A session kept from a bridge that read every kind on one connection still holds the others' subscriptions.
-    const elsewhere = topics.bridgeSubscriptions(this.options.shareGroup).filter((t) => !topics.bridgeSubscriptions(this.options.shareGroup, kinds).includes(t));
-    if (elsewhere.length > 0) await client.unsubscribeAsync(elsewhere);
+    if (ownClientId) await client.unsubscribeAsync(topics.bridgeSubscriptions(this.options.shareGroup, DEVICE_MESSAGE_KINDS.filter((k) => !kinds.includes(k))));
   }
 
   private async lead(leading: boolean): Promise<void> {
@@ -235,7 +237,6 @@ export class FleetBridge {
   async stop(): Promise<void> {
     if (this.lanes.length === 0) return;
     this.stopping = true;
-    this.accepting = false;
     await this.election?.stop();
     await this.leadership;
     for (const extension of [...this.extensions].reverse()) await extension.stop();

@@ -62,16 +62,16 @@ export class CampaignMonitor {
         await this.releases.provision(id).catch((error) => this.log.warn({ release: id, err: (error as Error).message }, "release provisioning not completed yet"));
       }
     }
-    const live = await this.db.campaign.findMany({ where: { status: { in: LIVE_STATUSES } }, orderBy: { createdAt: "asc" } });
-    for (const campaign of live) {
+    const live = await this.db.campaign.findMany({ where: { status: { in: LIVE_STATUSES } }, orderBy: { createdAt: "asc" }, select: { id: true } });
+    for (const { id } of live) {
       if (this.stopped) return;
       await this.campaigns
-        .exclusive(campaign.id, async () => {
-          // Read again: an operator's command may have changed it since the list was read.
-          const current = await this.db.campaign.findUnique({ where: { id: campaign.id } });
-          if (current && LIVE_STATUSES.includes(current.status as CampaignStatus)) await this.step(current);
+        .exclusive(id, async () => {
+          // Read inside: an operator's command may have changed it since the list was read.
+          const campaign = await this.db.campaign.findUnique({ where: { id } });
+          if (campaign && LIVE_STATUSES.includes(campaign.status as CampaignStatus)) await this.step(campaign);
         })
-        .catch((error) => this.log.warn({ campaign: campaign.id, err: (error as Error).message }, "campaign step failed; retried next pass"));
+        .catch((error) => this.log.warn({ campaign: id, err: (error as Error).message }, "campaign step failed; retried next pass"));
     }
     const byState = await this.db.campaign.groupBy({ by: ["status"], _count: true });
     this.metrics.campaignsByState.reset();
@@ -227,13 +227,12 @@ export class CampaignMonitor {
         return;
       }
     }
-    // Claimed in Postgres first: an operator's pause arriving meanwhile wins, and a crash after the claim is
-    // repaired by the next pass (campaign running, rollout still paused → evaluated again).
-    const claimed = await this.db.campaign.updateMany({
-      where: { id: campaign.id, status: campaign.status, OR: [{ pausedBy: null }, { pausedBy: { not: "operator" } }] },
+    // Recorded first: a crash before hawkBit resumes is repaired by the next pass (campaign running, rollout
+    // still paused → evaluated again). Operator commands cannot interleave (CampaignService.exclusive).
+    await this.db.campaign.update({
+      where: { id: campaign.id },
       data: { status: "running", pausedBy: null, statusReason: null, runtime: { ...runtime, lastAdvanceAt: now } as object },
     });
-    if (claimed.count === 0) return;
     await this.hawkbit.resumeRollout(rollout.id);
     await wakeBridge(this.db);
     await audit(this.db, "aerie", "campaign.group.advance", `campaign:${campaign.id}`, { after: current.name, at: now });

@@ -174,7 +174,7 @@ export class CampaignService {
       const campaign = await this.load(id);
       // "starting" too: Aerie learns that hawkBit runs the rollout up to a pass later, while devices may already update.
       if (!["starting", "running", "paused"].includes(campaign.status)) throw conflictState(id, campaign.status, "only a started campaign can be paused");
-      // Recorded first, so the reconciler never resumes what the operator is pausing.
+      // Recorded first: if Aerie stops before hawkBit has paused, the reconciler pauses it.
       await this.db.campaign.update({ where: { id }, data: { status: "paused", pausedBy: "operator" satisfies PausedBy, statusReason: `paused by ${actor}` } });
       const rollout = await this.hawkbit.getRollout(campaign.hawkbitRolloutId!);
       // hawkBit pauses only a running rollout; one still starting is paused by the reconciler once it runs.

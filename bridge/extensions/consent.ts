@@ -6,6 +6,7 @@ import type { DeviceEvent } from "../event-bus.js";
 import type { BridgeContext, Extension } from "../extension.js";
 import type { DdiConfirmation } from "../hawkbit/channel.js";
 import type { Consent } from "../protocol/schemas.js";
+import { queueReport } from "./feedback-relay.js";
 
 export class ConsentExtension implements Extension {
   readonly name = "consent";
@@ -35,15 +36,11 @@ export class ConsentExtension implements Extension {
       ...(payload.details ?? []),
     ];
     const confirmation: DdiConfirmation = { confirmation: payload.decision === "accept" ? "confirmed" : "denied", details, ...(payload.code === undefined ? {} : { code: payload.code }) };
-    const stored = await db.actionFeedback.createMany({
-      data: [{
-        actionId: action.id, messageId: payload.messageId, kind: "consent", status: payload.decision, ddi: confirmation as object,
-        execution: confirmation.confirmation, result: "none", details, receivedAt,
-      }],
-      skipDuplicates: true,
+    const queued = await queueReport(this.ctx, {
+      actionId: action.id, messageId: payload.messageId, kind: "consent", status: payload.decision, ddi: confirmation as object,
+      execution: confirmation.confirmation, result: "none", details, receivedAt,
     });
-    if (stored.count === 0) return;
-    this.ctx.bus.emit("feedbackStored");
+    if (!queued) return;
     if (payload.decision === "reject") {
       await db.deviceAction.update({ where: { id: action.id }, data: { status: "rejected", detail: details.join("; ") } });
       this.ctx.publish(topics.device(controllerId, "deployment"), "", { qos: 1, retain: true });

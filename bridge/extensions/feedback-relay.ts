@@ -10,6 +10,7 @@
 // New reports wake the relay at once, except while it waits out a failure: then hawkBit is not asked again
 // per incoming message. Reports stored by other instances are found by the next pass (every second at most).
 import { HawkbitError } from "../../api/hawkbit/errors.js";
+import type { Prisma } from "../../core/db/prisma.js";
 import { PassLoop } from "../../core/pass-loop.js";
 import type { DdiConfirmation, DdiFeedback } from "../hawkbit/channel.js";
 import type { BridgeContext, Extension } from "../extension.js";
@@ -23,7 +24,7 @@ type ReportKind = "feedback" | "cancel-answer" | "consent";
 
 interface PendingReport {
   id: string;
-  status: string | null;
+  status: string;
   kind: ReportKind;
   ddi: DdiFeedback | DdiConfirmation;
   message_id: string | null;
@@ -42,6 +43,14 @@ LIMIT $1`;
 
 type Outcome = "relayed" | "refused" | "failed";
 
+/** Puts a device's report in the relay's queue; false when its message id was queued before (a redelivery). */
+export async function queueReport(ctx: BridgeContext, report: Prisma.ActionFeedbackCreateManyInput): Promise<boolean> {
+  const stored = await ctx.db.actionFeedback.createMany({ data: [report], skipDuplicates: true });
+  if (stored.count === 0) return false;
+  ctx.bus.emit("reportQueued");
+  return true;
+}
+
 export class FeedbackRelayExtension implements Extension {
   readonly name = "feedback-relay";
   readonly leaderOnly = true;
@@ -53,19 +62,19 @@ export class FeedbackRelayExtension implements Extension {
       return this.retryDelay();
     },
   );
-  private readonly onStored = () => {
+  private readonly onQueued = () => {
     if (this.failures === 0) this.loop.wake();
   };
 
   constructor(private readonly ctx: BridgeContext) {}
 
   async start(): Promise<void> {
-    this.ctx.bus.on("feedbackStored", this.onStored);
+    this.ctx.bus.on("reportQueued", this.onQueued);
     this.loop.start();
   }
 
   async stop(): Promise<void> {
-    this.ctx.bus.off("feedbackStored", this.onStored);
+    this.ctx.bus.off("reportQueued", this.onQueued);
     await this.loop.stop();
   }
 
@@ -131,13 +140,13 @@ export class FeedbackRelayExtension implements Extension {
     }
     await pool.query("UPDATE action_feedback SET relayed_at = now(), relay_attempts = relay_attempts + 1 WHERE id = $1", [report.id]);
     if (report.kind === "consent") await this.consentRelayed(report);
-    else metrics.feedbackRelayed.inc({ status: report.status ?? (report.ddi as DdiFeedback).execution });
+    else metrics.feedbackRelayed.inc({ status: report.status });
     return "relayed";
   }
 
   private async consentRelayed({ status: decision, controller_id: controllerId, hawkbit_action_id: actionId }: PendingReport): Promise<void> {
     const { db, metrics, notices, topics } = this.ctx;
-    metrics.consentDecisions.inc({ decision: decision ?? "unknown" });
+    metrics.consentDecisions.inc({ decision });
     if (decision !== "accept") return;
     // Unless something else moved it on meanwhile (a cancel, an end in hawkBit).
     const moved = await db.deviceAction.updateMany({ where: { hawkbitActionId: actionId, status: "awaiting-consent" }, data: { status: "notified", detail: "consent given" } });

@@ -7,6 +7,7 @@ import type { DeviceEvent } from "../event-bus.js";
 import type { BridgeContext, Extension } from "../extension.js";
 import type { Feedback } from "../protocol/schemas.js";
 import { CANCEL_ANSWERS, FINAL_STATUSES, toDdiFeedback, type DeviceActionStatus } from "./action-status.js";
+import { queueReport } from "./feedback-relay.js";
 
 export class FeedbackExtension implements Extension {
   readonly name = "feedback";
@@ -44,15 +45,11 @@ export class FeedbackExtension implements Extension {
       return;
     }
     const ddi = toDdiFeedback(payload.status, payload.progress, payload.details ?? [], payload.code);
-    const stored = await db.actionFeedback.createMany({
-      data: [{
-        actionId: action.id, messageId: payload.messageId, kind: isCancelAnswer ? "cancel-answer" : "feedback", status: payload.status, ddi: ddi as object,
-        execution: ddi.execution, result: ddi.finished, progress: payload.progress, details: payload.details ?? [], receivedAt,
-      }],
-      skipDuplicates: true,
+    const queued = await queueReport(this.ctx, {
+      actionId: action.id, messageId: payload.messageId, kind: isCancelAnswer ? "cancel-answer" : "feedback", status: payload.status, ddi: ddi as object,
+      execution: ddi.execution, result: ddi.finished, progress: payload.progress, details: payload.details ?? [], receivedAt,
     });
-    if (stored.count === 0) return;
-    this.ctx.bus.emit("feedbackStored");
+    if (!queued) return;
     // A refused cancel leaves the action running where it was; anything else is its new state.
     const status: DeviceActionStatus = payload.status === "cancel-rejected" ? "notified" : payload.status;
     await db.deviceAction.update({ where: { id: action.id }, data: { status, detail: payload.details?.join("; ") || null } });
