@@ -2,32 +2,27 @@
 // wait in Postgres, and reach hawkBit in their order when it answers again; a report hawkBit refuses for good becomes
 // a dead letter with hawkBit's reason. DDI goes through a proxy that can answer 503 to everything.
 import { expect } from "chai";
-import { startEmbeddedBroker } from "../../infrastructure/embedded/mqtt-broker.js";
-import { freePort } from "../helpers/env.js";
-import { startConformantStandin, type ConformantStandin } from "../helpers/hawkbit-conformance.js";
-import { type HawkbitProxy, startHawkbitProxy } from "../helpers/hawkbit-proxy.js";
-import { startInProcessBridge, startTestDatabase, until, type InProcessBridge, type TestDatabase } from "./helpers.js";
+import type { ConformantStandin } from "../helpers/hawkbit-conformance.js";
+import type { HawkbitProxy } from "../helpers/hawkbit-proxy.js";
+import { type BridgeBehindProxy, type InProcessBridge, type TestDatabase, startBridgeBehindProxy, until } from "./helpers.js";
 import { RawDevice, startRollout } from "./raw-device.js";
 
 describe("bridge: feedback relay through a hawkBit outage", function () {
   this.timeout(60_000);
+  let setup: BridgeBehindProxy;
   let database: TestDatabase;
   let standin: ConformantStandin;
   let proxy: HawkbitProxy;
-  let broker: Awaited<ReturnType<typeof startEmbeddedBroker>>;
   let bridge: InProcessBridge;
   let device: RawDevice;
 
   const pendingGauge = async () => Number((await bridge.metrics.registry.getSingleMetric("aerie_bridge_feedback_pending")!.get()).values[0]?.value ?? -1);
 
   before(async () => {
-    database = await startTestDatabase();
-    standin = await startConformantStandin({ schedulerIntervalMs: 50 });
-    proxy = await startHawkbitProxy(standin.url);
-    broker = await startEmbeddedBroker({ host: "127.0.0.1", port: await freePort() });
-    bridge = await startInProcessBridge(database, standin, { mqttUrl: broker.url, clientId: "fr-bridge" }, { ddiUrl: proxy.url });
+    setup = await startBridgeBehindProxy("fr-bridge");
+    ({ database, standin, proxy, bridge } = setup);
     await until("leadership", async () => bridge.bridge.isLeader);
-    device = await RawDevice.connect(broker.url, "fr-1");
+    device = await RawDevice.connect(setup.brokerUrl, "fr-1");
     await device.send("availability", { state: "online" });
     await device.send("hello", { messageId: device.messageId(), updateClient: "swupdate", hardware: "board-y", versions: { rootfs: "1.0.0" } });
     await until("fr-1 registered", async () => (await database.count("SELECT count(*) AS n FROM devices WHERE controller_id = 'fr-1'")) === 1);
@@ -35,11 +30,7 @@ describe("bridge: feedback relay through a hawkBit outage", function () {
 
   after(async () => {
     await device?.client.endAsync().catch(() => undefined);
-    await bridge?.stop();
-    await broker?.stop();
-    await proxy?.close();
-    await standin?.dispose();
-    await database?.stop();
+    await setup?.stop();
   });
 
   it("acknowledges reports while hawkBit is down, keeps them, and relays them in order once it is back", async () => {

@@ -14,7 +14,9 @@ import { ArtifactStore } from "../../core/storage/artifact-store.js";
 import { startEmbeddedPostgres, type EmbeddedPostgres } from "../../infrastructure/embedded/postgres.js";
 import { startMosquitto, type Mosquitto, type MosquittoOptions } from "../../infrastructure/mosquitto/launcher.js";
 import { freePort, tempDir } from "../helpers/env.js";
-import { CREDENTIALS, type ConformantStandin } from "../helpers/hawkbit-conformance.js";
+import { CREDENTIALS, type ConformantStandin, startConformantStandin } from "../helpers/hawkbit-conformance.js";
+import { type HawkbitProxy, startHawkbitProxy } from "../helpers/hawkbit-proxy.js";
+import { startEmbeddedBroker } from "../../infrastructure/embedded/mqtt-broker.js";
 
 export interface TestDatabase {
   url: string;
@@ -140,4 +142,32 @@ export async function until<T>(what: string, probe: () => Promise<T | undefined 
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} (last: ${JSON.stringify(last)})`);
     await sleep(everyMs);
   }
+}
+
+/** An in-process bridge on an embedded broker whose DDI calls pass a proxy (outages, held requests). */
+export interface BridgeBehindProxy {
+  database: TestDatabase;
+  standin: ConformantStandin;
+  proxy: HawkbitProxy;
+  brokerUrl: string;
+  bridge: InProcessBridge;
+  stop(): Promise<void>;
+}
+
+export async function startBridgeBehindProxy(clientId: string): Promise<BridgeBehindProxy> {
+  const database = await startTestDatabase();
+  const standin = await startConformantStandin({ schedulerIntervalMs: 50 });
+  const proxy = await startHawkbitProxy(standin.url);
+  const broker = await startEmbeddedBroker({ host: "127.0.0.1", port: await freePort() });
+  const bridge = await startInProcessBridge(database, standin, { mqttUrl: broker.url, clientId }, { ddiUrl: proxy.url });
+  return {
+    database, standin, proxy, brokerUrl: broker.url, bridge,
+    async stop() {
+      await bridge.stop();
+      await broker.stop();
+      await proxy.close();
+      await standin.dispose();
+      await database.stop();
+    },
+  };
 }
