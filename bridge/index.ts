@@ -23,7 +23,7 @@ import { RegistrationExtension } from "./extensions/registration.js";
 import { RequestsExtension } from "./extensions/requests.js";
 import { RetentionExtension } from "./extensions/retention.js";
 import { TelemetryExtension } from "./extensions/telemetry.js";
-import { limitedChannel } from "./hawkbit/limited-channel.js";
+import { limitedChannel } from "../hawkbit/limited-channel.js";
 import { LeaderElection } from "./leader.js";
 import { NoticeBuilder } from "./notices.js";
 import { DEVICE_MESSAGE_KINDS, type DeviceMessageKind, Topics } from "./protocol/topics.js";

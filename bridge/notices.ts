@@ -9,7 +9,7 @@
 // window) are built one by one.
 import type { Database } from "../core/db/prisma.js";
 import type { ArtifactStore } from "../core/storage/artifact-store.js";
-import type { DdiDeployment, HawkbitDeviceChannel } from "./hawkbit/channel.js";
+import type { DdiDeployment, HawkbitDeviceChannel } from "../hawkbit/channel.js";
 import type { Deployment, DeploymentArtifact } from "./protocol/schemas.js";
 
 export interface ActionRef {

@@ -4,14 +4,14 @@
 // A failure half-way stops whatever had started, so no child process outlives a failed start.
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
-import { HawkbitManagementClient } from "../api/hawkbit/management-client.js";
+import { HawkbitManagementClient } from "../hawkbit/management-client.js";
 import { createApp, createServices, listen } from "../api/server.js";
 import { CampaignMonitor } from "../api/services/campaign-monitor.js";
 import { WebhookDispatcher } from "../api/webhooks/dispatcher.js";
 import { FleetBridge } from "../bridge/index.js";
 import { aedesAuth } from "../bridge/auth/aedes-auth.js";
 import { MosquittoAuthSync } from "../bridge/auth/mosquitto-auth-sync.js";
-import { DdiChannel } from "../bridge/hawkbit/ddi-channel.js";
+import { DdiChannel } from "../hawkbit/ddi-channel.js";
 import { startHawkbitStandin } from "../infrastructure/hawkbit-standin/index.js";
 import { startEmbeddedBroker } from "../infrastructure/embedded/mqtt-broker.js";
 import { startEmbeddedPostgres } from "../infrastructure/embedded/postgres.js";

@@ -6,8 +6,8 @@
 // and advancing health-gated / paced rollouts (hawkBit pauses after each group; Aerie resumes when allowed).
 import { PassLoop } from "../../core/pass-loop.js";
 import { wakeBridge } from "./bridge-wake.js";
-import type { HawkbitManagementClient } from "../hawkbit/management-client.js";
-import type { MgmtRolloutGroupResponseBody, MgmtRolloutResponseBody } from "../hawkbit/types.js";
+import type { HawkbitManagementClient } from "../../hawkbit/management-client.js";
+import type { MgmtRolloutGroupResponseBody, MgmtRolloutResponseBody } from "../../hawkbit/types.js";
 import type { Database } from "../../core/db/prisma.js";
 import type { AerieMetrics } from "../../core/metrics.js";
 import { logger } from "../../core/log.js";

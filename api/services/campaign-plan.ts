@@ -3,8 +3,8 @@
 // from it alone: a request repeated after a crash is the same request.
 import { parse } from "@rsql/parser";
 import type { ExpressionNode } from "@rsql/ast";
-import type { MgmtActionType, MgmtRolloutGroup, MgmtRolloutRestRequestBodyPost } from "../hawkbit/types.js";
-import { rsqlValue } from "../hawkbit/management-client.js";
+import type { MgmtActionType, MgmtRolloutGroup, MgmtRolloutRestRequestBodyPost } from "../../hawkbit/types.js";
+import { rsqlValue } from "../../hawkbit/management-client.js";
 import { badRequest } from "../http-error.js";
 import { compile } from "../validation.js";
 

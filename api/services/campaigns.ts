@@ -16,9 +16,9 @@
 //   finished | stopped | aborted (with failed devices) ──retry──► retrying ──retry rollout ensured──► created (start requested)
 import { GroupMembers } from "./group-members.js";
 import { wakeBridge } from "./bridge-wake.js";
-import type { HawkbitManagementClient } from "../hawkbit/management-client.js";
-import { HawkbitError } from "../hawkbit/errors.js";
-import type { MgmtRolloutGroupResponseBody } from "../hawkbit/types.js";
+import type { HawkbitManagementClient } from "../../hawkbit/management-client.js";
+import { HawkbitError } from "../../hawkbit/errors.js";
+import type { MgmtRolloutGroupResponseBody } from "../../hawkbit/types.js";
 import type { Database } from "../../core/db/prisma.js";
 import { SerialByKey } from "../../core/serial-by-key.js";
 import { audit } from "../audit.js";

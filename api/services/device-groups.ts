@@ -4,8 +4,8 @@
 // is looked up by name before it is created, so repeating the provisioning after a crash is safe.
 import type { Database } from "../../core/db/prisma.js";
 import { audit } from "../audit.js";
-import { HawkbitError } from "../hawkbit/errors.js";
-import type { HawkbitManagementClient } from "../hawkbit/management-client.js";
+import { HawkbitError } from "../../hawkbit/errors.js";
+import type { HawkbitManagementClient } from "../../hawkbit/management-client.js";
 import { badRequest, conflict, notFound } from "../http-error.js";
 import { compile, parseBody } from "../validation.js";
 import { selectionToTargetFilter } from "./campaign-plan.js";

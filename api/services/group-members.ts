@@ -2,7 +2,7 @@
 // (creation, dynamic groups filling up), so it is asked of hawkBit again only then. Without this, every
 // progress GET and every health-gate pass paged all targets of every group from hawkBit (at 10,000
 // devices, 20 pages per group per request).
-import type { HawkbitManagementClient } from "../hawkbit/management-client.js";
+import type { HawkbitManagementClient } from "../../hawkbit/management-client.js";
 
 const MAX_GROUPS_CACHED = 2000;
 

@@ -9,10 +9,10 @@
 // refuses again, and the cleanup is retried, so a refused release never leaves a module or set behind.
 // The row and the artifact binding are written first; `provision` is re-run by the reconciler for every release
 // still provisioning, and completes it from wherever hawkBit is.
-import type { HawkbitManagementClient } from "../hawkbit/management-client.js";
+import type { HawkbitManagementClient } from "../../hawkbit/management-client.js";
 import type { Database } from "../../core/db/prisma.js";
 import type { ArtifactStore } from "../../core/storage/artifact-store.js";
-import { HawkbitError } from "../hawkbit/errors.js";
+import { HawkbitError } from "../../hawkbit/errors.js";
 import { audit } from "../audit.js";
 import { badRequest, conflict, notFound } from "../http-error.js";
 import { compile, parseBody } from "../validation.js";

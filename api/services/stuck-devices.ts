@@ -4,13 +4,13 @@
 //
 // Aerie's device_actions row is marked first and the feedback sent second: after a crash in between, the next pass
 // finds the row marked but the action still open in hawkBit and sends the feedback again.
-import type { HawkbitDeviceChannel } from "../../bridge/hawkbit/channel.js";
+import type { HawkbitDeviceChannel } from "../../hawkbit/channel.js";
 import type { Database } from "../../core/db/prisma.js";
 import { logger } from "../../core/log.js";
 import { audit } from "../audit.js";
-import { HawkbitError } from "../hawkbit/errors.js";
-import type { HawkbitManagementClient } from "../hawkbit/management-client.js";
-import type { MgmtAction } from "../hawkbit/types.js";
+import { HawkbitError } from "../../hawkbit/errors.js";
+import type { HawkbitManagementClient } from "../../hawkbit/management-client.js";
+import type { MgmtAction } from "../../hawkbit/types.js";
 
 /** Only the feedback call is needed; any HawkbitDeviceChannel (DDI today) will do. */
 export type FeedbackChannel = Pick<HawkbitDeviceChannel, "sendFeedback">;

@@ -6,7 +6,7 @@
 //        │                                 \→ rejected (device refused)      canceling → canceled
 //        └──────────────────────────────────────────────── closed (ended in hawkBit without us)
 import type { FeedbackStatus } from "../protocol/schemas.js";
-import type { DdiFeedback } from "../hawkbit/channel.js";
+import type { DdiFeedback } from "../../hawkbit/channel.js";
 
 export type DeviceActionStatus = "awaiting-consent" | "notified" | "canceling" | Exclude<FeedbackStatus, "cancel-rejected"> | "closed";
 

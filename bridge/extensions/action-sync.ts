@@ -13,9 +13,9 @@
 // advances, see wake.ts), then every 200 ms until the new actions show up (at most 10 s).
 import pg from "pg";
 import { PassLoop } from "../../core/pass-loop.js";
-import { HawkbitError } from "../../api/hawkbit/errors.js";
-import type { MgmtAction } from "../../api/hawkbit/types.js";
-import { pagesAhead } from "../hawkbit/pages-ahead.js";
+import { HawkbitError } from "../../hawkbit/errors.js";
+import type { MgmtAction } from "../../hawkbit/types.js";
+import { pagesAhead } from "../../hawkbit/pages-ahead.js";
 import type { BridgeContext, Extension } from "../extension.js";
 import { WAKE_CHANNEL } from "../wake.js";
 import { FINAL_STATUSES } from "./action-status.js";

@@ -4,7 +4,7 @@
 // its user can accept later); reject denies it and ends it on Aerie's side at once, so the device is not asked again.
 import type { DeviceEvent } from "../event-bus.js";
 import type { BridgeContext, Extension } from "../extension.js";
-import type { DdiConfirmation } from "../hawkbit/channel.js";
+import type { DdiConfirmation } from "../../hawkbit/channel.js";
 import type { Consent } from "../protocol/schemas.js";
 import { queueReport } from "./feedback-relay.js";
 

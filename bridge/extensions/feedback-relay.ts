@@ -9,10 +9,10 @@
 //
 // New reports wake the relay at once, except while it waits out a failure: then hawkBit is not asked again
 // per incoming message. Reports stored by other instances are found by the next pass (every second at most).
-import { HawkbitError } from "../../api/hawkbit/errors.js";
+import { HawkbitError } from "../../hawkbit/errors.js";
 import type { Prisma } from "../../core/db/prisma.js";
 import { PassLoop } from "../../core/pass-loop.js";
-import type { DdiConfirmation, DdiFeedback } from "../hawkbit/channel.js";
+import type { DdiConfirmation, DdiFeedback } from "../../hawkbit/channel.js";
 import type { BridgeContext, Extension } from "../extension.js";
 
 const BATCH = 500;

@@ -1,11 +1,11 @@
 // The leader's bulk read of hawkBit actions: pages requested ahead in order, and a full pass that does
 // not close an action just because a shifting offset page skipped it.
 import { expect } from "chai";
-import { HawkbitError } from "../../api/hawkbit/errors.js";
-import type { MgmtAction, PagedList } from "../../api/hawkbit/types.js";
+import { HawkbitError } from "../../hawkbit/errors.js";
+import type { MgmtAction, PagedList } from "../../hawkbit/types.js";
 import type { BridgeContext } from "../../bridge/extension.js";
 import { ActionSyncExtension } from "../../bridge/extensions/action-sync.js";
-import { pagesAhead } from "../../bridge/hawkbit/pages-ahead.js";
+import { pagesAhead } from "../../hawkbit/pages-ahead.js";
 import { Topics } from "../../bridge/protocol/topics.js";
 import { logger } from "../../core/log.js";
 import { AerieMetrics } from "../../core/metrics.js";

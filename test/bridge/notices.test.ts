@@ -2,7 +2,7 @@
 // action id and hawkBit link, and no sharing where hawkBit's answer may differ (another rollout, or an
 // action outside any rollout).
 import { expect } from "chai";
-import type { DdiDeployment, HawkbitDeviceChannel } from "../../bridge/hawkbit/channel.js";
+import type { DdiDeployment, HawkbitDeviceChannel } from "../../hawkbit/channel.js";
 import { NoticeBuilder } from "../../bridge/notices.js";
 import type { Database } from "../../core/db/prisma.js";
 import type { ArtifactStore } from "../../core/storage/artifact-store.js";

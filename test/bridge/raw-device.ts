@@ -1,7 +1,7 @@
 // A device as a third party would write it (raw MQTT, JSON payloads, its own subtree), and a rollout started
 // in hawkBit directly: the pieces of the bridge tests that drive the bridge only through its protocol.
 import mqtt, { type MqttClient } from "mqtt";
-import type { HawkbitManagementClient } from "../../api/hawkbit/management-client.js";
+import type { HawkbitManagementClient } from "../../hawkbit/management-client.js";
 import { eventually } from "../helpers/hawkbit-conformance.js";
 import { until } from "./helpers.js";
 

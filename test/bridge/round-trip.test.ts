@@ -2,7 +2,7 @@
 // nothing but an MQTT client following bridge/protocol/README.md, the bridge, PostgreSQL and the
 // hawkBit stand-in in conformance mode (every DDI and Management API call checked against the specs).
 import { expect } from "chai";
-import { HawkbitManagementClient } from "../../api/hawkbit/management-client.js";
+import { HawkbitManagementClient } from "../../hawkbit/management-client.js";
 import { downstreamValidators, describeErrors } from "../../bridge/protocol/schemas.js";
 import { startEmbeddedBroker } from "../../infrastructure/embedded/mqtt-broker.js";
 import { freePort } from "../helpers/env.js";

@@ -1,6 +1,6 @@
 // The group-membership cache asks hawkBit again only when a group's target count changed.
 import { expect } from "chai";
-import type { HawkbitManagementClient } from "../../api/hawkbit/management-client.js";
+import type { HawkbitManagementClient } from "../../hawkbit/management-client.js";
 import { GroupMembers } from "../../api/services/group-members.js";
 
 function countingClient(targets: string[]) {

@@ -6,11 +6,11 @@
 import { randomUUID } from "node:crypto";
 import { Readable } from "node:stream";
 import type { Express } from "express";
-import { HawkbitManagementClient } from "../../api/hawkbit/management-client.js";
+import { HawkbitManagementClient } from "../../hawkbit/management-client.js";
 import { type ApiDependencies, type RunningApi, createApp, createServices, listen } from "../../api/server.js";
 import { CampaignMonitor } from "../../api/services/campaign-monitor.js";
 import { WebhookDispatcher, type WebhookDispatcherOptions } from "../../api/webhooks/dispatcher.js";
-import { DdiChannel } from "../../bridge/hawkbit/ddi-channel.js";
+import { DdiChannel } from "../../hawkbit/ddi-channel.js";
 import { migrate } from "../../core/db/migrator.js";
 import { type Database, closePool, createDatabase, createPool } from "../../core/db/prisma.js";
 import { AerieMetrics } from "../../core/metrics.js";

@@ -6,7 +6,7 @@ import { expect } from "chai";
 import { randomBytes } from "node:crypto";
 import mqtt from "mqtt";
 import pg from "pg";
-import { HawkbitManagementClient } from "../../api/hawkbit/management-client.js";
+import { HawkbitManagementClient } from "../../hawkbit/management-client.js";
 import { loadConfig, type AerieConfig } from "../../core/config.js";
 import { startAerie, type AerieStack } from "../../core/stack.js";
 import { AerieApiError, AerieClient, waitFor } from "../../scripts/lib/aerie-client.js";

@@ -1,8 +1,8 @@
 // How the Management client and DDI channel behave when hawkBit says no: typed errors, auth, retries.
 import { expect } from "chai";
-import { HawkbitAuthError, HawkbitError, HawkbitNotFoundError, HawkbitValidationError } from "../../api/hawkbit/errors.js";
-import { HawkbitManagementClient } from "../../api/hawkbit/management-client.js";
-import { DdiChannel } from "../../bridge/hawkbit/ddi-channel.js";
+import { HawkbitAuthError, HawkbitError, HawkbitNotFoundError, HawkbitValidationError } from "../../hawkbit/errors.js";
+import { HawkbitManagementClient } from "../../hawkbit/management-client.js";
+import { DdiChannel } from "../../hawkbit/ddi-channel.js";
 import { CREDENTIALS, type ConformantStandin, startConformantStandin } from "../helpers/hawkbit-conformance.js";
 import { type FaultProxy, startFaultProxy } from "./fault-proxy.js";
 

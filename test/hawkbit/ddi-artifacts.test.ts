@@ -1,8 +1,8 @@
 // Artifact delivery over DDI: full and ranged downloads, the .MD5SUM file, and target-token access.
 import { createHash } from "node:crypto";
 import { expect } from "chai";
-import { HawkbitManagementClient } from "../../api/hawkbit/management-client.js";
-import { DdiChannel } from "../../bridge/hawkbit/ddi-channel.js";
+import { HawkbitManagementClient } from "../../hawkbit/management-client.js";
+import { DdiChannel } from "../../hawkbit/ddi-channel.js";
 import { CREDENTIALS, type ConformantStandin, eventually, startConformantStandin } from "../helpers/hawkbit-conformance.js";
 
 describe("hawkBit stand-in: DDI artifact download", () => {

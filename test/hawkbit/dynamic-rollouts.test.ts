@@ -5,9 +5,9 @@
 import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
 import { expect } from "chai";
-import { HawkbitManagementClient } from "../../api/hawkbit/management-client.js";
-import type { MgmtRolloutRestRequestBodyPost } from "../../api/hawkbit/types.js";
-import { DdiChannel } from "../../bridge/hawkbit/ddi-channel.js";
+import { HawkbitManagementClient } from "../../hawkbit/management-client.js";
+import type { MgmtRolloutRestRequestBodyPost } from "../../hawkbit/types.js";
+import { DdiChannel } from "../../hawkbit/ddi-channel.js";
 import { CREDENTIALS, type ConformantStandin, eventually, rejectedByHawkbit, startConformantStandin } from "../helpers/hawkbit-conformance.js";
 
 describe("hawkBit stand-in: dynamic rollouts", () => {

@@ -4,8 +4,8 @@
 import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
 import { expect } from "chai";
-import { HawkbitManagementClient } from "../../api/hawkbit/management-client.js";
-import { DdiChannel } from "../../bridge/hawkbit/ddi-channel.js";
+import { HawkbitManagementClient } from "../../hawkbit/management-client.js";
+import { DdiChannel } from "../../hawkbit/ddi-channel.js";
 import { CREDENTIALS, type ConformantStandin, eventually, rejectedByHawkbit, startConformantStandin } from "../helpers/hawkbit-conformance.js";
 
 describe("hawkBit stand-in: tags, types, metadata, target filters, auto-assignment, invalidation", () => {

@@ -1,8 +1,8 @@
 // State survives a restart; RSQL filters and paging behave as hawkBit's.
 import { createHash } from "node:crypto";
 import { expect } from "chai";
-import { HawkbitManagementClient, MAX_PAGE_SIZE } from "../../api/hawkbit/management-client.js";
-import { DdiChannel } from "../../bridge/hawkbit/ddi-channel.js";
+import { HawkbitManagementClient, MAX_PAGE_SIZE } from "../../hawkbit/management-client.js";
+import { DdiChannel } from "../../hawkbit/ddi-channel.js";
 import { tempDir } from "../helpers/env.js";
 import { CREDENTIALS, type ConformantStandin, eventually, startConformantStandin } from "../helpers/hawkbit-conformance.js";
 import { type FaultProxy, startFaultProxy } from "./fault-proxy.js";

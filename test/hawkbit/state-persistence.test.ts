@@ -5,8 +5,8 @@ import { spawn } from "node:child_process";
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { expect } from "chai";
-import { HawkbitManagementClient } from "../../api/hawkbit/management-client.js";
-import { DdiChannel } from "../../bridge/hawkbit/ddi-channel.js";
+import { HawkbitManagementClient } from "../../hawkbit/management-client.js";
+import { DdiChannel } from "../../hawkbit/ddi-channel.js";
 import { freePort, tempDir } from "../helpers/env.js";
 import { CREDENTIALS, type ConformantStandin, eventually, startConformantStandin } from "../helpers/hawkbit-conformance.js";
 

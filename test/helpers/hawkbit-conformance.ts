@@ -2,7 +2,7 @@
 // send) and every JSON response it returns is validated against hawkBit's official OpenAPI documents.
 import { readFileSync } from "node:fs";
 import { expect } from "chai";
-import { HawkbitError } from "../../api/hawkbit/errors.js";
+import { HawkbitError } from "../../hawkbit/errors.js";
 import { type HawkbitStandin, type SpecViolation, startHawkbitStandin } from "../../infrastructure/hawkbit-standin/index.js";
 import { freePort, tempDir } from "./env.js";
 

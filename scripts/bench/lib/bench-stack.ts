@@ -8,7 +8,7 @@ import { chmod, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
-import { HawkbitManagementClient } from "../../../api/hawkbit/management-client.js";
+import { HawkbitManagementClient } from "../../../hawkbit/management-client.js";
 import { loadConfig } from "../../../core/config.js";
 import { closePool, createPool } from "../../../core/db/prisma.js";
 import { freePort } from "../../../core/ports.js";

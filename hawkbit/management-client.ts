@@ -4,7 +4,7 @@
 import { Agent as HttpAgent } from "node:http";
 import type { Readable } from "node:stream";
 import axios, { type AxiosInstance } from "axios";
-import { logger } from "../../core/log.js";
+import { logger } from "../core/log.js";
 import { HawkbitError } from "./errors.js";
 import { singleFileMultipart } from "./multipart.js";
 import { type HawkbitRequest, retryingRequester } from "./retry.js";

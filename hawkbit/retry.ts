@@ -1,7 +1,7 @@
 // Retries for hawkBit calls: exponential backoff with full jitter on 5xx, 429 and network failures, and only
 // for requests that are safe to repeat. Shared by the Management client and the DDI channel.
 import { isAxiosError, type AxiosInstance, type AxiosRequestConfig } from "axios";
-import type { Logger } from "../../core/log.js";
+import type { Logger } from "../core/log.js";
 import { HawkbitError } from "./errors.js";
 
 export interface RetryPolicy {

@@ -1,7 +1,7 @@
 // Reads a paged Management API listing with the next pages already requested while the current one is
 // handled. A rollout start opens thousands of actions at once; read one page after another, the fan-out
 // would wait for hawkBit's answer to each of them in turn (20 round trips for 10,000 actions).
-import type { PagedList } from "../../api/hawkbit/types.js";
+import type { PagedList } from "./types.js";
 
 export interface PagesAheadOptions {
   pageSize: number;

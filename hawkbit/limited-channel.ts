@@ -1,6 +1,6 @@
 // Bounds how many DDI requests the bridge has in flight at once (a reconnect storm of thousands of
 // devices must not become thousands of parallel HTTP requests to hawkBit) and counts them.
-import type { AerieMetrics } from "../../core/metrics.js";
+import type { AerieMetrics } from "../core/metrics.js";
 import type { HawkbitDeviceChannel } from "./channel.js";
 
 export class Semaphore {

@@ -3,8 +3,8 @@
 // feedback POSTs are not, because hawkBit would record a repeated status twice.
 import { Agent as HttpAgent } from "node:http";
 import axios, { type AxiosInstance } from "axios";
-import { logger } from "../../core/log.js";
-import { type HawkbitRequest, retryingRequester } from "../../api/hawkbit/retry.js";
+import { logger } from "../core/log.js";
+import { type HawkbitRequest, retryingRequester } from "./retry.js";
 import type {
   ConfigDataMode, DdiCancelAction, DdiConfirmation, DdiControllerState, DdiDeployment, DdiFeedback, DdiHandlingType, HawkbitDeviceChannel,
 } from "./channel.js";
