@@ -134,9 +134,11 @@ describe("walking skeleton: one update end to end over MQTT", function () {
   });
 
   it("stores telemetry once per message in Postgres and counts it in /metrics", async () => {
-    const duplicateId = await devices[0]!.sendTelemetry({ temperature: 41 });
-    // The same message delivered again (at-least-once) must not become a second row.
-    await devices[0]!.publishRaw("aerie/v1/devices/e2e-1/telemetry", JSON.stringify({ messageId: duplicateId, ts: new Date().toISOString(), metrics: { temperature: 41 } }));
+    // The same message delivered again (at-least-once: same messageId, same ts) must not become a second row.
+    const duplicateId = `e2e-1-duplicate-${Date.now()}`;
+    const message = JSON.stringify({ messageId: duplicateId, ts: new Date().toISOString(), metrics: { temperature: 41 } });
+    await devices[0]!.publishRaw("aerie/v1/devices/e2e-1/telemetry", message);
+    await devices[0]!.publishRaw("aerie/v1/devices/e2e-1/telemetry", message);
 
     const client = new pg.Client({ connectionString: stack!.databaseUrl });
     await client.connect();
