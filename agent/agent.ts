@@ -319,7 +319,7 @@ export class Agent {
           },
         });
         try {
-          await verifyArtifact(path, artifact, this.deps.keyring);
+          await verifyArtifact(path, artifact, this.deps.keyring, { caFile: this.config.keyring.caFile });
         } catch (error) {
           await rm(path, { force: true });
           throw error;

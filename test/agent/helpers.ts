@@ -120,7 +120,7 @@ export async function artifactEntry(path: string, filename: string, url: string,
     filename,
     size: bytes.length,
     hashes: { sha256: createHash("sha256").update(bytes).digest("hex") },
-    signature: { format: "raw", algorithm: "ecdsa-p256", keyName: "aerie-release", keyVersion, value: sign("sha256", bytes, key).toString("base64") },
+    signature: { format: "ecdsa", covers: "artifact", algorithm: "ecdsa-p256", keyName: "aerie-release", keyVersion, value: sign("sha256", bytes, key).toString("base64") },
     offers: [{ url, scheme: "s3-presigned", metric: 10 }],
   };
 }
