@@ -23,6 +23,7 @@ import { RegistrationExtension } from "./extensions/registration.js";
 import { RequestsExtension } from "./extensions/requests.js";
 import { RetentionExtension } from "./extensions/retention.js";
 import { TelemetryExtension } from "./extensions/telemetry.js";
+import { LastSeenExtension } from "./extensions/last-seen.js";
 import { limitedChannel } from "../hawkbit/limited-channel.js";
 import { LeaderElection } from "./leader.js";
 import { NoticeBuilder } from "./notices.js";
@@ -31,7 +32,7 @@ import { logger } from "../core/log.js";
 
 export type BridgeDependencies = Omit<BridgeContext, "mqtt" | "bus" | "topics" | "deadLetters" | "log" | "notices" | "publish" | keyof BridgeSettings> & Partial<BridgeSettings>;
 
-export const EXTENSION_NAMES = ["registration", "telemetry", "feedback", "feedback-relay", "consent", "health", "notices", "requests", "fleet-gauges", "action-sync", "heartbeat", "retention"] as const;
+export const EXTENSION_NAMES = ["registration", "telemetry", "feedback", "feedback-relay", "consent", "health", "notices", "requests", "fleet-gauges", "action-sync", "heartbeat", "retention", "last-seen"] as const;
 export type ExtensionName = (typeof EXTENSION_NAMES)[number];
 
 /**
@@ -188,7 +189,7 @@ export class FleetBridge {
     const all: Extension[] = [
       new RegistrationExtension(ctx), new TelemetryExtension(ctx), new FeedbackExtension(ctx), new FeedbackRelayExtension(ctx), new ConsentExtension(ctx), new HealthExtension(ctx),
       new NoticesExtension(ctx), new RequestsExtension(ctx), new FleetGaugesExtension(ctx),
-      new ActionSyncExtension(ctx), new HeartbeatExtension(ctx), new RetentionExtension(ctx),
+      new ActionSyncExtension(ctx), new HeartbeatExtension(ctx), new RetentionExtension(ctx), new LastSeenExtension(ctx),
     ].filter((e) => wanted.has(e.name));
     this.extensions = all.filter((e) => !e.leaderOnly);
     this.leaderExtensions = all.filter((e) => e.leaderOnly);

@@ -5,7 +5,8 @@ import { createHash, randomUUID } from "node:crypto";
 import mqtt, { type MqttClient } from "mqtt";
 import type { Cancel, Consent, ConsentDecision, Deployment, DeploymentArtifact, DeviceResponse, Feedback, FeedbackStatus, Health, Hello, RequestName, Telemetry } from "../../bridge/protocol/schemas.js";
 import { Topics } from "../../bridge/protocol/topics.js";
-import { verifyDigestSignature, type PublicKeyInput, type SignatureAlgorithm } from "../../signing/verify.js";
+import { keyAlgorithm } from "../../signing/formats.js";
+import { verifyDigestSignature, type PublicKeyInput } from "../../signing/verify.js";
 
 export interface SimulatedDeviceOptions {
   controllerId: string;
@@ -249,13 +250,29 @@ export class SimulatedDevice {
     const digest = hash.digest();
     if (received !== artifact.size) throw new Error(`${artifact.filename}: got ${received} bytes, expected ${artifact.size}`);
     if (digest.toString("hex") !== artifact.hashes.sha256) throw new Error(`${artifact.filename}: sha256 mismatch`);
+    this.checkSignature(artifact, digest);
+  }
+
+  /**
+   * Refuses what a real device would refuse: no signature, an unknown format, a key version outside its
+   * keyring, or a signature that does not verify over the bytes it received.
+   */
+  private checkSignature(artifact: DeploymentArtifact, digest: Buffer): void {
     const signature = artifact.signature;
     if (!signature) throw new Error(`${artifact.filename} is not signed`);
+    const algorithm = keyAlgorithm(signature.algorithm);
+    if (!algorithm) throw new Error(`${artifact.filename}: unknown signature algorithm ${signature.algorithm}`);
+    if (signature.covers !== "artifact") throw new Error(`${artifact.filename}: cannot check a ${signature.format} signature over ${signature.covers}`);
+    const expected = { "rsa-pkcs1v15": "raw-rsa", "rsa-pss": "rsa-pss", "ecdsa-p256": "ecdsa" }[algorithm];
+    if (signature.format !== expected) throw new Error(`${artifact.filename}: a ${signature.format} signature cannot be made by an ${algorithm} key`);
     const key = this.options.keyring.get(signature.keyVersion);
     if (!key) throw new Error(`${artifact.filename} is signed with key version ${signature.keyVersion}, which is not in the keyring`);
-    const algorithm = signature.algorithm.replace(/-sha256$/, "") as SignatureAlgorithm;
-    if (!verifyDigestSignature(key, { digest, signature: Buffer.from(signature.value, "base64"), algorithm })) {
-      throw new Error(`${artifact.filename}: signature does not verify`);
+    let valid = false;
+    try {
+      valid = verifyDigestSignature(key, { digest, signature: Buffer.from(signature.value, "base64"), algorithm });
+    } catch {
+      valid = false;
     }
+    if (!valid) throw new Error(`${artifact.filename}: signature does not verify`);
   }
 }
