@@ -5,6 +5,7 @@
 // The README's configuration table is generated from SETTINGS (`aerie config --markdown`).
 import { readFileSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
+import { redactText } from "./redact.js";
 
 type Parser<T> = (raw: string) => T;
 
@@ -123,7 +124,8 @@ export type AerieConfig = { -readonly [K in keyof Settings]: Required<K> };
 
 export class InvalidConfigError extends Error {
   constructor(readonly variable: string, readonly expected: string, readonly got: string) {
-    super(`Invalid ${variable}=${JSON.stringify(got)}: expected ${expected}.`);
+    // A URL's credentials never reach the message, even in a value that is otherwise wrong.
+    super(`Invalid ${variable}=${JSON.stringify(redactText(got))}: expected ${expected}.`);
   }
 }
 
