@@ -261,15 +261,18 @@ export const openApiDocument = {
     },
     "/api/v1/devices/{controllerId}/credentials": {
       post: {
-        summary: "Issue (or re-issue) the device's MQTT token, shown only in this answer; the broker then accepts the controller id with it (AERIE_DEVICE_AUTH=token)",
-        parameters: [{ name: "controllerId", in: "path", required: true, schema: { type: "string" } }],
+        summary: "Issue the device's MQTT token, shown only in this answer; the broker then accepts the controller id (as username and client id) with it. A device with a live token: 409 credentials_exist unless rotate=true, which replaces it and closes the old token's connection",
+        parameters: [
+          { name: "controllerId", in: "path", required: true, schema: { type: "string" } },
+          { name: "rotate", in: "query", required: false, schema: { type: "boolean", default: false }, description: "Replace a live token" },
+        ],
         responses: {
           201: json({ type: "object", required: ["controllerId", "username", "token"], properties: { controllerId: { type: "string" }, username: { type: "string" }, token: { type: "string" } } }, "Created"),
           ...errors,
         },
       },
       delete: {
-        summary: "Revoke the device's MQTT token",
+        summary: "Revoke the device's MQTT token and close its live connection",
         parameters: [{ name: "controllerId", in: "path", required: true, schema: { type: "string" } }],
         responses: { 204: { description: "Revoked" }, ...errors },
       },

@@ -53,7 +53,7 @@ export interface ApiDependencies {
   /** The device channel to hawkBit (DDI, gateway token), for failing stuck devices; without it the timeout is off. */
   ddi?: FeedbackChannel;
   /** Called after a device credential was issued or revoked (e.g. to rewrite mosquitto's auth files). */
-  credentialsChanged?: () => Promise<void>;
+  credentialsChanged?: (disconnect?: string) => Promise<void>;
 }
 
 export interface ApiServices {

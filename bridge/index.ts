@@ -56,6 +56,16 @@ interface Lane {
   ownClientId: boolean;
 }
 
+/** The bridge instance's client id: configured, or one per host, stable across restarts. */
+export function bridgeClientId(configured?: string): string {
+  return configured ?? `aerie-bridge-${hostname()}`.slice(0, 64);
+}
+
+/** Every client id the bridge connects with (one per connection, see LANES); a broker reserves them to it. */
+export function bridgeClientIds(configured?: string): string[] {
+  return LANES.map((lane) => `${bridgeClientId(configured)}${lane.clientIdSuffix}`);
+}
+
 /** A session survives a bridge outage this long; the broker queues device messages meanwhile. */
 const SESSION_EXPIRY_SECONDS = 7 * 24 * 3600;
 
@@ -100,7 +110,7 @@ export class FleetBridge {
   readonly clientId: string;
 
   constructor(private readonly deps: BridgeDependencies, private readonly options: BridgeOptions) {
-    this.clientId = options.clientId ?? `aerie-bridge-${hostname()}`.slice(0, 64);
+    this.clientId = bridgeClientId(options.clientId);
   }
 
   get connected(): boolean {
