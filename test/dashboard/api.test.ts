@@ -68,7 +68,7 @@ describe("dashboard API: fleet, telemetry, artifacts, preview, deletion, live ev
       { id: "dash-4", hardware: "board-a", version: "0.9.0", vin: "WVWZZZ1JZXW000004", region: "eu" },
     ];
     for (const s of specs) {
-      const device = new SimulatedDevice({ controllerId: s.id, mqttUrl: test.stack.endpoints.mqtt, keyring, hardware: s.hardware, version: s.version, secondaryIds: { vin: s.vin }, attributes: { region: s.region } });
+      const device = new SimulatedDevice({ controllerId: s.id, mqttUrl: test.stack.endpoints.mqtt, keyring, hardware: s.hardware, version: s.version, secondaryIds: { vin: s.vin }, attributes: { region: s.region }, token: await test.deviceToken(s.id) });
       await device.start();
       devices.push(device);
     }
