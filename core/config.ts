@@ -84,8 +84,8 @@ export const SETTINGS = {
   s3Port: define("AERIE_S3_PORT", 4569, "port", "Port of the embedded s3rver.", port),
   s3Bucket: define("S3_BUCKET", "aerie-artifacts", "bucket name", "Bucket for artifacts (created at start if missing).", text),
   s3Region: define("S3_REGION", "us-east-1", "region", "S3 region.", text),
-  s3AccessKeyId: define("S3_ACCESS_KEY_ID", undefined, "text", "S3 access key. Embedded default: S3RVER.", text),
-  s3SecretAccessKey: define("S3_SECRET_ACCESS_KEY", undefined, "text", "S3 secret key. Embedded default: S3RVER.", text),
+  s3AccessKeyId: define("S3_ACCESS_KEY_ID", undefined, "text", "S3 access key. Embedded default: generated, kept in DATA_DIR/secrets.json; the embedded endpoint refuses requests not signed with it.", text),
+  s3SecretAccessKey: define("S3_SECRET_ACCESS_KEY", undefined, "text", "S3 secret key. Embedded default: generated, kept in DATA_DIR/secrets.json.", text),
   presignTtlSeconds: define("AERIE_PRESIGN_TTL", 900, "seconds", "Lifetime of presigned download URLs handed to devices.", positiveInt),
 
   hawkbitUrl: define("HAWKBIT_URL", undefined, "http(s):// URL", "hawkBit server. Unset: Aerie's hawkBit stand-in under DATA_DIR/hawkbit.", url(["http", "https"])),
