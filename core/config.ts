@@ -5,6 +5,7 @@
 // The README's configuration table is generated from SETTINGS (`aerie config --markdown`).
 import { readFileSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
+import { redactText } from "./redact.js";
 
 type Parser<T> = (raw: string) => T;
 
@@ -84,8 +85,8 @@ export const SETTINGS = {
   s3Port: define("AERIE_S3_PORT", 4569, "port", "Port of the embedded s3rver.", port),
   s3Bucket: define("S3_BUCKET", "aerie-artifacts", "bucket name", "Bucket for artifacts (created at start if missing).", text),
   s3Region: define("S3_REGION", "us-east-1", "region", "S3 region.", text),
-  s3AccessKeyId: define("S3_ACCESS_KEY_ID", undefined, "text", "S3 access key. Embedded default: S3RVER.", text),
-  s3SecretAccessKey: define("S3_SECRET_ACCESS_KEY", undefined, "text", "S3 secret key. Embedded default: S3RVER.", text),
+  s3AccessKeyId: define("S3_ACCESS_KEY_ID", undefined, "text", "S3 access key. Embedded default: generated, kept in DATA_DIR/secrets.json; the embedded endpoint refuses requests not signed with it.", text),
+  s3SecretAccessKey: define("S3_SECRET_ACCESS_KEY", undefined, "text", "S3 secret key. Embedded default: generated, kept in DATA_DIR/secrets.json.", text),
   presignTtlSeconds: define("AERIE_PRESIGN_TTL", 900, "seconds", "Lifetime of presigned download URLs handed to devices.", positiveInt),
 
   hawkbitUrl: define("HAWKBIT_URL", undefined, "http(s):// URL", "hawkBit server. Unset: Aerie's hawkBit stand-in under DATA_DIR/hawkbit.", url(["http", "https"])),
@@ -123,7 +124,8 @@ export type AerieConfig = { -readonly [K in keyof Settings]: Required<K> };
 
 export class InvalidConfigError extends Error {
   constructor(readonly variable: string, readonly expected: string, readonly got: string) {
-    super(`Invalid ${variable}=${JSON.stringify(got)}: expected ${expected}.`);
+    // A URL's credentials never reach the message, even in a value that is otherwise wrong.
+    super(`Invalid ${variable}=${JSON.stringify(redactText(got))}: expected ${expected}.`);
   }
 }
 

@@ -69,7 +69,10 @@ export async function startAerie(config: AerieConfig): Promise<AerieStack> {
 
     let s3Endpoint = config.s3Endpoint;
     if (!s3Endpoint) {
-      const s3 = await startEmbeddedS3({ dataDir: config.dataDir, host: config.host, port: config.s3Port });
+      const s3 = await startEmbeddedS3({
+        dataDir: config.dataDir, host: config.host, port: config.s3Port,
+        credentials: { accessKeyId: config.s3AccessKeyId ?? secrets.s3AccessKeyId, secretAccessKey: config.s3SecretAccessKey ?? secrets.s3SecretAccessKey },
+      });
       parts.add("embedded s3", () => s3.stop());
       s3Endpoint = s3.endpoint;
     }
