@@ -31,6 +31,7 @@ import { webhookRoutes } from "./routes/webhooks.js";
 import { DeviceGroupService } from "./services/device-groups.js";
 import { type FeedbackChannel, StuckDevices } from "./services/stuck-devices.js";
 import { WebhookService } from "./webhooks/subscriptions.js";
+import type { WebhookTargetPolicy } from "./webhooks/target-policy.js";
 import { artifactCatalogRoutes, campaignPreviewRoutes, releaseCatalogRoutes } from "./routes/catalog.js";
 import { CampaignPreviewService } from "./services/campaign-preview.js";
 import { CatalogService } from "./services/catalog.js";
@@ -54,6 +55,8 @@ export interface ApiDependencies {
   ddi?: FeedbackChannel;
   /** Called after a device credential was issued or revoked (e.g. to rewrite mosquitto's auth files). */
   credentialsChanged?: (disconnect?: string) => Promise<void>;
+  /** Where webhooks may point (AERIE_WEBHOOK_ALLOW); default: public addresses only. */
+  webhookPolicy?: WebhookTargetPolicy;
 }
 
 export interface ApiServices {
@@ -80,7 +83,7 @@ export function createServices(deps: ApiDependencies): ApiServices {
     releases: new ReleaseService(deps.db, deps.hawkbit, deps.store),
     campaigns: new CampaignService(deps.db, deps.hawkbit, deviceGroups),
     deviceGroups,
-    webhooks: new WebhookService(deps.db),
+    webhooks: new WebhookService(deps.db, deps.webhookPolicy),
     stuckDevices: deps.ddi ? new StuckDevices(deps.db, deps.hawkbit, deps.ddi) : undefined,
     catalog: new CatalogService(deps.db, deps.hawkbit, deps.store),
     campaignPreview: new CampaignPreviewService(deps.db, deps.hawkbit, deviceGroups),
