@@ -7,6 +7,7 @@ import type pg from "pg";
 import { provisionDevice, revokeDevice } from "../../bridge/provisioning.js";
 import { CONTROLLER_ID } from "../../bridge/protocol/schemas.js";
 import type { Database } from "../../core/db/prisma.js";
+import { allow } from "../auth/allow.js";
 import { audit } from "../audit.js";
 import { badRequest, notFound } from "../http-error.js";
 import { actorOf } from "./common.js";
@@ -18,14 +19,14 @@ function controllerIdParam(value: string): string {
 
 export function deviceCredentialRoutes(db: Database, pool: pg.Pool, credentialsChanged: () => Promise<void> = async () => undefined): Router {
   const router = Router({ mergeParams: true });
-  router.post("/:controllerId/credentials", async (req, res) => {
+  router.post("/:controllerId/credentials", allow("devices:credentials"), async (req, res) => {
     const controllerId = controllerIdParam(req.params.controllerId);
     const credential = await provisionDevice(pool, controllerId);
     await credentialsChanged();
     await audit(db, actorOf(req), "device.credentials.issued", `device:${controllerId}`);
     res.status(201).set("Cache-Control", "no-store").json({ controllerId, username: controllerId, token: credential.token });
   });
-  router.delete("/:controllerId/credentials", async (req, res) => {
+  router.delete("/:controllerId/credentials", allow("devices:credentials"), async (req, res) => {
     const controllerId = controllerIdParam(req.params.controllerId);
     if (!(await revokeDevice(pool, controllerId))) throw notFound(`credentials of device ${controllerId}`);
     await credentialsChanged();

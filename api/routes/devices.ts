@@ -1,11 +1,12 @@
 import { Router } from "express";
 import type { Database } from "../../core/db/prisma.js";
+import { allow } from "../auth/allow.js";
 import { notFound } from "../http-error.js";
 import { present } from "./common.js";
 
 export function deviceRoutes(db: Database): Router {
   const router = Router();
-  router.get("/", async (req, res) => {
+  router.get("/", allow("read"), async (req, res) => {
     const limit = Math.min(Number(req.query.limit ?? 100) || 100, 500);
     const offset = Math.max(Number(req.query.offset ?? 0) || 0, 0);
     const [total, devices] = await Promise.all([
@@ -14,7 +15,7 @@ export function deviceRoutes(db: Database): Router {
     ]);
     res.json(present({ total, offset, limit, devices }));
   });
-  router.get("/:controllerId", async (req, res) => {
+  router.get("/:controllerId", allow("read"), async (req, res) => {
     const device = await db.device.findUnique({
       where: { controllerId: req.params.controllerId },
       include: { identifiers: true, actions: { orderBy: { createdAt: "desc" }, take: 20 } },

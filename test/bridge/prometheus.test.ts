@@ -80,6 +80,9 @@ describe("Prometheus scrapes Aerie's fleet metrics", function () {
       "scrape_configs:",
       "  - job_name: aerie",
       "    metrics_path: /metrics",
+      // /metrics takes a token unless AERIE_METRICS_PUBLIC=true; Prometheus sends it as a bearer token.
+      "    authorization:",
+      `      credentials: ${stack.adminToken}`,
       "    static_configs:",
       `      - targets: ["${api.host}"]`,
       "",
