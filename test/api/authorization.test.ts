@@ -7,6 +7,12 @@ import type { AddressInfo } from "node:net";
 import { expect } from "chai";
 import { exportJWK, generateKeyPair, SignJWT, type JWK } from "jose";
 import { PERMISSIONS, ROLES, type Permission, type Role } from "../../api/auth/permissions.js";
+import { stat, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { bootstrapAdminToken } from "../../api/auth/bootstrap.js";
+import { TokenStore } from "../../api/auth/tokens.js";
+import { main } from "../../cli/aerie.js";
+import { tempDir } from "../helpers/env.js";
 import { AerieClient } from "../../scripts/lib/aerie-client.js";
 import { type CampaignHarness, startCampaignHarness } from "../campaigns/harness.js";
 
@@ -116,6 +122,71 @@ describe("API: every operation needs the permission its OpenAPI entry declares",
     const bad = await fetch(`${h.apiUrl}/api/v1/tokens`, { method: "POST", headers: { ...h.api.authorization, "content-type": "application/json" }, body: JSON.stringify({ name: "x", role: "root" }) });
     expect(bad.status).to.equal(400);
     expect(await bad.text()).to.contain("role");
+  });
+});
+
+describe("CLI: aerie tokens", function () {
+  this.timeout(120_000);
+  let h: CampaignHarness;
+
+  async function aerie(...args: string[]): Promise<{ code: number; out: string }> {
+    const lines: string[] = [];
+    const [log, err] = [console.log, console.error];
+    console.log = (...parts: unknown[]) => void lines.push(parts.join(" "));
+    console.error = () => {};
+    try {
+      return { code: await main(["tokens", ...args, "--url", h.apiUrl, "--token", h.adminToken]), out: lines.join("\n") };
+    } finally {
+      [console.log, console.error] = [log, err];
+    }
+  }
+
+  before(async () => {
+    h = await startCampaignHarness();
+  });
+  after(async () => {
+    await h?.dispose();
+  });
+
+  it("creates (shown once), lists and revokes tokens", async () => {
+    const created = await aerie("create", "--role", "operator", "--expires", "30d", "--name", "ci");
+    expect(created.code).to.equal(0);
+    expect(created.out).to.match(/^aerie_[A-Za-z0-9_-]{43}$/);
+    const me = await new AerieClient(h.apiUrl, created.out).request<{ roles: string[]; expiresAt: string }>("GET", "/api/v1/me");
+    expect(me.roles).to.deep.equal(["operator"]);
+    expect(new Date(me.expiresAt).getTime() - Date.now()).to.be.within(29 * 86400_000, 30 * 86400_000 + 60_000);
+    const listed = await aerie("list");
+    expect(listed.out).to.contain("ci").and.contain("operator").and.not.contain(created.out);
+    const id = listed.out.split("\n").find((line) => line.includes(" ci "))!.split(" ")[0]!;
+    expect((await aerie("revoke", id)).code).to.equal(0);
+    expect((await fetch(`${h.apiUrl}/api/v1/me`, { headers: { authorization: `Bearer ${created.out}` } })).status).to.equal(401);
+    expect((await aerie("create", "--role", "root")).code).to.equal(1);
+  });
+
+  it("bootstrap: the first start creates an admin token, prints it once and keeps it 0600; a revoked one stays revoked", async () => {
+    const dir = await tempDir();
+    try {
+      const printed: string[] = [];
+      const store = new TokenStore(h.db);
+      // The harness's own admin token is a bootstrap token too: this test starts from none (and ends this harness's use).
+      await h.db.apiToken.deleteMany({ where: { name: "bootstrap-admin" } });
+      const first = await bootstrapAdminToken(store, dir.path, undefined, (t) => printed.push(t));
+      expect(first).to.match(/^aerie_/);
+      expect(printed.join("")).to.contain(first!);
+      const file = join(dir.path, "secrets.json");
+      expect((await stat(file)).mode & 0o777).to.equal(0o600);
+      expect(JSON.parse(await readFile(file, "utf8")).adminToken).to.equal(first);
+      expect(await bootstrapAdminToken(store, dir.path, undefined, (t) => printed.push(t))).to.equal(first);
+      expect(printed).to.have.length(1);
+      const me = await new AerieClient(h.apiUrl, first).request<{ roles: string[] }>("GET", "/api/v1/me");
+      expect(me.roles).to.deep.equal(["admin"]);
+      const row = await h.db.apiToken.findFirstOrThrow({ where: { name: "bootstrap-admin" } });
+      await new AerieClient(h.apiUrl, first).request("DELETE", `/api/v1/tokens/${row.id}`, undefined, [204]);
+      await bootstrapAdminToken(store, dir.path, undefined, (t) => printed.push(t));
+      expect((await fetch(`${h.apiUrl}/api/v1/me`, { headers: { authorization: `Bearer ${first}` } })).status).to.equal(401);
+    } finally {
+      await dir.remove();
+    }
   });
 });
 
