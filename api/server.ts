@@ -37,6 +37,11 @@ import { createAuthenticator } from "./auth/authenticate.js";
 import { OidcVerifier, type OidcSettings } from "./auth/oidc.js";
 import { TokenStore } from "./auth/tokens.js";
 import { meRoutes, tokenRoutes } from "./routes/tokens.js";
+import { artifactCatalogRoutes, campaignPreviewRoutes, releaseCatalogRoutes } from "./routes/catalog.js";
+import { CampaignPreviewService } from "./services/campaign-preview.js";
+import { CatalogService } from "./services/catalog.js";
+import { EventHub } from "./events/hub.js";
+import { eventRoutes } from "./routes/events.js";
 
 const log = logger("api");
 
@@ -54,7 +59,7 @@ export interface ApiDependencies {
   /** The device channel to hawkBit (DDI, gateway token), for failing stuck devices; without it the timeout is off. */
   ddi?: FeedbackChannel;
   /** Called after a device credential was issued or revoked (e.g. to rewrite mosquitto's auth files). */
-  credentialsChanged?: () => Promise<void>;
+  credentialsChanged?: (disconnect?: string) => Promise<void>;
   /** Operator authentication (api/auth): OIDC issuer, and whether /metrics is open. API tokens always work. */
   auth?: { oidc?: OidcSettings; metricsPublic?: boolean };
 }
@@ -68,6 +73,10 @@ export interface ApiServices {
   webhooks: WebhookService;
   /** Present when the dependencies include a device channel; the campaign monitor applies stuck timeouts with it. */
   stuckDevices?: StuckDevices;
+  catalog: CatalogService;
+  campaignPreview: CampaignPreviewService;
+  /** Live events (GET /api/v1/events); listens on PostgreSQL only while someone subscribes. */
+  events: EventHub;
 }
 
 export function createServices(deps: ApiDependencies): ApiServices {
@@ -81,6 +90,9 @@ export function createServices(deps: ApiDependencies): ApiServices {
     deviceGroups,
     webhooks: new WebhookService(deps.db),
     stuckDevices: deps.ddi ? new StuckDevices(deps.db, deps.hawkbit, deps.ddi) : undefined,
+    catalog: new CatalogService(deps.db, deps.hawkbit, deps.store),
+    campaignPreview: new CampaignPreviewService(deps.db, deps.hawkbit, deviceGroups),
+    events: new EventHub(deps.db, (deps.pool as { options?: object } | undefined)?.options ?? {}),
   };
 }
 
@@ -141,12 +153,16 @@ export function createApp(deps: ApiDependencies, services: ApiServices): express
   const v1 = express.Router();
   v1.use("/artifacts", artifactRoutes(services.artifacts));
   v1.use(express.json({ limit: "1mb" }));
+  v1.use("/artifacts", artifactCatalogRoutes(services.catalog));
   v1.use("/releases", releaseRoutes(services.releases));
+  v1.use("/releases", releaseCatalogRoutes(services.catalog));
+  v1.use("/campaigns", campaignPreviewRoutes(services.campaignPreview));
   v1.use("/campaigns", campaignRoutes(services.campaigns));
   v1.use("/devices", deviceRoutes(deps.db));
   v1.use("/devices", deviceCredentialRoutes(deps.db, deps.pool, deps.credentialsChanged));
   v1.use("/device-groups", deviceGroupRoutes(services.deviceGroups));
   v1.use("/webhooks", webhookRoutes(services.webhooks));
+  v1.use("/events", eventRoutes(services.events));
   v1.use("/keyring", keyringRoutes(deps.signer, services.signing));
   v1.use("/builds", buildRoutes(services.signing));
   v1.use("/tokens", tokenRoutes(deps.db, tokens));
@@ -180,6 +196,8 @@ export async function listen(app: express.Express, host: string, port: number): 
   return {
     url: `http://${host}:${actualPort}`,
     async close() {
+      // Long-lived answers (Server-Sent Events) end now instead of holding the close for the grace period.
+      app.emit("aerie:closing");
       // Stop intake, let requests in progress finish briefly, then cut idle keep-alive sockets.
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();

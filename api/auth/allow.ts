@@ -10,7 +10,7 @@ export const forbidden = (message: string, code = "forbidden", details?: unknown
 // Loosely typed on purpose: a typed params dictionary here would override Express's inference of the
 // route's own path parameters in the handlers that follow.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type AllowHandler = RequestHandler<any, any, any, any> & { permission: Permission };
+export type AllowHandler = RequestHandler<any> & { permission: Permission };
 
 export function allow(permission: Permission): AllowHandler {
   const handler = (req: Request, _res: Response, next: NextFunction) => {

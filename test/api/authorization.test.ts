@@ -31,7 +31,8 @@ async function call(base: string, op: Operation, token?: string): Promise<Respon
   const body = op.method === "get" || op.method === "delete" ? undefined : "{}";
   if (body) headers["content-type"] = "application/json";
   const response = await fetch(url, { method: op.method.toUpperCase(), headers, body });
-  await response.arrayBuffer();
+  // Only the status matters; some answers (GET /api/v1/events) are endless streams.
+  await response.body?.cancel();
   return response;
 }
 
