@@ -19,6 +19,8 @@ import { startEmbeddedBroker } from "../infrastructure/embedded/mqtt-broker.js";
 import { startEmbeddedPostgres } from "../infrastructure/embedded/postgres.js";
 import { startEmbeddedS3 } from "../infrastructure/embedded/s3.js";
 import { startVaultStandin } from "../infrastructure/vault-standin/index.js";
+import { bootstrapAdminToken } from "../api/auth/bootstrap.js";
+import { TokenStore } from "../api/auth/tokens.js";
 import { TransitSigner } from "../signing/vault/transit-signer.js";
 import type { AerieConfig } from "./config.js";
 import { migrate } from "./db/migrator.js";
@@ -49,6 +51,8 @@ export interface AerieStack {
   databaseUrl: string;
   /** Credentials of the hawkBit in use (the stand-in's generated ones when embedded). */
   hawkbit: { url: string; username: string; password: string; tenant: string; gatewayToken: string };
+  /** The bootstrap admin API token, when known (AERIE_BOOTSTRAP_TOKEN or DATA_DIR/secrets.json): for tools and tests, never for logs. */
+  adminToken?: string;
   stop(): Promise<void>;
 }
 
@@ -192,7 +196,13 @@ export async function startAerie(config: AerieConfig): Promise<AerieStack> {
     // Webhooks reach public addresses only, unless AERIE_WEBHOOK_ALLOW lists more (logged: an explicit opening).
     const webhookPolicy = new WebhookTargetPolicy({ allow: config.webhookAllow });
     if (config.webhookAllow) log.warn({ allow: config.webhookAllow }, "webhooks may target these non-public hosts and networks (AERIE_WEBHOOK_ALLOW)");
-    const apiDependencies = { db, pool, store, hawkbit: management, signer, transit, metrics, readiness, ddi: channel, credentialsChanged, webhookPolicy };
+    const adminToken = await bootstrapAdminToken(new TokenStore(db), config.dataDir, config.bootstrapToken);
+    const auth = {
+      metricsPublic: config.metricsPublic,
+      oidc: config.oidcIssuer ? { issuer: config.oidcIssuer, audience: config.oidcAudience!, rolesClaim: config.oidcRolesClaim, jwksUrl: config.oidcJwksUrl } : undefined,
+    };
+    if (config.metricsPublic) log.warn("AERIE_METRICS_PUBLIC=true: /metrics answers without a token");
+    const apiDependencies = { db, pool, store, hawkbit: management, signer, transit, metrics, readiness, ddi: channel, credentialsChanged, auth, webhookPolicy };
     const services = createServices(apiDependencies);
 
     await bridge.start();
@@ -213,7 +223,7 @@ export async function startAerie(config: AerieConfig): Promise<AerieStack> {
 
     const endpoints: AerieEndpoints = { api: api.url, mqtt: mqttUrl, s3: s3Endpoint, hawkbit: hawkbit.url, vault: vaultAddr, database: redactUrl(databaseUrl) };
     log.info(endpoints, "Aerie is running");
-    return { endpoints, databaseUrl, hawkbit, stop: stopAll };
+    return { endpoints, databaseUrl, hawkbit, adminToken, stop: stopAll };
   } catch (error) {
     await stopAll();
     throw error;
