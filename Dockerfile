@@ -1,6 +1,7 @@
 # Aerie for docker-compose and production: runs the TypeScript sources through tsx (no build step),
 # as a non-root user. External services come from the environment (see README, Configuration).
-FROM node:20-bookworm-slim
+# Node 24 LTS (package.json engines: ^22.12.0 || ^24.0.0).
+FROM node:24-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production AERIE_HOST=0.0.0.0 AERIE_DATA_DIR=/var/lib/aerie
 COPY package.json package-lock.json ./

@@ -31,6 +31,11 @@ import { webhookRoutes } from "./routes/webhooks.js";
 import { DeviceGroupService } from "./services/device-groups.js";
 import { type FeedbackChannel, StuckDevices } from "./services/stuck-devices.js";
 import { WebhookService } from "./webhooks/subscriptions.js";
+import { artifactCatalogRoutes, campaignPreviewRoutes, releaseCatalogRoutes } from "./routes/catalog.js";
+import { CampaignPreviewService } from "./services/campaign-preview.js";
+import { CatalogService } from "./services/catalog.js";
+import { EventHub } from "./events/hub.js";
+import { eventRoutes } from "./routes/events.js";
 
 const log = logger("api");
 
@@ -48,7 +53,7 @@ export interface ApiDependencies {
   /** The device channel to hawkBit (DDI, gateway token), for failing stuck devices; without it the timeout is off. */
   ddi?: FeedbackChannel;
   /** Called after a device credential was issued or revoked (e.g. to rewrite mosquitto's auth files). */
-  credentialsChanged?: () => Promise<void>;
+  credentialsChanged?: (disconnect?: string) => Promise<void>;
 }
 
 export interface ApiServices {
@@ -60,6 +65,10 @@ export interface ApiServices {
   webhooks: WebhookService;
   /** Present when the dependencies include a device channel; the campaign monitor applies stuck timeouts with it. */
   stuckDevices?: StuckDevices;
+  catalog: CatalogService;
+  campaignPreview: CampaignPreviewService;
+  /** Live events (GET /api/v1/events); listens on PostgreSQL only while someone subscribes. */
+  events: EventHub;
 }
 
 export function createServices(deps: ApiDependencies): ApiServices {
@@ -73,6 +82,9 @@ export function createServices(deps: ApiDependencies): ApiServices {
     deviceGroups,
     webhooks: new WebhookService(deps.db),
     stuckDevices: deps.ddi ? new StuckDevices(deps.db, deps.hawkbit, deps.ddi) : undefined,
+    catalog: new CatalogService(deps.db, deps.hawkbit, deps.store),
+    campaignPreview: new CampaignPreviewService(deps.db, deps.hawkbit, deviceGroups),
+    events: new EventHub(deps.db, (deps.pool as { options?: object } | undefined)?.options ?? {}),
   };
 }
 
@@ -120,12 +132,16 @@ export function createApp(deps: ApiDependencies, services: ApiServices): express
   const v1 = express.Router();
   v1.use("/artifacts", artifactRoutes(services.artifacts));
   v1.use(express.json({ limit: "1mb" }));
+  v1.use("/artifacts", artifactCatalogRoutes(services.catalog));
   v1.use("/releases", releaseRoutes(services.releases));
+  v1.use("/releases", releaseCatalogRoutes(services.catalog));
+  v1.use("/campaigns", campaignPreviewRoutes(services.campaignPreview));
   v1.use("/campaigns", campaignRoutes(services.campaigns));
   v1.use("/devices", deviceRoutes(deps.db));
   v1.use("/devices", deviceCredentialRoutes(deps.db, deps.pool, deps.credentialsChanged));
   v1.use("/device-groups", deviceGroupRoutes(services.deviceGroups));
   v1.use("/webhooks", webhookRoutes(services.webhooks));
+  v1.use("/events", eventRoutes(services.events));
   v1.use("/keyring", keyringRoutes(deps.signer, services.signing));
   v1.use("/builds", buildRoutes(services.signing));
   app.use("/api/v1", v1);
@@ -157,6 +173,8 @@ export async function listen(app: express.Express, host: string, port: number): 
   return {
     url: `http://${host}:${actualPort}`,
     async close() {
+      // Long-lived answers (Server-Sent Events) end now instead of holding the close for the grace period.
+      app.emit("aerie:closing");
       // Stop intake, let requests in progress finish briefly, then cut idle keep-alive sockets.
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();

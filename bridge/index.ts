@@ -23,6 +23,7 @@ import { RegistrationExtension } from "./extensions/registration.js";
 import { RequestsExtension } from "./extensions/requests.js";
 import { RetentionExtension } from "./extensions/retention.js";
 import { TelemetryExtension } from "./extensions/telemetry.js";
+import { LastSeenExtension } from "./extensions/last-seen.js";
 import { limitedChannel } from "../hawkbit/limited-channel.js";
 import { LeaderElection } from "./leader.js";
 import { NoticeBuilder } from "./notices.js";
@@ -31,7 +32,7 @@ import { logger } from "../core/log.js";
 
 export type BridgeDependencies = Omit<BridgeContext, "mqtt" | "bus" | "topics" | "deadLetters" | "log" | "notices" | "publish" | keyof BridgeSettings> & Partial<BridgeSettings>;
 
-export const EXTENSION_NAMES = ["registration", "telemetry", "feedback", "feedback-relay", "consent", "health", "notices", "requests", "fleet-gauges", "action-sync", "heartbeat", "retention"] as const;
+export const EXTENSION_NAMES = ["registration", "telemetry", "feedback", "feedback-relay", "consent", "health", "notices", "requests", "fleet-gauges", "action-sync", "heartbeat", "retention", "last-seen"] as const;
 export type ExtensionName = (typeof EXTENSION_NAMES)[number];
 
 /**
@@ -55,6 +56,16 @@ interface Lane {
   ownClientId: boolean;
 }
 
+/** The bridge instance's client id: configured, or one per host, stable across restarts. */
+export function bridgeClientId(configured?: string): string {
+  return configured ?? `aerie-bridge-${hostname()}`.slice(0, 64);
+}
+
+/** Every client id the bridge connects with (one per connection, see LANES); a broker reserves them to it. */
+export function bridgeClientIds(configured?: string): string[] {
+  return LANES.map((lane) => `${bridgeClientId(configured)}${lane.clientIdSuffix}`);
+}
+
 /** A session survives a bridge outage this long; the broker queues device messages meanwhile. */
 const SESSION_EXPIRY_SECONDS = 7 * 24 * 3600;
 
@@ -62,6 +73,12 @@ export interface BridgeOptions {
   mqttUrl: string;
   mqttUsername?: string;
   mqttPassword?: string;
+  /**
+   * Each connection logs in as `<mqttUsername><its client id suffix>` (`-presence` for the second): for a
+   * mosquitto that takes the client id from the login (use_username_as_clientid, Aerie's generated files),
+   * where one login can hold only one connection. The client id is then the login too.
+   */
+  loginPerConnection?: boolean;
   baseTopic: string;
   /** Stable across restarts (the broker keeps this session's queue); unique per instance. */
   clientId?: string;
@@ -99,7 +116,7 @@ export class FleetBridge {
   readonly clientId: string;
 
   constructor(private readonly deps: BridgeDependencies, private readonly options: BridgeOptions) {
-    this.clientId = options.clientId ?? `aerie-bridge-${hostname()}`.slice(0, 64);
+    this.clientId = bridgeClientId(options.clientId);
   }
 
   get connected(): boolean {
@@ -116,12 +133,13 @@ export class FleetBridge {
   }
 
   private connect({ name, clientIdSuffix, kinds }: (typeof LANES)[number]): Lane {
-    const clientId = `${this.clientId}${clientIdSuffix}`;
+    const perConnection = this.options.loginPerConnection && this.options.mqttUsername !== undefined;
+    const clientId = perConnection ? `${this.options.mqttUsername}${clientIdSuffix}` : `${this.clientId}${clientIdSuffix}`;
     const protocolVersion = this.options.shareGroup ? 5 : (this.options.protocolVersion ?? 4);
     const maxInFlight = this.options.maxInFlight ?? 2000;
     const connectOptions: IClientOptions = {
       clientId,
-      username: this.options.mqttUsername,
+      username: perConnection ? clientId : this.options.mqttUsername,
       password: this.options.mqttPassword,
       clean: false,
       reconnectPeriod: 1000,
@@ -188,7 +206,7 @@ export class FleetBridge {
     const all: Extension[] = [
       new RegistrationExtension(ctx), new TelemetryExtension(ctx), new FeedbackExtension(ctx), new FeedbackRelayExtension(ctx), new ConsentExtension(ctx), new HealthExtension(ctx),
       new NoticesExtension(ctx), new RequestsExtension(ctx), new FleetGaugesExtension(ctx),
-      new ActionSyncExtension(ctx), new HeartbeatExtension(ctx), new RetentionExtension(ctx),
+      new ActionSyncExtension(ctx), new HeartbeatExtension(ctx), new RetentionExtension(ctx), new LastSeenExtension(ctx),
     ].filter((e) => wanted.has(e.name));
     this.extensions = all.filter((e) => !e.leaderOnly);
     this.leaderExtensions = all.filter((e) => e.leaderOnly);

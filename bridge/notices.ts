@@ -10,6 +10,7 @@
 import type { Database } from "../core/db/prisma.js";
 import type { ArtifactStore } from "../core/storage/artifact-store.js";
 import type { DdiDeployment, HawkbitDeviceChannel } from "../hawkbit/channel.js";
+import { presentSignature, type PresentedSignature } from "../signing/formats.js";
 import type { Deployment, DeploymentArtifact } from "./protocol/schemas.js";
 
 export interface ActionRef {
@@ -27,8 +28,12 @@ interface OurArtifact {
   /** Set when the archive fits one hardware type only (a release with archives per hardware type). */
   hardwareType: string | null;
   release: { name: string; version: string } | null;
-  signature?: { algorithm: string; keyName: string; keyVersion: number; value: string };
+  /** The newest signature record of this artifact, as devices see it (none: it cannot be announced). */
+  signature?: PresentedSignature;
 }
+
+/** Signed-only deployments: an artifact without a signature a device can check is never announced. */
+export class UnsignedArtifactError extends Error {}
 
 const DDI_CACHE_MS = 30_000;
 
@@ -90,19 +95,27 @@ export class NoticeBuilder {
     };
   }
 
-  private async ours(sha256: string): Promise<OurArtifact | null> {
-    const hit = this.artifacts.get(sha256);
+  /**
+   * Aerie's record of an artifact of the release hawkBit is deploying. The same bytes may have been uploaded
+   * more than once (A1 signed and bound to this release, A2 an unsigned re-upload): the record is the one
+   * bound to the release the chunk belongs to (Aerie names the software module after its release), never
+   * merely the newest upload with that sha256, which once gave devices A2's missing signature.
+   */
+  private async ours(sha256: string, release: { name: string; version: string }): Promise<OurArtifact | null> {
+    const cacheKey = `${release.name}\0${release.version}\0${sha256}`;
+    const hit = this.artifacts.get(cacheKey);
     if (hit && hit.until > Date.now()) return hit.artifact;
     const row = await this.deps.db.artifact.findFirst({
-      where: { sha256 },
+      where: { sha256, release: { name: release.name, version: release.version } },
       include: { release: true, signatures: { orderBy: { createdAt: "desc" }, take: 1 } },
       orderBy: { createdAt: "desc" },
     });
-    const signature = row?.signatures[0];
+    const record = row?.signatures[0];
+    const signature = record ? presentSignature(record) : undefined;
     const artifact: OurArtifact | null = row
       ? { s3Key: row.s3Key, size: row.size, hardwareType: row.hardwareType, release: row.release ? { name: row.release.name, version: row.release.version } : null, signature }
       : null;
-    this.artifacts.set(sha256, { artifact, until: Date.now() + DDI_CACHE_MS });
+    this.artifacts.set(cacheKey, { artifact, until: Date.now() + DDI_CACHE_MS });
     return artifact;
   }
 
@@ -124,7 +137,11 @@ export class NoticeBuilder {
     for (const chunk of ddi.chunks) {
       release ??= { name: chunk.name, version: chunk.version };
       for (const artifact of chunk.artifacts) {
-        const ours = artifact.hashes.sha256 ? await this.ours(artifact.hashes.sha256) : null;
+        const ours = artifact.hashes.sha256 ? await this.ours(artifact.hashes.sha256, { name: chunk.name, version: chunk.version }) : null;
+        const signature = ours?.signature;
+        if (!signature) {
+          throw new UnsignedArtifactError(`${artifact.filename} of ${chunk.name} ${chunk.version} has no signature Aerie knows of: not announced (devices take signed artifacts only)`);
+        }
         if (ours?.release) release = ours.release;
         const offers: DeploymentArtifact["offers"] = [];
         if (ours) {
@@ -134,13 +151,12 @@ export class NoticeBuilder {
         }
         const hawkbitLink = artifact.links.downloadHttps ?? artifact.links.downloadHttp;
         if (hawkbitLink) offers.push({ url: hawkbitLink, scheme: "hawkbit-ddi", metric: 10 });
-        const signature = ours?.signature;
         hardwareTypes.push(ours?.hardwareType ?? null);
         artifacts.push({
           filename: artifact.filename,
           size: artifact.size ?? Number(ours?.size ?? 0),
           hashes: artifact.hashes as DeploymentArtifact["hashes"],
-          ...(signature ? { signature: { format: "raw" as const, algorithm: signature.algorithm, keyName: signature.keyName, keyVersion: signature.keyVersion, value: signature.value } } : {}),
+          signature,
           offers,
         });
       }

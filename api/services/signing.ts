@@ -5,7 +5,7 @@
 // Postgres, and the folder is removed whatever happens.
 import { X509Certificate } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
-import { chmod, mkdir, mkdtemp, rm } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, open, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
@@ -15,6 +15,7 @@ import type { ArtifactStore } from "../../core/storage/artifact-store.js";
 import { transitCmsSigner } from "../../signing/cms/transit-cms-signer.js";
 import { buildRaucBundle, readBundleSignature, type RaucFormat } from "../../signing/rauc/bundle.js";
 import { buildSwu, type SwuSignatureMode } from "../../signing/swu/build.js";
+import { readSwuHead, SWU_HEAD_BYTES } from "../../signing/swu/read.js";
 import { VaultTransitError } from "../../signing/vault/errors.js";
 import type { TransitSigner } from "../../signing/vault/transit-signer.js";
 import type { SignatureAlgorithm } from "../../signing/verify.js";
@@ -102,6 +103,18 @@ export const buildRaucSchema = {
 
 const validateBuildRauc = compile<BuildRauc>(buildRaucSchema);
 
+/** The sw-description.sig of a built .swu. */
+async function swuSignature(path: string): Promise<Buffer> {
+  const file = await open(path, "r");
+  try {
+    const head = Buffer.alloc(SWU_HEAD_BYTES);
+    const { bytesRead } = await file.read(head, 0, head.length, 0);
+    return readSwuHead(head.subarray(0, bytesRead)).signature;
+  } finally {
+    await file.close();
+  }
+}
+
 const TRUST_ANCHORS_KEY = "keyring/trust-anchors.pem";
 
 /** The certificates of a PEM text, each normalised to its own PEM block. */
@@ -147,6 +160,8 @@ export class SigningService {
         keyVersion = signer.keyVersion;
         certificate = (await this.transit.publicKey(keyVersion)).certificateChain;
         await buildSwu({ output, images, description, mode: "cms", cmsSigner: signer });
+        // The record keeps the CMS itself (devices are told it with its format), as for RAUC bundles.
+        signatureValue = (await swuSignature(output)).toString("base64");
       } else {
         const algorithm: SignatureAlgorithm = input.mode === "rsa-pss" ? "rsa-pss" : "rsa-pkcs1v15";
         await buildSwu({

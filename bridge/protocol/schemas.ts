@@ -5,6 +5,8 @@
 // Downstream payloads are validated too (in tests), so the published contract and the code cannot drift.
 import { Ajv, type ValidateFunction } from "ajv";
 import addFormats from "ajv-formats";
+import { SIGNATURE_COVERS, SIGNATURE_FORMATS, type PresentedSignature } from "../../signing/formats.js";
+import { SIGNATURE_ALGORITHMS } from "../../signing/verify.js";
 
 export const SCHEMA_BASE = "https://aerie.dev/schemas/v1/";
 const controllerIdPattern = "^[A-Za-z0-9._:-]{1,64}$";
@@ -158,7 +160,7 @@ export const deploymentSchema = {
       type: "array",
       items: {
         type: "object",
-        required: ["filename", "size", "hashes", "offers"],
+        required: ["filename", "size", "hashes", "signature", "offers"],
         additionalProperties: false,
         properties: {
           filename: { type: "string" },
@@ -166,10 +168,17 @@ export const deploymentSchema = {
           hashes: { type: "object", required: ["sha256"], additionalProperties: false, properties: { sha256: { type: "string", pattern: "^[0-9a-f]{64}$" }, sha1: { type: "string" }, md5: { type: "string" } } },
           signature: {
             type: "object",
-            required: ["format", "algorithm", "keyName", "keyVersion", "value"],
+            required: ["format", "covers", "algorithm", "keyName", "keyVersion", "value"],
             additionalProperties: false,
-            description: "Signature of the artifact's sha256 digest by Aerie's Vault transit key; verify with GET /api/v1/keyring.",
-            properties: { format: { enum: ["raw", "cms"] }, algorithm: { type: "string" }, keyName: { type: "string" }, keyVersion: { type: "integer" }, value: { type: "string", description: "base64" } },
+            description: "Required: devices install signed artifacts only. Made by Aerie's Vault transit key; check it before installing.",
+            properties: {
+              format: { enum: [...SIGNATURE_FORMATS], description: "cms: DER CMS SignedData, check against the CA bundle (GET /api/v1/keyring/ca.pem). raw-rsa (PKCS#1 v1.5), rsa-pss, ecdsa (DER): a bare signature over a sha256 digest, check with the public key of keyVersion (GET /api/v1/keyring)." },
+              covers: { enum: [...SIGNATURE_COVERS], description: "artifact: the sha256 of the whole artifact. sw-description: the .swu's sw-description (value = its sw-description.sig; the images are covered by their sha256 inside it). rauc-bundle: the bundle's own CMS (value = a copy of it)." },
+              algorithm: { enum: [...SIGNATURE_ALGORITHMS], description: "Algorithm of the signing key." },
+              keyName: { type: "string", minLength: 1 },
+              keyVersion: { type: "integer", minimum: 1 },
+              value: { type: "string", minLength: 1, pattern: "^[A-Za-z0-9+/]+={0,2}$", description: "base64" },
+            },
           },
           offers: { type: "array", items: offerSchema, description: "Ranked download offers; try them in metric order." },
         },
@@ -284,7 +293,7 @@ export interface DeploymentArtifact {
   filename: string;
   size: number;
   hashes: { sha256: string; md5?: string; sha1?: string };
-  signature?: { format: "raw" | "cms"; algorithm: string; keyName: string; keyVersion: number; value: string };
+  signature: PresentedSignature;
   offers: DownloadOffer[];
 }
 export interface Deployment {

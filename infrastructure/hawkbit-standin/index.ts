@@ -7,6 +7,7 @@ import { ArtifactStorage } from "./artifact-storage.js";
 import { basicAuth } from "./auth.js";
 import { HawkbitHttpError, exceptionInfoHandler } from "./errors.js";
 import { runAutoAssignments } from "./auto-assignment.js";
+import { type StandinDmf, startStandinDmf } from "./dmf.js";
 import { RolloutEngine } from "./rollout-engine.js";
 import type { StandinContext } from "./routes/context.js";
 import { ddiRoutes } from "./routes/ddi.js";
@@ -52,6 +53,8 @@ export interface HawkbitStandinOptions {
   maxPollingTime?: string;
   /** Conformance mode for tests: check all traffic against the hawkBit OpenAPI documents. */
   specValidation?: SpecValidationOptions;
+  /** Device Management Federation API on this RabbitMQ (amqp://user:password@host:port/vhost); off when unset. */
+  dmfUrl?: string;
 }
 
 export interface HawkbitStandin {
@@ -79,13 +82,18 @@ export async function startHawkbitStandin(opts: HawkbitStandinOptions): Promise<
   if (auth.gatewayToken === undefined && !auth.targetToken) {
     log.warn("DDI authentication is off (hawkBit's default): devices get 401 until authentication.gatewaytoken.enabled or authentication.targettoken.enabled is set");
   }
+  let dmf: StandinDmf | undefined;
   const ctx: StandinContext = {
     store, engine, artifacts, log, tenant: opts.tenant ?? "DEFAULT", pollingDefaults,
     // Does not wait for the disk: the state is written shortly after, coalesced (see state-file.ts). The kicked
     // tick runs after the handler has answered, as it did when the answer waited for each write.
     async commit() {
       store.changed();
-      engine.kick(() => store.changed());
+      engine.kick(() => {
+        store.changed();
+        dmf?.dispatch();
+      });
+      dmf?.dispatch();
     },
   };
 
@@ -122,6 +130,7 @@ export async function startHawkbitStandin(opts: HawkbitStandinOptions): Promise<
     try {
       const rolled = engine.tick();
       if (runAutoAssignments(store) || rolled) store.changed();
+      dmf?.dispatch();
     } catch (err) {
       log.error({ err }, "rollout tick failed");
     }
@@ -130,11 +139,23 @@ export async function startHawkbitStandin(opts: HawkbitStandinOptions): Promise<
 
   const { address, port } = server.address() as AddressInfo;
   const host = address.includes(":") ? `[${address}]` : address;
-  log.info({ port }, "hawkBit stand-in listening");
+  const url = `http://${host}:${port}`;
+  if (opts.dmfUrl) {
+    try {
+      dmf = await startStandinDmf(store, log, ctx.commit, { url: opts.dmfUrl, tenant: ctx.tenant, baseUrl: () => url });
+    } catch (error) {
+      clearInterval(ticker);
+      server.close();
+      await store.close();
+      throw error;
+    }
+  }
+  log.info({ port, dmf: opts.dmfUrl !== undefined }, "hawkBit stand-in listening");
   return {
-    url: `http://${host}:${port}`,
+    url,
     async close() {
       clearInterval(ticker);
+      await dmf?.close();
       server.closeAllConnections();
       await new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())));
       await store.close();

@@ -10,6 +10,9 @@
 //   BENCH_CPU_PROF=/tmp/prof npm run bench:ingest     (also writes a .cpuprofile of the bridge process)
 //   BENCH_ECHO=1 npm run bench:ingest                 (also copies the child processes' output to stderr)
 //   BENCH_BARE=mqtt-packet npm run bench:ingest       (bare subscriber on MQTT.js' codec alone instead of MQTT.js)
+//   BENCH_PRELOAD_ROWS=10000000 npm run bench:ingest  (after the rounds on an empty table, loads that many rows
+//                                                      spread over the past 30 days and runs the rounds again:
+//                                                      PostgreSQL's CPU per stored row on both, side by side)
 // Last line: ingest ratio.
 import { spawn, type ChildProcess } from "node:child_process";
 import { chmod, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
@@ -33,6 +36,8 @@ const MAX_INFLIGHT = process.env.BENCH_MAX_INFLIGHT;
 const CPU_PROF = process.env.BENCH_CPU_PROF;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const BARE = process.env.BENCH_BARE ?? "mqtt.js";
+const PRELOAD_ROWS = Number(process.env.BENCH_PRELOAD_ROWS ?? 0);
+const PRELOAD_DAYS = 30;
 const perClient = Math.ceil(MESSAGES / CLIENTS);
 const total = perClient * CLIENTS;
 const fixtures = join(import.meta.dirname, "../../test/bridge/fixtures");
@@ -99,11 +104,38 @@ async function usage(pids: Record<string, number | undefined>): Promise<Usage> {
   return result;
 }
 
-function report(phase: string, before: Usage, after: Usage, seconds: number): void {
+/** Returns the PostgreSQL CPU per message in µs. */
+function report(phase: string, before: Usage, after: Usage, seconds: number): number {
   const used = (name: string) => after[name]! - (before[name] ?? 0);
   const parts = Object.keys(after).map((name) => `${name} ${(used(name) / seconds).toFixed(2)} (${Math.round((used(name) / total) * 1e6)} µs/msg)`);
   const busy = Object.keys(after).reduce((sum, name) => sum + used(name), 0);
   console.log(`  CPU during ${phase}, in cores: ${parts.join(", ")}; total ${(busy / seconds).toFixed(2)} of ${cpus().length} (${Math.round((busy / total) * 1e6)} µs/msg)`);
+  return (used("postgres") / total) * 1e6;
+}
+
+/** Rows as the bridge writes them, spread evenly over the past PRELOAD_DAYS days (each day its own partition, as in production). */
+async function preload(url: string, rows: number): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const started = Date.now();
+    await client.query(`SELECT aerie_telemetry_partition((current_date - d)::date) FROM generate_series(0, ${PRELOAD_DAYS}) AS d`);
+    const chunk = 500_000;
+    for (let from = 0; from < rows; from += chunk) {
+      const to = Math.min(rows, from + chunk) - 1;
+      await client.query(
+        `INSERT INTO telemetry (controller_id, message_id, recorded_at, received_at, payload)
+         SELECT 'preload-' || (i % 10000), 'p-' || i, t, t, '{"cpu":{"load1":0.5},"mem":{"usedPct":41}}'::jsonb
+         FROM generate_series($1::bigint, $2::bigint) AS i, LATERAL (SELECT now() - (i::float8 / $3) * interval '${PRELOAD_DAYS} days' AS t) AS at`,
+        [from, to, rows],
+      );
+      process.stdout.write(`\r  preloading telemetry: ${to + 1} of ${rows} rows`);
+    }
+    await client.query("VACUUM ANALYZE telemetry");
+    console.log(`\n  preloaded ${rows} rows over ${PRELOAD_DAYS} days in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  } finally {
+    await client.end();
+  }
 }
 
 async function startLoad(prefix: string, topicBase: string): Promise<{ pid: number; go(): Promise<string>; end(): void }> {
@@ -184,35 +216,45 @@ try {
   await bridge.waitFor("BRIDGE READY");
 
   const ratios: number[] = [];
-  for (let round = 1; round <= ROUNDS; round++) {
-    console.log(`round ${round} of ${ROUNDS}`);
-    received = 0;
-    const bareLoad = await startLoad(`bare${round}`, "bare/v1");
-    let before = await usage({ publishers: bareLoad.pid });
-    const bareStarted = Date.now();
-    const bareDone = bareLoad.go();
-    while (received < total) await sleep(20);
-    const bareSeconds = (lastAt - firstAt) / 1000 || 0.001;
-    report("bare", before, await usage({ publishers: bareLoad.pid }), (Date.now() - bareStarted) / 1000);
-    await bareDone;
-    bareLoad.end();
-    const bareRate = total / bareSeconds;
-    console.log(`  bare subscriber:  ${total} msgs in ${bareSeconds.toFixed(2)} s = ${Math.round(bareRate)} msgs/s`);
+  const postgresPerRow: Record<string, number[]> = { empty: [] };
+  const phases = PRELOAD_ROWS > 0 ? ["empty", `${PRELOAD_ROWS} rows`] : ["empty"];
+  let round = 0;
+  for (const table of phases) {
+    if (table !== "empty") {
+      await preload(postgres.url, PRELOAD_ROWS);
+      postgresPerRow[table] = [];
+    }
+    for (let inPhase = 1; inPhase <= ROUNDS; inPhase++) {
+      round++;
+      console.log(`round ${inPhase} of ${ROUNDS}, telemetry table ${table === "empty" ? "empty at start" : `holding ${table}`}`);
+      received = 0;
+      const bareLoad = await startLoad(`bare${round}`, "bare/v1");
+      let before = await usage({ publishers: bareLoad.pid });
+      const bareStarted = Date.now();
+      const bareDone = bareLoad.go();
+      while (received < total) await sleep(20);
+      const bareSeconds = (lastAt - firstAt) / 1000 || 0.001;
+      report("bare", before, await usage({ publishers: bareLoad.pid }), (Date.now() - bareStarted) / 1000);
+      await bareDone;
+      bareLoad.end();
+      const bareRate = total / bareSeconds;
+      console.log(`  bare subscriber:  ${total} msgs in ${bareSeconds.toFixed(2)} s = ${Math.round(bareRate)} msgs/s`);
 
-    const load = await startLoad(`ingest${round}`, "aerie/v1");
-    const pids = { publishers: load.pid, bridge: bridge.process.pid };
-    before = await usage(pids);
-    const started = Date.now();
-    const loadDone = load.go();
-    const firstRowAt = Number((await bridge.waitFor(`ROWS FIRST ${round} `)).split(" ")[3]);
-    const finishedAt = Number((await bridge.waitFor(`ROWS DONE ${round} `)).split(" ")[3]);
-    const seconds = (finishedAt - firstRowAt) / 1000;
-    report("bridge", before, await usage(pids), (Date.now() - started) / 1000);
-    await loadDone;
-    load.end();
-    const ingestRate = total / seconds;
-    console.log(`  bridge → Postgres: ${total} rows in ${seconds.toFixed(2)} s = ${Math.round(ingestRate)} msgs/s; ratio ${(ingestRate / bareRate).toFixed(2)}`);
-    ratios.push(ingestRate / bareRate);
+      const load = await startLoad(`ingest${round}`, "aerie/v1");
+      const pids = { publishers: load.pid, bridge: bridge.process.pid };
+      before = await usage(pids);
+      const started = Date.now();
+      const loadDone = load.go();
+      const firstRowAt = Number((await bridge.waitFor(`ROWS FIRST ${round} `)).split(" ")[3]);
+      const finishedAt = Number((await bridge.waitFor(`ROWS DONE ${round} `)).split(" ")[3]);
+      const seconds = (finishedAt - firstRowAt) / 1000;
+      postgresPerRow[table]!.push(report("bridge", before, await usage(pids), (Date.now() - started) / 1000));
+      await loadDone;
+      load.end();
+      const ingestRate = total / seconds;
+      console.log(`  bridge → Postgres: ${total} rows in ${seconds.toFixed(2)} s = ${Math.round(ingestRate)} msgs/s; ratio ${(ingestRate / bareRate).toFixed(2)}`);
+      ratios.push(ingestRate / bareRate);
+    }
   }
   await bare.end();
   const client = new pg.Client({ connectionString: postgres.url });
@@ -222,10 +264,14 @@ try {
   bridge.process.kill("SIGTERM");
   await bridge.waitFor("TELEMETRY ROWS");
   await new Promise((resolve) => (bridge.process.exitCode !== null ? resolve(undefined) : bridge.process.once("exit", resolve)));
-  console.log(`unique rows stored: ${rows} of ${total * ROUNDS} sent`);
+  console.log(`unique rows stored: ${rows} of ${total * round + PRELOAD_ROWS} sent or preloaded`);
+  for (const [table, values] of Object.entries(postgresPerRow)) {
+    console.log(`PostgreSQL CPU per stored row, table ${table === "empty" ? "empty at start" : `holding ${table}`}: median ${median(values).toFixed(1)} µs (${values.map((v) => v.toFixed(1)).join(", ")})`);
+  }
+  if (PRELOAD_ROWS > 0) console.log(`PostgreSQL CPU per row, full table / empty table: ${(median(postgresPerRow[phases[1]!]!) / median(postgresPerRow.empty!)).toFixed(2)}`);
   console.log(`machine: ${cpus().length} cores, ${cpus()[0]?.model}; mosquitto QoS1, ${CLIENTS} publishers, bare subscriber ${BARE}, bridge max in-flight ${MAX_INFLIGHT ?? "default"}`);
   console.log(`ratios by round: ${ratios.map((r) => r.toFixed(2)).join(", ")}`);
-  console.log(`ingest ratio (bridge/bare, QoS1, mosquitto, median of ${ROUNDS}): ${median(ratios).toFixed(2)}`);
+  console.log(`ingest ratio (bridge/bare, QoS1, mosquitto, median of ${ratios.length}): ${median(ratios).toFixed(2)}`);
 } finally {
   for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
   await broker.stop();

@@ -5,7 +5,8 @@ import { createHash, randomUUID } from "node:crypto";
 import mqtt, { type MqttClient } from "mqtt";
 import type { Cancel, Consent, ConsentDecision, Deployment, DeploymentArtifact, DeviceResponse, Feedback, FeedbackStatus, Health, Hello, RequestName, Telemetry } from "../../bridge/protocol/schemas.js";
 import { Topics } from "../../bridge/protocol/topics.js";
-import { verifyDigestSignature, type PublicKeyInput, type SignatureAlgorithm } from "../../signing/verify.js";
+import { keyAlgorithm } from "../../signing/formats.js";
+import { verifyDigestSignature, type PublicKeyInput } from "../../signing/verify.js";
 
 export interface SimulatedDeviceOptions {
   controllerId: string;
@@ -66,7 +67,8 @@ export class SimulatedDevice {
   async start(): Promise<void> {
     const availability = this.topics.device(this.controllerId, "availability");
     this.client = await mqtt.connectAsync(this.options.mqttUrl, {
-      clientId: `device-${this.controllerId}`,
+      // The broker binds the client id to the login: a device connects only as itself.
+      clientId: this.controllerId,
       clean: true,
       ...(this.options.token ? { username: this.controllerId, password: this.options.token } : {}),
       reconnectPeriod: 500,
@@ -103,6 +105,11 @@ export class SimulatedDevice {
       [this.topics.device(this.controllerId, "deployment"), this.topics.device(this.controllerId, "cancel"), this.topics.response(this.controllerId, "+")], { qos: 1 });
     await this.client!.publishAsync(this.topics.device(this.controllerId, "availability"), JSON.stringify({ state: "online" }), { qos: 1, retain: true });
     await this.hello();
+  }
+
+  /** Publishes anything on its own connection (tests: repeated or malformed messages). */
+  async publishRaw(topic: string, payload: string | Buffer, options: { qos?: 0 | 1; retain?: boolean } = {}): Promise<void> {
+    await this.client!.publishAsync(topic, payload, { qos: options.qos ?? 1, retain: options.retain ?? false });
   }
 
   /** Resolves with the next update this device finishes (success or failure). */
@@ -249,13 +256,29 @@ export class SimulatedDevice {
     const digest = hash.digest();
     if (received !== artifact.size) throw new Error(`${artifact.filename}: got ${received} bytes, expected ${artifact.size}`);
     if (digest.toString("hex") !== artifact.hashes.sha256) throw new Error(`${artifact.filename}: sha256 mismatch`);
+    this.checkSignature(artifact, digest);
+  }
+
+  /**
+   * Refuses what a real device would refuse: no signature, an unknown format, a key version outside its
+   * keyring, or a signature that does not verify over the bytes it received.
+   */
+  private checkSignature(artifact: DeploymentArtifact, digest: Buffer): void {
     const signature = artifact.signature;
     if (!signature) throw new Error(`${artifact.filename} is not signed`);
+    const algorithm = keyAlgorithm(signature.algorithm);
+    if (!algorithm) throw new Error(`${artifact.filename}: unknown signature algorithm ${signature.algorithm}`);
+    if (signature.covers !== "artifact") throw new Error(`${artifact.filename}: cannot check a ${signature.format} signature over ${signature.covers}`);
+    const expected = { "rsa-pkcs1v15": "raw-rsa", "rsa-pss": "rsa-pss", "ecdsa-p256": "ecdsa" }[algorithm];
+    if (signature.format !== expected) throw new Error(`${artifact.filename}: a ${signature.format} signature cannot be made by an ${algorithm} key`);
     const key = this.options.keyring.get(signature.keyVersion);
     if (!key) throw new Error(`${artifact.filename} is signed with key version ${signature.keyVersion}, which is not in the keyring`);
-    const algorithm = signature.algorithm.replace(/-sha256$/, "") as SignatureAlgorithm;
-    if (!verifyDigestSignature(key, { digest, signature: Buffer.from(signature.value, "base64"), algorithm })) {
-      throw new Error(`${artifact.filename}: signature does not verify`);
+    let valid = false;
+    try {
+      valid = verifyDigestSignature(key, { digest, signature: Buffer.from(signature.value, "base64"), algorithm });
+    } catch {
+      valid = false;
     }
+    if (!valid) throw new Error(`${artifact.filename}: signature does not verify`);
   }
 }

@@ -25,7 +25,12 @@ function builder() {
     },
   } as unknown as HawkbitDeviceChannel;
   const db = {
-    artifact: { findFirst: async () => ({ s3Key: "artifacts/os.swu", size: 4n, hardwareType: null, release: { name: "os", version: "2.0.0" }, signatures: [] }) },
+    artifact: {
+      findFirst: async () => ({
+        s3Key: "artifacts/os.swu", size: 4n, hardwareType: null, release: { name: "os", version: "2.0.0" },
+        signatures: [{ format: "raw", algorithm: "rsa-pkcs1v15-sha256", keyName: "aerie-signing", keyVersion: 1, value: "c2lnbmF0dXJl" }],
+      }),
+    },
   } as unknown as Database;
   const store = { presignDownload: async (key: string) => `http://s3/${key}?signature=${++presigns}` } as unknown as ArtifactStore;
   return { notices: new NoticeBuilder({ db, store, channel, presignTtlSeconds: 900 }), ddiCalls, presigns: () => presigns };
@@ -57,5 +62,56 @@ describe("bridge: deployment notices", () => {
 
     expect(soft.type).to.equal("soft");
     expect(ddiCalls).to.deep.equal(["dev-a", "soft-a", "dev-c", "dev-d"]);
+  });
+});
+
+describe("bridge: deployment notice signatures", () => {
+  const ddi: DdiDeployment = {
+    actionId: 1, download: "forced", update: "forced", type: "forced",
+    chunks: [{ part: "os", name: "os", version: "2.0.0", encrypted: false, metadata: [], artifacts: [{ filename: "os.swu", size: 4, hashes: { sha256: "ab".repeat(32) }, links: {} }] }],
+  };
+  const channel = { getDeployment: async () => ddi } as unknown as HawkbitDeviceChannel;
+  const store = { presignDownload: async (key: string) => `http://s3/${key}` } as unknown as ArtifactStore;
+  const build = (signatures: object[], seen: unknown[] = []) => {
+    const db = {
+      artifact: {
+        findFirst: async (query: unknown) => {
+          seen.push(query);
+          return { s3Key: "artifacts/os.swu", size: 4n, hardwareType: null, release: { name: "os", version: "2.0.0" }, signatures };
+        },
+      },
+    } as unknown as Database;
+    return new NoticeBuilder({ db, store, channel, presignTtlSeconds: 900 }).build({ actionId: 1, controllerId: "dev-a", consentRequired: false });
+  };
+  const record = (format: string, algorithm: string, value = "AAAA") => ({ format, algorithm, keyName: "k", keyVersion: 2, value });
+
+  it("presents each record in its real format, saying what it covers", async () => {
+    const cases: [object, { format: string; covers: string; algorithm: string }][] = [
+      [record("raw", "rsa-pkcs1v15-sha256"), { format: "raw-rsa", covers: "artifact", algorithm: "rsa-pkcs1v15" }],
+      [record("raw", "rsa-pss-sha256"), { format: "rsa-pss", covers: "artifact", algorithm: "rsa-pss" }],
+      [record("raw", "ecdsa-p256-sha256"), { format: "ecdsa", covers: "artifact", algorithm: "ecdsa-p256" }],
+      [record("swu-cms", "rsa-pkcs1v15"), { format: "cms", covers: "sw-description", algorithm: "rsa-pkcs1v15" }],
+      [record("swu-raw-rsa", "rsa-pkcs1v15"), { format: "raw-rsa", covers: "sw-description", algorithm: "rsa-pkcs1v15" }],
+      [record("swu-rsa-pss", "rsa-pss"), { format: "rsa-pss", covers: "sw-description", algorithm: "rsa-pss" }],
+      [record("rauc-verity", "ecdsa-p256"), { format: "cms", covers: "rauc-bundle", algorithm: "ecdsa-p256" }],
+    ];
+    for (const [stored, expected] of cases) {
+      const notice = await build([stored]);
+      expect(notice.artifacts[0]!.signature, JSON.stringify(stored)).to.deep.equal({ ...expected, keyName: "k", keyVersion: 2, value: "AAAA" });
+    }
+  });
+
+  it("announces nothing for an artifact without a usable signature (none, or a CMS recorded with an empty value)", async () => {
+    for (const signatures of [[], [record("swu-cms", "rsa-pkcs1v15", "")]]) {
+      const error = await build(signatures).catch((e: Error) => e);
+      expect(error).to.be.instanceOf(Error);
+      expect((error as Error).message).to.contain("os.swu").and.contain("no signature");
+    }
+  });
+
+  it("looks the artifact up within the release being deployed, not by its bytes alone", async () => {
+    const seen: { where: object }[] = [];
+    await build([record("raw", "rsa-pkcs1v15-sha256")], seen);
+    expect(seen[0]!.where).to.deep.equal({ sha256: "ab".repeat(32), release: { name: "os", version: "2.0.0" } });
   });
 });

@@ -2,6 +2,7 @@
 // in hawkBit directly: the pieces of the bridge tests that drive the bridge only through its protocol.
 import mqtt, { type MqttClient } from "mqtt";
 import type { HawkbitManagementClient } from "../../hawkbit/management-client.js";
+import { isOpen } from "../../hawkbit/actions.js";
 import { eventually } from "../helpers/hawkbit-conformance.js";
 import { until } from "./helpers.js";
 
@@ -17,11 +18,13 @@ export class RawDevice {
 
   static async connect(url: string, id: string, protocolVersion: 4 | 5 = 4): Promise<RawDevice> {
     const client = await mqtt.connectAsync(url, {
-      clientId: `raw-${id}`, protocolVersion,
+      // As the protocol says: the client id is the controller id.
+      clientId: id, protocolVersion,
       will: { topic: `${BASE}/devices/${id}/availability`, payload: Buffer.from(JSON.stringify({ state: "offline" })), qos: 1, retain: true },
     });
     const device = new RawDevice(id, client);
-    await client.subscribeAsync(`${BASE}/devices/${id}/#`, { qos: 1 });
+    // Its downstream leaves only (the ACL refuses more on an authenticating broker).
+    await client.subscribeAsync([`${BASE}/devices/${id}/deployment`, `${BASE}/devices/${id}/cancel`, `${BASE}/devices/${id}/response/+`], { qos: 1 });
     return device;
   }
 
@@ -57,6 +60,6 @@ export async function startRollout(mgmt: HawkbitManagementClient, name: string, 
   const rollout = await mgmt.createRollout({ name, targetFilterQuery: `controllerId==${controllerId}`, distributionSetId: ds.id, amountGroups: 1, type: "forced", confirmationRequired });
   await eventually(() => mgmt.getRollout(rollout.id), (r) => r.status === "ready");
   await mgmt.startRollout(rollout.id);
-  const actions = await eventually(() => mgmt.listTargetActions(controllerId), (page) => page.content.some((a) => a.rollout === rollout.id && a.status === "pending"));
+  const actions = await eventually(() => mgmt.listTargetActions(controllerId), (page) => page.content.some((a) => a.rollout === rollout.id && isOpen(a)));
   return actions.content.find((a) => a.rollout === rollout.id)!.id;
 }
