@@ -7,6 +7,7 @@ import { HawkbitManagementClient } from "../hawkbit/management-client.js";
 import { createApp, createServices, listen } from "../api/server.js";
 import { CampaignMonitor } from "../api/services/campaign-monitor.js";
 import { WebhookDispatcher } from "../api/webhooks/dispatcher.js";
+import { WebhookTargetPolicy } from "../api/webhooks/target-policy.js";
 import { bridgeClientIds, FleetBridge } from "../bridge/index.js";
 import { disconnectDevice as aedesDisconnect } from "../bridge/auth/aedes-auth.js";
 import { embeddedBrokerAccess } from "../bridge/auth/embedded-access.js";
@@ -18,12 +19,16 @@ import { startEmbeddedBroker } from "../infrastructure/embedded/mqtt-broker.js";
 import { startEmbeddedPostgres } from "../infrastructure/embedded/postgres.js";
 import { startEmbeddedS3 } from "../infrastructure/embedded/s3.js";
 import { startVaultStandin } from "../infrastructure/vault-standin/index.js";
+import { bootstrapAdminToken } from "../api/auth/bootstrap.js";
+import { TokenStore } from "../api/auth/tokens.js";
 import { TransitSigner } from "../signing/vault/transit-signer.js";
 import type { AerieConfig } from "./config.js";
 import { migrate } from "./db/migrator.js";
 import { closePool, createDatabase, createPool } from "./db/prisma.js";
 import { logger, redactUrl } from "./log.js";
-import { ShutdownSequence } from "./shutdown.js";
+import { ShutdownSequence, unlessAborted } from "./shutdown.js";
+import { lockDataDir } from "./data-lock.js";
+import { assertPortsFree, type PortClaim } from "./ports.js";
 import { AerieMetrics } from "./metrics.js";
 import { loadEmbeddedSecrets } from "./secrets.js";
 import { ArtifactStore } from "./storage/artifact-store.js";
@@ -46,13 +51,35 @@ export interface AerieStack {
   databaseUrl: string;
   /** Credentials of the hawkBit in use (the stand-in's generated ones when embedded). */
   hawkbit: { url: string; username: string; password: string; tenant: string; gatewayToken: string };
+  /** The bootstrap admin API token, when known (AERIE_BOOTSTRAP_TOKEN or DATA_DIR/secrets.json): for tools and tests, never for logs. */
+  adminToken?: string;
   stop(): Promise<void>;
 }
 
-export async function startAerie(config: AerieConfig): Promise<AerieStack> {
-  const parts = new ShutdownSequence(log);
+/** The ports this configuration listens on (embedded services only where their variable is unset). */
+function portClaims(config: AerieConfig): PortClaim[] {
+  const claims: PortClaim[] = [{ variable: "AERIE_API_PORT", host: config.host, port: config.apiPort }];
+  if (!config.databaseUrl) claims.push({ variable: "AERIE_POSTGRES_PORT", host: "127.0.0.1", port: config.postgresPort });
+  if (!config.mqttUrl) claims.push({ variable: "AERIE_MQTT_PORT", host: config.host, port: config.mqttPort });
+  if (!config.s3Endpoint) claims.push({ variable: "AERIE_S3_PORT", host: config.host, port: config.s3Port });
+  if (!config.hawkbitUrl) claims.push({ variable: "AERIE_HAWKBIT_PORT", host: config.host, port: config.hawkbitPort });
+  if (!config.vaultAddr) claims.push({ variable: "AERIE_VAULT_PORT", host: config.host, port: config.vaultPort });
+  return claims.filter((claim) => claim.port !== 0);
+}
+
+export interface StartOptions {
+  /** Aborted (SIGTERM/SIGINT during start-up): start-up stops and stops whatever had started. */
+  signal?: AbortSignal;
+}
+
+export async function startAerie(config: AerieConfig, options: StartOptions = {}): Promise<AerieStack> {
+  const parts = new ShutdownSequence(log, undefined, options.signal);
   const stopAll = () => parts.stopAll();
   try {
+    // Before anything else: a second Aerie on this folder must not touch the first one's services.
+    const lock = await lockDataDir(config.dataDir);
+    parts.add("data folder lock", () => lock.release());
+    await assertPortsFree(portClaims(config));
     const secrets = await loadEmbeddedSecrets(config.dataDir);
 
     let databaseUrl = config.databaseUrl;
@@ -118,7 +145,9 @@ export async function startAerie(config: AerieConfig): Promise<AerieStack> {
         tenant: hawkbit.tenant,
         username: hawkbit.username,
         password: hawkbit.password,
-        gatewayToken: hawkbit.gatewayToken,
+        // The embedded stand-in starts provisioned like a hawkBit whose operator enabled gateway-token authentication
+        // (hawkBit's default is off: DDI 401).
+        tenantConfig: { "authentication.gatewaytoken.enabled": true, "authentication.gatewaytoken.key": hawkbit.gatewayToken },
       });
       parts.add("hawkbit stand-in", () => standin.close());
       hawkbit.url = standin.url;
@@ -150,6 +179,8 @@ export async function startAerie(config: AerieConfig): Promise<AerieStack> {
         // Aerie's mosquitto files bind client ids to logins: the bridge's client ids are then its logins.
         clientId: config.mosquittoAuthDir ? mqttUsername : config.bridgeClientId, loginPerConnection: Boolean(config.mosquittoAuthDir),
         shareGroup: config.bridgeShareGroup, maxInFlight: config.bridgeMaxInFlight, payloadLimits: config.mqttPayloadLimits,
+        // Started by hand or by compose, mosquitto may need Aerie's files before it accepts the bridge.
+        waitForBroker: Boolean(config.mosquittoAuthDir),
       },
     );
     const readiness = {
@@ -171,16 +202,27 @@ export async function startAerie(config: AerieConfig): Promise<AerieStack> {
       await rewriteMosquittoFiles?.();
       if (disconnect) await disconnectDevice?.(disconnect);
     };
-    const apiDependencies = { db, pool, store, hawkbit: management, signer, transit, metrics, readiness, ddi: channel, credentialsChanged };
+    // Webhooks reach public addresses only, unless AERIE_WEBHOOK_ALLOW lists more (logged: an explicit opening).
+    const webhookPolicy = new WebhookTargetPolicy({ allow: config.webhookAllow });
+    if (config.webhookAllow) log.warn({ allow: config.webhookAllow }, "webhooks may target these non-public hosts and networks (AERIE_WEBHOOK_ALLOW)");
+    const adminToken = await bootstrapAdminToken(new TokenStore(db), config.dataDir, config.bootstrapToken);
+    const auth = {
+      metricsPublic: config.metricsPublic,
+      oidc: config.oidcIssuer ? { issuer: config.oidcIssuer, audience: config.oidcAudience!, rolesClaim: config.oidcRolesClaim, jwksUrl: config.oidcJwksUrl } : undefined,
+    };
+    if (config.metricsPublic) log.warn("AERIE_METRICS_PUBLIC=true: /metrics answers without a token");
+    const apiDependencies = { db, pool, store, hawkbit: management, signer, transit, metrics, readiness, ddi: channel, credentialsChanged, auth, webhookPolicy };
     const services = createServices(apiDependencies);
 
-    await bridge.start();
+    // Registered before it connects: a bridge still waiting for its broker is stopped with the rest.
     parts.add("bridge", () => bridge.stop());
+    await unlessAborted(bridge.start(), options.signal);
     const monitor = new CampaignMonitor(db, management, services.campaigns, metrics, 1000, services.releases, services.stuckDevices);
     monitor.start();
     parts.add("campaign monitor", () => monitor.stop());
     // Stopped (in-flight requests aborted, their leases left to expire) before the database goes away.
     const webhooks = new WebhookDispatcher(db, {
+      policy: webhookPolicy,
       maxAttempts: config.webhookMaxAttempts, retryBaseMs: config.webhookRetryBaseMs, retryMaxMs: config.webhookRetryMaxMs, timeoutMs: config.webhookTimeoutMs,
     });
     webhooks.start();
@@ -191,7 +233,7 @@ export async function startAerie(config: AerieConfig): Promise<AerieStack> {
 
     const endpoints: AerieEndpoints = { api: api.url, mqtt: mqttUrl, s3: s3Endpoint, hawkbit: hawkbit.url, vault: vaultAddr, database: redactUrl(databaseUrl) };
     log.info(endpoints, "Aerie is running");
-    return { endpoints, databaseUrl, hawkbit, stop: stopAll };
+    return { endpoints, databaseUrl, hawkbit, adminToken, stop: stopAll };
   } catch (error) {
     await stopAll();
     throw error;

@@ -95,16 +95,21 @@ export class CampaignService {
         options: options as object, status: "provisioning" satisfies CampaignStatus, startRequested: start,
       },
     });
-    await audit(this.db, actor, "campaign.create", `campaign:${campaign.id}`, { name, release: releaseId, targetFilter: plan.targetFilter });
+    let pending: unknown;
     try {
       await this.provision(campaign.id);
     } catch (error) {
-      // hawkBit refused the rollout (filter, thresholds, groups): no campaign without a rollout remains.
+      // hawkBit refused the rollout (filter, thresholds, groups): no campaign without a rollout remains, and a
+      // refused request leaves no audit event (whose trigger would also enqueue campaign.created webhooks).
       if (error instanceof HawkbitError && error.status !== undefined && error.status < 500 && error.status !== 429) {
         await this.db.campaign.delete({ where: { id: campaign.id } });
+        throw error;
       }
-      throw error;
+      // hawkBit unreachable: the campaign exists and the reconciler provisions it later, so it is audited.
+      pending = error;
     }
+    await audit(this.db, actor, "campaign.create", `campaign:${campaign.id}`, { name, release: releaseId, targetFilter: plan.targetFilter });
+    if (pending) throw pending;
     return this.get(campaign.id);
   }
 
@@ -228,6 +233,11 @@ export class CampaignService {
       if (campaign.status !== "waiting_for_approval" && !(options.approval && !campaign.approvedAt && ["provisioning", "created"].includes(campaign.status))) {
         throw conflictState(id, campaign.status, "only a campaign waiting for approval can be approved");
       }
+      // Four eyes. hawkBit's approval workflow (DefaultRolloutApprovalStrategy#isApprovalNeeded,
+      // JpaRolloutManagement#approveOrDeny) separates the creating and the approving permission; Aerie also
+      // separates the persons: whoever created or started the campaign cannot approve it as well.
+      const own = await this.db.auditEvent.findFirst({ where: { subject: `campaign:${id}`, actor, action: { in: ["campaign.create", "campaign.start"] } } });
+      if (own) throw new HttpError(403, "four_eyes", `${actor} ${own.action === "campaign.create" ? "created" : "started"} this campaign, so someone else must approve it (four eyes)`);
       await this.db.campaign.update({ where: { id }, data: { approvedAt: new Date(), approvedBy: actor } });
       if (campaign.hawkbitRolloutId) {
         const rollout = await this.hawkbit.getRollout(campaign.hawkbitRolloutId);
