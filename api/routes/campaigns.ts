@@ -15,6 +15,9 @@ export function campaignRoutes(campaigns: CampaignService): Router {
   router.get("/:id", async (req, res) => {
     res.json(present(await campaigns.get(uuidParam(req.params.id, "campaign id"))));
   });
+  router.post("/:id/devices/:controllerId/cancel", async (req, res) => {
+    res.json(await campaigns.cancelDevice(uuidParam(req.params.id, "campaign id"), req.params.controllerId, actorOf(req)));
+  });
   for (const command of COMMANDS) {
     router.post(`/:id/${command}`, async (req, res) => {
       res.json(present(await campaigns[command](uuidParam(req.params.id, "campaign id"), actorOf(req))));

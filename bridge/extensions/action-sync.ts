@@ -250,8 +250,14 @@ export class ActionSyncExtension implements Extension {
     const controllerId = known.controllerId;
     try {
       if (phase === "canceling") {
+        const moved = await db.deviceAction.updateMany({ where: { hawkbitActionId: action.id, status: { notIn: [...FINAL_STATUSES] } }, data: { status: "canceling" } });
+        // Already over on the device's side (a rejected consent Aerie is ending in hawkBit): nothing to cancel there.
+        if (moved.count === 0 && !isNew) {
+          known.phase = phase;
+          known.announced = true;
+          return;
+        }
         const cancel = await this.ctx.channel.getCancelAction(controllerId, action.id);
-        await db.deviceAction.updateMany({ where: { hawkbitActionId: action.id, status: { notIn: [...FINAL_STATUSES] } }, data: { status: "canceling" } });
         this.ctx.publish(topics.device(controllerId, "cancel"), JSON.stringify({ actionId: cancel.stopActionId, issuedAt: new Date().toISOString() }), { qos: 1, retain: true });
         metrics.cancelsSent.inc();
       } else {
