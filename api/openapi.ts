@@ -503,6 +503,7 @@ export const OPERATION_PERMISSIONS: Record<string, Permission | null> = {
   "POST /api/v1/campaigns/{id}/resume": "campaigns:operate",
   "POST /api/v1/campaigns/{id}/stop": "campaigns:operate",
   "POST /api/v1/campaigns/{id}/retry": "campaigns:operate",
+  "POST /api/v1/campaigns/{id}/devices/{controllerId}/cancel": "campaigns:operate",
   "POST /api/v1/campaigns/{id}/approve": "campaigns:approve",
   "POST /api/v1/campaigns/{id}/deny": "campaigns:approve",
   "GET /api/v1/devices": "read",
