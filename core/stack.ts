@@ -139,7 +139,9 @@ export async function startAerie(config: AerieConfig): Promise<AerieStack> {
         tenant: hawkbit.tenant,
         username: hawkbit.username,
         password: hawkbit.password,
-        gatewayToken: hawkbit.gatewayToken,
+        // The embedded stand-in starts provisioned like a hawkBit whose operator enabled gateway-token authentication
+        // (hawkBit's default is off: DDI 401).
+        tenantConfig: { "authentication.gatewaytoken.enabled": true, "authentication.gatewaytoken.key": hawkbit.gatewayToken },
       });
       parts.add("hawkbit stand-in", () => standin.close());
       hawkbit.url = standin.url;
