@@ -86,29 +86,35 @@ describe("campaigns that end: stop, cancel one device, consent rejected", functi
       const cancel = await waitFor(`${d.controllerId} told to cancel`, async () => d.cancels[0], 30_000);
       expect(cancel.actionId).to.equal(d.notices[0]!.actionId);
     }
+    const view = await waitFor("both counted canceled", async () => {
+      const v = await api.campaign(c.id);
+      return v.progress.byStatus.canceled === 2 ? v : undefined;
+    }, 30_000);
+    expect(view.progress.byStatus).to.deep.equal({ canceled: 2 });
+    // hawkBit ends the rollout STOPPED once only cancelling actions are left (JpaRolloutExecutor.handleStopRollout);
+    // the devices' answers then close them as canceled.
     const rollout = await waitFor("rollout stopped", async () => {
       const r = await hawkbit.getRollout(c.hawkbitRolloutId!);
       return r.status === "stopped" ? r : undefined;
     }, 30_000);
     expect(rollout.status).to.equal("stopped");
     for (const d of held) {
-      const actions = (await hawkbit.listTargetActions(d.controllerId, { sort: "id:ASC" })).content;
+      const actions = await waitFor(`${d.controllerId}'s action canceled in hawkBit`, async () => {
+        const list = (await hawkbit.listTargetActions(d.controllerId, { sort: "id:ASC" })).content;
+        return list.every((a) => !isOpen(a)) ? list : undefined;
+      }, 30_000);
       expect(actions.map((a) => [a.status, isOpen(a)])).to.deep.equal([["canceled", false]]);
     }
-    const view = await waitFor("both counted canceled", async () => {
-      const v = await api.campaign(c.id);
-      return v.progress.byStatus.canceled === 2 ? v : undefined;
-    }, 30_000);
-    expect(view.progress.byStatus).to.deep.equal({ canceled: 2 });
   });
 
   it("cancels one device's update, counts a consent rejection as rejected, and the campaign finishes", async () => {
-    const toCancel = await device("end-one-cancel", { holdDeployments: true, consent: "accept" });
+    // Never answers the consent question (its user is away): its action waits for confirmation until cancelled.
+    const toCancel = await device("end-one-cancel", { holdDeployments: true });
     const rejecting = await device("end-one-reject", { consent: "reject" });
     const accepting = await device("end-one-accept", { consent: "accept" });
     await waitFor("registration", async () => ((await api.devices()).total >= 5 ? true : undefined), 20_000);
     const c = await api.request<{ id: string }>("POST", "/api/v1/campaigns", { name: "end-one", releaseId, targetFilter: "controllerId==end-one-*", groups: 1, consentRequired: true, start: true });
-    await waitFor("the held device notified", async () => toCancel.notices.find((n) => !n.consentRequired), 30_000);
+    await waitFor("the held device asked for consent", async () => toCancel.notices[0], 30_000);
 
     // Refused for a device that is not in the campaign, and for a campaign id that does not exist.
     const missing = await api.request("POST", `/api/v1/campaigns/${c.id}/devices/end-stop-1/cancel`).then(() => undefined, (e: { status: number }) => e);
