@@ -36,6 +36,7 @@ import { CampaignPreviewService } from "./services/campaign-preview.js";
 import { CatalogService } from "./services/catalog.js";
 import { EventHub } from "./events/hub.js";
 import { eventRoutes } from "./routes/events.js";
+import { dashboard } from "./routes/dashboard.js";
 
 const log = logger("api");
 
@@ -145,6 +146,7 @@ export function createApp(deps: ApiDependencies, services: ApiServices): express
   v1.use("/keyring", keyringRoutes(deps.signer, services.signing));
   v1.use("/builds", buildRoutes(services.signing));
   app.use("/api/v1", v1);
+  app.use(dashboard());
 
   app.use((req: Request, res: Response) => {
     res.status(404).json({ error: { status: 404, code: "not_found", message: `no route ${req.method} ${req.path}` } });
