@@ -11,6 +11,7 @@ import { bridgeClientIds, FleetBridge } from "../bridge/index.js";
 import { disconnectDevice as aedesDisconnect } from "../bridge/auth/aedes-auth.js";
 import { embeddedBrokerAccess } from "../bridge/auth/embedded-access.js";
 import { MosquittoAuthSync } from "../bridge/auth/mosquitto-auth-sync.js";
+import { bridgeAccounts } from "../bridge/auth/mosquitto-files.js";
 import { DdiChannel } from "../hawkbit/ddi-channel.js";
 import { startHawkbitStandin } from "../infrastructure/hawkbit-standin/index.js";
 import { startEmbeddedBroker } from "../infrastructure/embedded/mqtt-broker.js";
@@ -145,7 +146,9 @@ export async function startAerie(config: AerieConfig): Promise<AerieStack> {
         heartbeatMs: config.bridgeHeartbeatMs, retentionDays: config.telemetryRetentionDays,
       },
       {
-        mqttUrl, mqttUsername, mqttPassword, baseTopic: config.mqttBaseTopic, clientId: config.bridgeClientId,
+        mqttUrl, mqttUsername, mqttPassword, baseTopic: config.mqttBaseTopic,
+        // Aerie's mosquitto files bind client ids to logins: the bridge's client ids are then its logins.
+        clientId: config.mosquittoAuthDir ? mqttUsername : config.bridgeClientId, loginPerConnection: Boolean(config.mosquittoAuthDir),
         shareGroup: config.bridgeShareGroup, maxInFlight: config.bridgeMaxInFlight,
       },
     );
@@ -160,7 +163,7 @@ export async function startAerie(config: AerieConfig): Promise<AerieStack> {
     };
     let rewriteMosquittoFiles: (() => Promise<void>) | undefined;
     if (config.mosquittoAuthDir) {
-      const authSync = new MosquittoAuthSync({ pool, dir: config.mosquittoAuthDir, baseTopic: config.mqttBaseTopic, services: { [mqttUsername!]: mqttPassword! }, log });
+      const authSync = new MosquittoAuthSync({ pool, dir: config.mosquittoAuthDir, baseTopic: config.mqttBaseTopic, services: bridgeAccounts(mqttUsername!, mqttPassword!), log });
       await authSync.write();
       rewriteMosquittoFiles = authSync.credentialsChanged;
     }
