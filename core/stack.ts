@@ -24,6 +24,8 @@ import { migrate } from "./db/migrator.js";
 import { closePool, createDatabase, createPool } from "./db/prisma.js";
 import { logger, redactUrl } from "./log.js";
 import { ShutdownSequence } from "./shutdown.js";
+import { lockDataDir } from "./data-lock.js";
+import { assertPortsFree, type PortClaim } from "./ports.js";
 import { AerieMetrics } from "./metrics.js";
 import { loadEmbeddedSecrets } from "./secrets.js";
 import { ArtifactStore } from "./storage/artifact-store.js";
@@ -49,10 +51,25 @@ export interface AerieStack {
   stop(): Promise<void>;
 }
 
+/** The ports this configuration listens on (embedded services only where their variable is unset). */
+function portClaims(config: AerieConfig): PortClaim[] {
+  const claims: PortClaim[] = [{ variable: "AERIE_API_PORT", host: config.host, port: config.apiPort }];
+  if (!config.databaseUrl) claims.push({ variable: "AERIE_POSTGRES_PORT", host: "127.0.0.1", port: config.postgresPort });
+  if (!config.mqttUrl) claims.push({ variable: "AERIE_MQTT_PORT", host: config.host, port: config.mqttPort });
+  if (!config.s3Endpoint) claims.push({ variable: "AERIE_S3_PORT", host: config.host, port: config.s3Port });
+  if (!config.hawkbitUrl) claims.push({ variable: "AERIE_HAWKBIT_PORT", host: config.host, port: config.hawkbitPort });
+  if (!config.vaultAddr) claims.push({ variable: "AERIE_VAULT_PORT", host: config.host, port: config.vaultPort });
+  return claims.filter((claim) => claim.port !== 0);
+}
+
 export async function startAerie(config: AerieConfig): Promise<AerieStack> {
   const parts = new ShutdownSequence(log);
   const stopAll = () => parts.stopAll();
   try {
+    // Before anything else: a second Aerie on this folder must not touch the first one's services.
+    const lock = await lockDataDir(config.dataDir);
+    parts.add("data folder lock", () => lock.release());
+    await assertPortsFree(portClaims(config));
     const secrets = await loadEmbeddedSecrets(config.dataDir);
 
     let databaseUrl = config.databaseUrl;
