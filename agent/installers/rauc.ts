@@ -67,16 +67,16 @@ export class RaucBackend implements UpdateBackend {
     return status.slots.find((s) => s.name !== booted.name && s.class === booted.class && s.bootname);
   }
 
-  async install(files: string[], _target: SlotStatus | undefined, onLine: (line: string) => void): Promise<InstallResult> {
+  async install(files: { path: string; filename: string }[], _target: SlotStatus | undefined, onLine: (line: string) => void): Promise<InstallResult> {
     const details: string[] = [];
-    for (const file of files) {
+    for (const { path: file, filename } of files) {
       const run = await this.run(["install", file], 60 * 60 * 1000, onLine);
       if (run.code !== 0) {
         const reasons = run.output.split("\n").map((l) => l.trim()).filter((l) => /error|fail|refus|invalid|mismatch/i.test(l)).slice(-10).map((l) => l.slice(0, 1000));
-        details.push(`rauc refused ${file.split("/").pop()} (exit ${run.code ?? run.signal})`, ...(reasons.length > 0 ? reasons : describeFailure(["rauc", "install"], run, 8).slice(1)));
+        details.push(`rauc refused ${filename} (exit ${run.code ?? run.signal})`, ...(reasons.length > 0 ? reasons : describeFailure(["rauc", "install"], run, 8).slice(1)));
         return { ok: false, details: details.slice(0, 20) };
       }
-      details.push(`rauc installed ${file.split("/").pop()}`);
+      details.push(`rauc installed ${filename}`);
     }
     return { ok: true, details };
   }
