@@ -38,6 +38,16 @@ function nonNegativeInt(raw: string): number {
   return Number(raw);
 }
 
+function flag(raw: string): boolean {
+  if (raw === "true" || raw === "1") return true;
+  if (raw === "false" || raw === "0") return false;
+  throw new ConfigError("true or false");
+}
+
+function list(raw: string): string[] {
+  return raw.split(",").map((v) => v.trim()).filter((v) => v !== "");
+}
+
 function url(protocols: string[]): Parser<string> {
   return (raw) => {
     let parsed: URL;
@@ -113,6 +123,17 @@ export const SETTINGS = {
   webhookRetryBaseMs: define("AERIE_WEBHOOK_RETRY_BASE_MS", 2000, "milliseconds", "Delay before the second attempt of a webhook delivery; doubles with each further attempt.", positiveInt),
   webhookRetryMaxMs: define("AERIE_WEBHOOK_RETRY_MAX_MS", 3600000, "milliseconds", "Longest delay between two attempts of a webhook delivery.", positiveInt),
   webhookTimeoutMs: define("AERIE_WEBHOOK_TIMEOUT_MS", 10000, "milliseconds", "How long a webhook receiver may take to answer before the attempt counts as failed.", positiveInt),
+  // Operator access to the API (api/auth, api/http).
+  bootstrapToken: define("AERIE_BOOTSTRAP_TOKEN", undefined, "aerie_… token", "The bootstrap admin API token. Unset: generated on the first start, printed once and kept in DATA_DIR/secrets.json.", text),
+  oidcIssuer: define("AERIE_OIDC_ISSUER", undefined, "http(s):// URL", "OIDC issuer whose bearer JWTs Aerie accepts (its discovery document names the JWKS). Unset: API tokens only.", url(["http", "https"])),
+  oidcAudience: define("AERIE_OIDC_AUDIENCE", undefined, "text", "Audience (aud) the OIDC JWTs must carry; required with AERIE_OIDC_ISSUER.", text),
+  oidcRolesClaim: define("AERIE_OIDC_ROLES_CLAIM", "roles", "claim path", "JWT claim with the Aerie roles (viewer, operator, release-manager, approver, admin); dotted for nested claims, e.g. realm_access.roles.", text),
+  oidcJwksUrl: define("AERIE_OIDC_JWKS_URL", undefined, "http(s):// URL", "JWKS of the issuer, when it publishes no discovery document.", url(["http", "https"])),
+  metricsPublic: define("AERIE_METRICS_PUBLIC", false, "true|false", "true: /metrics answers without a token (otherwise Prometheus sends a bearer token).", flag),
+  corsOrigins: define("AERIE_CORS_ORIGINS", undefined, "origin,origin", "Browser origins allowed to call the API (CORS). Unset: none.", list),
+  maxArtifactBytes: define("AERIE_MAX_ARTIFACT_BYTES", 4294967296, "bytes", "Largest artifact upload; larger is refused with 413.", positiveInt),
+  rateLimitAuthFailures: define("AERIE_RATE_LIMIT_AUTH_FAILURES", 30, "requests per minute", "Failed authentications per client address per minute before 429.", positiveInt),
+  rateLimitMutations: define("AERIE_RATE_LIMIT_MUTATIONS", 600, "requests per minute", "Changing requests (POST, PUT, PATCH, DELETE) per principal per minute before 429.", positiveInt),
   telemetryRetentionDays: define("AERIE_TELEMETRY_RETENTION_DAYS", 30, "days", "Telemetry and dead letters older than this are deleted (0: kept forever).", nonNegativeInt),
 } as const;
 
@@ -129,7 +150,7 @@ export class InvalidConfigError extends Error {
   }
 }
 
-const SECRET_SETTINGS = new Set(["S3_SECRET_ACCESS_KEY", "HAWKBIT_PASSWORD", "HAWKBIT_GATEWAY_TOKEN", "VAULT_TOKEN", "MQTT_PASSWORD", "DATABASE_URL"]);
+const SECRET_SETTINGS = new Set(["AERIE_BOOTSTRAP_TOKEN", "S3_SECRET_ACCESS_KEY", "HAWKBIT_PASSWORD", "HAWKBIT_GATEWAY_TOKEN", "VAULT_TOKEN", "MQTT_PASSWORD", "DATABASE_URL"]);
 
 function readConfigFile(path: string): Record<string, string> {
   let parsed: unknown;
@@ -172,6 +193,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AerieConfig {
   if (result.mosquittoAuthDir && !(result.mqttUrl && result.mqttUsername && result.mqttPassword)) {
     // Mosquitto would lock the bridge itself out: its own account must be in the generated files.
     throw new InvalidConfigError("AERIE_MOSQUITTO_AUTH_DIR", "MQTT_URL, MQTT_USERNAME and MQTT_PASSWORD set as well", result.mosquittoAuthDir);
+  }
+  if (result.oidcIssuer && !result.oidcAudience) {
+    // Without an audience check, any token the IdP issues for any client would be accepted.
+    throw new InvalidConfigError("AERIE_OIDC_AUDIENCE", "the audience Aerie's tokens carry, set whenever AERIE_OIDC_ISSUER is", "");
+  }
+  if (result.bootstrapToken !== undefined && !/^aerie_[A-Za-z0-9_-]{43}$/.test(result.bootstrapToken)) {
+    throw new InvalidConfigError("AERIE_BOOTSTRAP_TOKEN", "aerie_ followed by 43 base64url characters (e.g. from `aerie tokens generate`)", "[redacted]");
   }
   result.dataDir = isAbsolute(result.dataDir) ? result.dataDir : resolve(result.dataDir);
   return result;

@@ -18,6 +18,8 @@ import { startEmbeddedBroker } from "../infrastructure/embedded/mqtt-broker.js";
 import { startEmbeddedPostgres } from "../infrastructure/embedded/postgres.js";
 import { startEmbeddedS3 } from "../infrastructure/embedded/s3.js";
 import { startVaultStandin } from "../infrastructure/vault-standin/index.js";
+import { bootstrapAdminToken } from "../api/auth/bootstrap.js";
+import { TokenStore } from "../api/auth/tokens.js";
 import { TransitSigner } from "../signing/vault/transit-signer.js";
 import type { AerieConfig } from "./config.js";
 import { migrate } from "./db/migrator.js";
@@ -48,6 +50,8 @@ export interface AerieStack {
   databaseUrl: string;
   /** Credentials of the hawkBit in use (the stand-in's generated ones when embedded). */
   hawkbit: { url: string; username: string; password: string; tenant: string; gatewayToken: string };
+  /** The bootstrap admin API token, when known (AERIE_BOOTSTRAP_TOKEN or DATA_DIR/secrets.json): for tools and tests, never for logs. */
+  adminToken?: string;
   stop(): Promise<void>;
 }
 
@@ -188,7 +192,13 @@ export async function startAerie(config: AerieConfig): Promise<AerieStack> {
       await rewriteMosquittoFiles?.();
       if (disconnect) await disconnectDevice?.(disconnect);
     };
-    const apiDependencies = { db, pool, store, hawkbit: management, signer, transit, metrics, readiness, ddi: channel, credentialsChanged };
+    const adminToken = await bootstrapAdminToken(new TokenStore(db), config.dataDir, config.bootstrapToken);
+    const auth = {
+      metricsPublic: config.metricsPublic,
+      oidc: config.oidcIssuer ? { issuer: config.oidcIssuer, audience: config.oidcAudience!, rolesClaim: config.oidcRolesClaim, jwksUrl: config.oidcJwksUrl } : undefined,
+    };
+    if (config.metricsPublic) log.warn("AERIE_METRICS_PUBLIC=true: /metrics answers without a token");
+    const apiDependencies = { db, pool, store, hawkbit: management, signer, transit, metrics, readiness, ddi: channel, credentialsChanged, auth };
     const services = createServices(apiDependencies);
 
     await bridge.start();
@@ -208,7 +218,7 @@ export async function startAerie(config: AerieConfig): Promise<AerieStack> {
 
     const endpoints: AerieEndpoints = { api: api.url, mqtt: mqttUrl, s3: s3Endpoint, hawkbit: hawkbit.url, vault: vaultAddr, database: redactUrl(databaseUrl) };
     log.info(endpoints, "Aerie is running");
-    return { endpoints, databaseUrl, hawkbit, stop: stopAll };
+    return { endpoints, databaseUrl, hawkbit, adminToken, stop: stopAll };
   } catch (error) {
     await stopAll();
     throw error;
