@@ -142,6 +142,9 @@ export function createApp(deps: ApiDependencies, services: ApiServices): express
   };
   if (deps.auth?.metricsPublic) app.get("/metrics", metrics);
 
+  // The dashboard's page and assets hold no data (it signs in with a token for every API call).
+  app.use(dashboard());
+
   // Everything below needs an authenticated principal (API token or OIDC JWT).
   const tokens = new TokenStore(deps.db);
   const authenticator = createAuthenticator(tokens, deps.auth?.oidc ? new OidcVerifier(deps.auth.oidc) : undefined);
@@ -169,7 +172,6 @@ export function createApp(deps: ApiDependencies, services: ApiServices): express
   v1.use("/tokens", tokenRoutes(deps.db, tokens));
   v1.use("/me", meRoutes());
   app.use("/api/v1", v1);
-  app.use(dashboard());
 
   app.use((req: Request, res: Response) => {
     res.status(404).json({ error: { status: 404, code: "not_found", message: `no route ${req.method} ${req.path}` } });

@@ -23,7 +23,6 @@ export async function launchChromium(profileDir: string): Promise<{ browser: Bro
 }
 
 const SCREENSHOTS = process.env.AERIE_SCREENSHOTS ?? join(process.cwd(), ".tmp", "screenshots");
-const TOKEN = `aerie_test_${randomBytes(16).toString("hex")}`;
 
 describe("dashboard in headless Chromium", function () {
   this.timeout(300_000);
@@ -42,7 +41,7 @@ describe("dashboard in headless Chromium", function () {
   before(async () => {
     mkdirSync(SCREENSHOTS, { recursive: true });
     execFileSync(process.execPath, ["scripts/build-web.mjs"], { stdio: "inherit" });
-    test = await startTestStack({ AERIE_BRIDGE_SYNC_MS: "300", AERIE_BOOTSTRAP_TOKEN: TOKEN });
+    test = await startTestStack({ AERIE_BRIDGE_SYNC_MS: "300" });
     const keyring = await test.keyring();
     for (let i = 1; i <= 3; i++) {
       const id = `br-${i}`;
@@ -74,7 +73,7 @@ describe("dashboard in headless Chromium", function () {
 
   it("signs in with an API token and shows the fleet with counts, search and presence", async () => {
     await page.goto(test.stack.endpoints.api);
-    await page.getByLabel("API token").fill(TOKEN);
+    await page.getByLabel("API token").fill(test.adminToken);
     await page.getByRole("button", { name: "Sign in" }).click();
     await page.getByRole("heading", { name: "Fleet" }).waitFor();
     await page.getByRole("table", { name: "Devices" }).getByRole("link", { name: "br-3" }).waitFor();
@@ -134,5 +133,27 @@ describe("dashboard in headless Chromium", function () {
     expect(await page.getByTestId("running-version").textContent()).to.equal("2.0.0");
     await shot("07-device-after-update");
     expect(consoleErrors.filter((e) => !/404|Failed to load resource/.test(e))).to.deep.equal([]);
+  });
+
+  it("shows a viewer no buttons it may not use", async () => {
+    const viewer = await test.api.request<{ token: string }>("POST", "/api/v1/tokens", { name: "dash-viewer", role: "viewer" });
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.getByLabel("API token").fill(viewer.token);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByTestId("who").filter({ hasText: "viewer" }).waitFor();
+    await page.goto(`${test.stack.endpoints.api}/#/campaigns`);
+    await page.getByRole("link", { name: "browser-campaign" }).click();
+    await page.getByTestId("campaign-status").filter({ hasText: "finished" }).waitFor();
+    expect(await page.getByRole("group", { name: "Campaign lifecycle" }).getByRole("button").count()).to.equal(0);
+    await page.goto(`${test.stack.endpoints.api}/#/releases`);
+    await page.getByRole("table", { name: "Releases" }).getByText("browser-os 2.0.0").waitFor();
+    expect(await page.getByRole("button", { name: "Delete" }).count()).to.equal(0);
+    expect(await page.getByRole("form", { name: "New release" }).count()).to.equal(0);
+    await shot("08-viewer-campaign");
+    // A wrong token is refused on sign-in.
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.getByLabel("API token").fill("aerie_not-a-token");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("alert").filter({ hasText: "not accepted" }).waitFor();
   });
 });

@@ -88,7 +88,7 @@ export function App() {
   }, [token]);
 
   if (token === null || !me) return token === null ? <SignIn onSignedIn={setToken} error={error} /> : <p role="status">Signing in…</p>;
-  const session = { api: new Api(token || null), me, can: capabilitiesOf(me.role) };
+  const session = { api: new Api(token || null), me, can: capabilitiesOf(me) };
   const active = (href: string) => (href === "#/campaigns" ? hash.startsWith("#/campaigns") && !hash.startsWith("#/campaigns/new") : hash.startsWith(href));
   return (
     <SessionContext.Provider value={session}>

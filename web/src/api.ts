@@ -13,6 +13,8 @@ export interface Me {
   role: Role;
   /** False when the API runs without operator authentication (every button is shown). */
   authenticated: boolean;
+  /** The permissions GET /api/v1/me lists for the caller (the API's permission table, api/auth/permissions.ts). */
+  permissions?: string[];
 }
 
 /** What each role may do, as the API's permission table (api/auth) enforces it; the API stays the judge. */
@@ -22,7 +24,11 @@ export interface Capabilities {
   release: boolean;
 }
 
-export function capabilitiesOf(role: Role): Capabilities {
+export function capabilitiesOf(me: Me): Capabilities {
+  if (me.permissions) {
+    return { operate: me.permissions.includes("campaigns:operate"), approve: me.permissions.includes("campaigns:approve"), release: me.permissions.includes("releases:manage") };
+  }
+  const role = me.role;
   const admin = role === "admin";
   return { operate: admin || role === "operator", approve: admin || role === "approver", release: admin || role === "release-manager" };
 }
@@ -65,7 +71,8 @@ export class Api {
       const roles = Array.isArray(me.roles) ? (me.roles as Role[]) : [];
       const role = (typeof me.role === "string" ? me.role : roles.includes("admin") ? "admin" : roles[0] ?? "viewer") as Role;
       const principal = String(me.name ?? me.principal ?? me.subject ?? me.id ?? me.tokenId ?? "operator");
-      return { principal, role, authenticated: true };
+      const permissions = Array.isArray(me.permissions) ? (me.permissions as string[]) : undefined;
+      return { principal, role, authenticated: true, permissions };
     } catch (error) {
       if (error instanceof ApiError && error.status === 404) return { principal: "anonymous", role: "admin", authenticated: false };
       throw error;
