@@ -31,6 +31,7 @@ import { webhookRoutes } from "./routes/webhooks.js";
 import { DeviceGroupService } from "./services/device-groups.js";
 import { type FeedbackChannel, StuckDevices } from "./services/stuck-devices.js";
 import { WebhookService } from "./webhooks/subscriptions.js";
+import type { WebhookTargetPolicy } from "./webhooks/target-policy.js";
 import { audit } from "./audit.js";
 import { allow } from "./auth/allow.js";
 import { createAuthenticator } from "./auth/authenticate.js";
@@ -61,6 +62,8 @@ export interface ApiDependencies {
   ddi?: FeedbackChannel;
   /** Called after a device credential was issued or revoked (e.g. to rewrite mosquitto's auth files). */
   credentialsChanged?: (disconnect?: string) => Promise<void>;
+  /** Where webhooks may point (AERIE_WEBHOOK_ALLOW); default: public addresses only. */
+  webhookPolicy?: WebhookTargetPolicy;
   /** Operator authentication (api/auth): OIDC issuer, and whether /metrics is open. API tokens always work. */
   auth?: { oidc?: OidcSettings; metricsPublic?: boolean };
 }
@@ -89,7 +92,7 @@ export function createServices(deps: ApiDependencies): ApiServices {
     releases: new ReleaseService(deps.db, deps.hawkbit, deps.store),
     campaigns: new CampaignService(deps.db, deps.hawkbit, deviceGroups),
     deviceGroups,
-    webhooks: new WebhookService(deps.db),
+    webhooks: new WebhookService(deps.db, deps.webhookPolicy),
     stuckDevices: deps.ddi ? new StuckDevices(deps.db, deps.hawkbit, deps.ddi) : undefined,
     catalog: new CatalogService(deps.db, deps.hawkbit, deps.store),
     campaignPreview: new CampaignPreviewService(deps.db, deps.hawkbit, deviceGroups),

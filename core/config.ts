@@ -5,6 +5,7 @@
 // The README's configuration table is generated from SETTINGS (`aerie config --markdown`).
 import { readFileSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
+import { parseAllowList } from "../api/webhooks/target-policy.js";
 import { redactText } from "./redact.js";
 
 type Parser<T> = (raw: string) => T;
@@ -59,6 +60,15 @@ function url(protocols: string[]): Parser<string> {
     if (!protocols.includes(parsed.protocol.replace(/:$/, ""))) throw new ConfigError(`a URL (${protocols.join(", ")})`);
     return raw.replace(/\/+$/, "");
   };
+}
+
+function webhookAllowList(raw: string): string {
+  try {
+    parseAllowList(raw);
+  } catch (error) {
+    throw new ConfigError(`comma-separated host names, IP addresses and CIDR networks (${(error as Error).message})`);
+  }
+  return raw;
 }
 
 function oneOf<T extends string>(values: readonly T[]): Parser<T> {
@@ -119,6 +129,7 @@ export const SETTINGS = {
   bridgeShareGroup: define("AERIE_BRIDGE_SHARE_GROUP", undefined, "text", "MQTT v5 shared-subscription group, for several bridge instances on one broker (mosquitto). Unset: MQTT 3.1.1, one instance.", text),
   bridgeMaxInFlight: define("AERIE_BRIDGE_MAX_INFLIGHT", 2000, "messages", "Device messages received but not yet stored, per MQTT connection (the bridge has two); beyond it the bridge stops reading that connection (back-pressure).", positiveInt),
   deviceAuth: define("AERIE_DEVICE_AUTH", "token", "off|token", "Embedded broker: token (default) makes every device log in with its controller id (also its client id) and provisioned token, confined to its own topics; off lets anyone connect and publish anywhere (local experiments only; warned at every start).", oneOf(["off", "token"] as const)),
+  webhookAllow: define("AERIE_WEBHOOK_ALLOW", undefined, "hosts, IPs, CIDRs", "Comma-separated webhook targets allowed although not public (loopback, private, link-local, unique-local), e.g. hooks.internal,10.1.0.0/16. Unset: webhooks reach public addresses only.", webhookAllowList),
   webhookMaxAttempts: define("AERIE_WEBHOOK_MAX_ATTEMPTS", 12, "attempts", "Attempts per webhook delivery before it is marked failed.", positiveInt),
   webhookRetryBaseMs: define("AERIE_WEBHOOK_RETRY_BASE_MS", 2000, "milliseconds", "Delay before the second attempt of a webhook delivery; doubles with each further attempt.", positiveInt),
   webhookRetryMaxMs: define("AERIE_WEBHOOK_RETRY_MAX_MS", 3600000, "milliseconds", "Longest delay between two attempts of a webhook delivery.", positiveInt),

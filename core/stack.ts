@@ -7,6 +7,7 @@ import { HawkbitManagementClient } from "../hawkbit/management-client.js";
 import { createApp, createServices, listen } from "../api/server.js";
 import { CampaignMonitor } from "../api/services/campaign-monitor.js";
 import { WebhookDispatcher } from "../api/webhooks/dispatcher.js";
+import { WebhookTargetPolicy } from "../api/webhooks/target-policy.js";
 import { bridgeClientIds, FleetBridge } from "../bridge/index.js";
 import { disconnectDevice as aedesDisconnect } from "../bridge/auth/aedes-auth.js";
 import { embeddedBrokerAccess } from "../bridge/auth/embedded-access.js";
@@ -139,7 +140,9 @@ export async function startAerie(config: AerieConfig): Promise<AerieStack> {
         tenant: hawkbit.tenant,
         username: hawkbit.username,
         password: hawkbit.password,
-        gatewayToken: hawkbit.gatewayToken,
+        // The embedded stand-in starts provisioned like a hawkBit whose operator enabled gateway-token authentication
+        // (hawkBit's default is off: DDI 401).
+        tenantConfig: { "authentication.gatewaytoken.enabled": true, "authentication.gatewaytoken.key": hawkbit.gatewayToken },
       });
       parts.add("hawkbit stand-in", () => standin.close());
       hawkbit.url = standin.url;
@@ -192,13 +195,16 @@ export async function startAerie(config: AerieConfig): Promise<AerieStack> {
       await rewriteMosquittoFiles?.();
       if (disconnect) await disconnectDevice?.(disconnect);
     };
+    // Webhooks reach public addresses only, unless AERIE_WEBHOOK_ALLOW lists more (logged: an explicit opening).
+    const webhookPolicy = new WebhookTargetPolicy({ allow: config.webhookAllow });
+    if (config.webhookAllow) log.warn({ allow: config.webhookAllow }, "webhooks may target these non-public hosts and networks (AERIE_WEBHOOK_ALLOW)");
     const adminToken = await bootstrapAdminToken(new TokenStore(db), config.dataDir, config.bootstrapToken);
     const auth = {
       metricsPublic: config.metricsPublic,
       oidc: config.oidcIssuer ? { issuer: config.oidcIssuer, audience: config.oidcAudience!, rolesClaim: config.oidcRolesClaim, jwksUrl: config.oidcJwksUrl } : undefined,
     };
     if (config.metricsPublic) log.warn("AERIE_METRICS_PUBLIC=true: /metrics answers without a token");
-    const apiDependencies = { db, pool, store, hawkbit: management, signer, transit, metrics, readiness, ddi: channel, credentialsChanged, auth };
+    const apiDependencies = { db, pool, store, hawkbit: management, signer, transit, metrics, readiness, ddi: channel, credentialsChanged, auth, webhookPolicy };
     const services = createServices(apiDependencies);
 
     await bridge.start();
@@ -208,6 +214,7 @@ export async function startAerie(config: AerieConfig): Promise<AerieStack> {
     parts.add("campaign monitor", () => monitor.stop());
     // Stopped (in-flight requests aborted, their leases left to expire) before the database goes away.
     const webhooks = new WebhookDispatcher(db, {
+      policy: webhookPolicy,
       maxAttempts: config.webhookMaxAttempts, retryBaseMs: config.webhookRetryBaseMs, retryMaxMs: config.webhookRetryMaxMs, timeoutMs: config.webhookTimeoutMs,
     });
     webhooks.start();

@@ -11,6 +11,7 @@ import { type ApiDependencies, type RunningApi, createApp, createServices, liste
 import { TokenStore, newSecret } from "../../api/auth/tokens.js";
 import { CampaignMonitor } from "../../api/services/campaign-monitor.js";
 import { WebhookDispatcher, type WebhookDispatcherOptions } from "../../api/webhooks/dispatcher.js";
+import { WebhookTargetPolicy } from "../../api/webhooks/target-policy.js";
 import { DdiChannel } from "../../hawkbit/ddi-channel.js";
 import { migrate } from "../../core/db/migrator.js";
 import { type Database, closePool, createDatabase, createPool } from "../../core/db/prisma.js";
@@ -81,11 +82,13 @@ export async function startCampaignHarness(opts: CampaignHarnessOptions = {}): P
     db, standin, proxy, hawkbit, api: new AerieClient(`http://127.0.0.1:${apiPort}`, adminToken), apiUrl: `http://127.0.0.1:${apiPort}`, adminToken,
     async start() {
       // Signing is not part of campaigns; the signing dependencies are left empty.
-      const deps = { db, store, hawkbit, signer, metrics, readiness: {}, ddi, auth: opts.auth } as unknown as ApiDependencies;
+      // Webhook receivers in these tests listen on loopback, which Aerie refuses unless allowed.
+      const webhookPolicy = new WebhookTargetPolicy({ allow: "127.0.0.1" });
+      const deps = { db, store, hawkbit, signer, metrics, readiness: {}, ddi, auth: opts.auth, webhookPolicy } as unknown as ApiDependencies;
       const services = createServices(deps);
       const monitor = new CampaignMonitor(db, hawkbit, services.campaigns, metrics, opts.monitorIntervalMs ?? 150, services.releases, services.stuckDevices);
       monitor.start();
-      const dispatcher = opts.webhooks ? new WebhookDispatcher(db, opts.webhooks) : undefined;
+      const dispatcher = opts.webhooks ? new WebhookDispatcher(db, { policy: webhookPolicy, ...opts.webhooks }) : undefined;
       dispatcher?.start();
       const app = createApp(deps, services);
       const api = await listen(opts.front ? opts.front(app) : app, "127.0.0.1", apiPort);
