@@ -184,7 +184,20 @@ const document = {
     "/api/v1/campaigns/{id}/start": campaignCommand("Ask for the start (waits for approval, startAt and the maintenance window)"),
     "/api/v1/campaigns/{id}/pause": campaignCommand("Pause: no further group starts until resumed"),
     "/api/v1/campaigns/{id}/resume": campaignCommand("Resume; also overrides a health gate, pacing or error pause"),
-    "/api/v1/campaigns/{id}/stop": campaignCommand("Stop: devices not notified yet are dropped"),
+    "/api/v1/campaigns/{id}/stop": campaignCommand("Stop (hawkBit rollout stop): devices not notified yet are dropped, every open update is cancelled and its device receives `cancel`"),
+    "/api/v1/campaigns/{id}/devices/{controllerId}/cancel": {
+      post: {
+        summary: "Cancel one device's update in a started campaign (hawkBit soft cancel: the device receives `cancel`; its answer ends the update)",
+        parameters: [idParam("id", "Campaign id"), { name: "controllerId", in: "path", required: true, description: "The device's controller id", schema: { type: "string" } }],
+        responses: {
+          200: json({
+            type: "object", required: ["campaignId", "controllerId", "actionId", "status"],
+            properties: { campaignId: { type: "string", format: "uuid" }, controllerId: { type: "string" }, actionId: { type: "integer" }, status: { type: "string", enum: ["canceling"] } },
+          }),
+          ...errors,
+        },
+      },
+    },
     "/api/v1/campaigns/{id}/retry": campaignCommand("Roll out again to the devices that failed (hawkBit retry rollout)"),
     "/api/v1/campaigns/{id}/approve": campaignCommand("Approve a campaign waiting for approval"),
     "/api/v1/campaigns/{id}/deny": campaignCommand("Deny a campaign waiting for approval"),
@@ -289,6 +302,56 @@ const document = {
     },
     "/api/v1/tokens/{id}": {
       delete: { summary: "Revoke an API token", parameters: [idParam("id", "Token id")], responses: { 204: { description: "Revoked" }, ...errors } },
+    },
+    "/api/v1/audit": {
+      get: {
+        summary: "The audit trail: who changed what (actors are token:<id> or oidc:<sub>), denied requests included; filtered, paged, exported as CSV or JSON",
+        parameters: [
+          { name: "actor", in: "query", schema: { type: "string" } },
+          { name: "action", in: "query", description: "Exact, or a prefix ending in * (campaign.*)", schema: { type: "string" } },
+          { name: "subject", in: "query", description: "e.g. campaign:<id>, device:<controllerId>", schema: { type: "string" } },
+          { name: "from", in: "query", schema: { type: "string", format: "date-time" } },
+          { name: "to", in: "query", schema: { type: "string", format: "date-time" } },
+          { name: "limit", in: "query", schema: { type: "integer", minimum: 1, maximum: 10000, default: 100 } },
+          { name: "offset", in: "query", schema: { type: "integer", minimum: 0, maximum: 100000000, default: 0 } },
+          { name: "format", in: "query", description: "csv or json: the page as a download", schema: { type: "string", enum: ["csv", "json"] } },
+        ],
+        responses: {
+          200: {
+            description: "A page of events, oldest first",
+            content: {
+              "application/json": { schema: { type: "object", properties: { total: { type: "integer" }, offset: { type: "integer" }, limit: { type: "integer" }, events: { type: "array", items: ref("AuditEvent") } } } },
+              "text/csv": { schema: { type: "string" } },
+            },
+          },
+          ...errors,
+        },
+      },
+    },
+    "/api/v1/audit/campaigns/{id}": {
+      get: {
+        summary: "Compliance report of a campaign: who created, started and approved it, its trail, and which devices it reached with what result",
+        parameters: [idParam("id", "Campaign id"), { name: "format", in: "query", description: "csv: the devices as a download; json: the report as a download", schema: { type: "string", enum: ["csv", "json"] } }],
+        responses: {
+          200: {
+            description: "The report",
+            content: {
+              "application/json": {
+                schema: {
+                  type: "object",
+                  properties: {
+                    campaign: { type: "object" }, summary: { type: "object", properties: { devices: { type: "integer" }, byStatus: { type: "object", additionalProperties: { type: "integer" } } } },
+                    devices: { type: "array", items: { type: "object", properties: { controllerId: { type: "string" }, status: { type: "string" }, detail: { type: "string", nullable: true }, actionId: { type: "integer" }, attempts: { type: "integer" }, reachedAt: { type: "string", format: "date-time" }, updatedAt: { type: "string", format: "date-time" } } } },
+                    trail: { type: "array", items: ref("AuditEvent") },
+                  },
+                },
+              },
+              "text/csv": { schema: { type: "string" } },
+            },
+          },
+          ...errors,
+        },
+      },
     },
     "/api/v1/me": {
       get: {
@@ -409,6 +472,10 @@ const document = {
       },
       WebhookInput: toOpenApi30(webhookInputSchema),
       TokenInput: toOpenApi30(tokenInputSchema),
+      AuditEvent: {
+        type: "object",
+        properties: { id: { type: "integer" }, at: { type: "string", format: "date-time" }, actor: { type: "string" }, action: { type: "string" }, subject: { type: "string" }, details: { type: "object" } },
+      },
       Token: {
         type: "object",
         properties: {
@@ -490,6 +557,7 @@ export const OPERATION_PERMISSIONS: Record<string, Permission | null> = {
   "POST /api/v1/campaigns/{id}/resume": "campaigns:operate",
   "POST /api/v1/campaigns/{id}/stop": "campaigns:operate",
   "POST /api/v1/campaigns/{id}/retry": "campaigns:operate",
+  "POST /api/v1/campaigns/{id}/devices/{controllerId}/cancel": "campaigns:operate",
   "POST /api/v1/campaigns/{id}/approve": "campaigns:approve",
   "POST /api/v1/campaigns/{id}/deny": "campaigns:approve",
   "GET /api/v1/devices": "read",
@@ -509,6 +577,8 @@ export const OPERATION_PERMISSIONS: Record<string, Permission | null> = {
   "GET /api/v1/tokens": "tokens:manage",
   "DELETE /api/v1/tokens/{id}": "tokens:manage",
   "GET /api/v1/me": "read",
+  "GET /api/v1/audit": "audit:read",
+  "GET /api/v1/audit/campaigns/{id}": "audit:read",
 };
 
 const BEARER = [{ bearer: [] }];

@@ -1,5 +1,6 @@
 // Aerie's REST API: /api/v1 (artifacts, releases, campaigns, devices, keyring), /metrics,
 // /healthz (the process is alive) and /readyz (every dependency answers).
+import { redactText } from "../core/redact.js";
 import type { Server } from "node:http";
 import type { Socket } from "node:net";
 import express, { type NextFunction, type Request, type Response } from "express";
@@ -38,6 +39,7 @@ import { createAuthenticator } from "./auth/authenticate.js";
 import { OidcVerifier, type OidcSettings } from "./auth/oidc.js";
 import { TokenStore } from "./auth/tokens.js";
 import { meRoutes, tokenRoutes } from "./routes/tokens.js";
+import { auditRoutes } from "./routes/audit.js";
 import { artifactCatalogRoutes, campaignPreviewRoutes, releaseCatalogRoutes } from "./routes/catalog.js";
 import { CampaignPreviewService } from "./services/campaign-preview.js";
 import { CatalogService } from "./services/catalog.js";
@@ -114,7 +116,7 @@ async function renderError(error: unknown, req: Request, res: Response, db: Data
   if (error instanceof HawkbitError) {
     // hawkBit's own refusal (4xx) is the caller's problem and keeps its code; its failures are ours.
     const status = error.status && error.status < 500 ? error.status : 502;
-    res.status(status).json({ error: { status, code: "hawkbit", message: error.message, hawkbit: { status: error.status, errorCode: error.errorCode } } });
+    res.status(status).json({ error: { status, code: "hawkbit", message: redactText(error.message), hawkbit: { status: error.status, errorCode: error.errorCode } } });
     return;
   }
   const body = error as { type?: string; status?: number; message?: string };
@@ -174,6 +176,7 @@ export function createApp(deps: ApiDependencies, services: ApiServices): express
   v1.use("/builds", buildRoutes(services.signing));
   v1.use("/tokens", tokenRoutes(deps.db, tokens));
   v1.use("/me", meRoutes());
+  v1.use("/audit", auditRoutes(deps.db));
   app.use("/api/v1", v1);
 
   app.use((req: Request, res: Response) => {
