@@ -160,7 +160,8 @@ export async function startAerie(config: AerieConfig): Promise<AerieStack> {
       await authSync.write();
       credentialsChanged = authSync.credentialsChanged;
     }
-    const apiDependencies = { db, pool, store, hawkbit: management, signer, transit, metrics, readiness, ddi: channel, credentialsChanged };
+    if (!config.requireSigned) log.warn("AERIE_REQUIRE_SIGNED=false: releases are created without checking their artifacts' signatures (signed-only deployments are off)");
+    const apiDependencies = { db, pool, store, hawkbit: management, signer, transit, metrics, readiness, ddi: channel, credentialsChanged, requireSigned: config.requireSigned };
     const services = createServices(apiDependencies);
 
     await bridge.start();
