@@ -101,8 +101,19 @@ export const openApiDocument = {
         },
         responses: { 201: json(ref("Artifact"), "Created"), ...errors },
       },
+      get: {
+        summary: "Every artifact (newest first, at most 1000) with its signatures and release",
+        parameters: [
+          { name: "releaseId", in: "query", schema: { type: "string", format: "uuid" } },
+          { name: "unbound", in: "query", description: "Only artifacts no release holds", schema: { type: "string", enum: ["true", "false"] } },
+        ],
+        responses: { 200: json({ type: "array", items: ref("Artifact") }), 400: error },
+      },
     },
-    "/api/v1/artifacts/{id}": { get: { summary: "An artifact with its signatures", parameters: [idParam("id", "Artifact id")], responses: { 200: json(ref("Artifact")), ...errors } } },
+    "/api/v1/artifacts/{id}": {
+      get: { summary: "An artifact with its signatures", parameters: [idParam("id", "Artifact id")], responses: { 200: json(ref("Artifact")), ...errors } },
+      delete: { summary: "Delete an artifact (file and signatures); refused while a release that is not deleted holds it", parameters: [idParam("id", "Artifact id")], responses: { 204: { description: "Deleted" }, ...errors } },
+    },
     "/api/v1/artifacts/{id}/signatures": { post: { summary: "Sign the artifact's sha256 with the Vault transit key", parameters: [idParam("id", "Artifact id")], responses: { 201: json(ref("Signature"), "Created"), ...errors } } },
     "/api/v1/builds/swu": {
       post: {
@@ -151,7 +162,14 @@ export const openApiDocument = {
       },
       get: { summary: "Every release", responses: { 200: json({ type: "array", items: ref("Release") }) } },
     },
-    "/api/v1/releases/{id}": { get: { summary: "A release with its artifacts", parameters: [idParam("id", "Release id")], responses: { 200: json(ref("Release")), ...errors } } },
+    "/api/v1/releases/{id}": {
+      get: { summary: "A release with its artifacts", parameters: [idParam("id", "Release id")], responses: { 200: json(ref("Release")), ...errors } },
+      delete: {
+        summary: "Delete a release no active campaign uses: its hawkBit distribution set and module go; one ended campaigns refer to stays as status deleted (as hawkBit keeps an assigned set), otherwise the row goes and its artifacts become free",
+        parameters: [idParam("id", "Release id")],
+        responses: { 200: json({ type: "object", properties: { id: { type: "string", format: "uuid" }, removed: { type: "boolean" }, status: { type: "string", enum: ["deleted", "removed"] } } }), ...errors },
+      },
+    },
     "/api/v1/campaigns": {
       post: {
         summary: "Create a campaign: one hawkBit rollout over the selected devices",
@@ -170,9 +188,54 @@ export const openApiDocument = {
     "/api/v1/campaigns/{id}/deny": campaignCommand("Deny a campaign waiting for approval"),
     "/api/v1/devices": {
       get: {
-        summary: "The device registry",
-        parameters: [{ name: "limit", in: "query", schema: { type: "integer", minimum: 1, maximum: 500 } }, { name: "offset", in: "query", schema: { type: "integer", minimum: 0 } }],
-        responses: { 200: json({ type: "object", properties: { total: { type: "integer" }, offset: { type: "integer" }, limit: { type: "integer" }, devices: { type: "array", items: { type: "object" } } } }) },
+        summary: "The device registry with presence and installed versions; filtered, searched and sorted, with counts by version and hardware over the filter",
+        parameters: [
+          { name: "search", in: "query", description: "Substring of the controller id, name or a secondary id (VIN, serial), case-insensitive", schema: { type: "string" } },
+          { name: "online", in: "query", schema: { type: "string", enum: ["true", "false"] } },
+          { name: "hardware", in: "query", schema: { type: "string" } },
+          { name: "version", in: "query", description: "Running version", schema: { type: "string" } },
+          { name: "attribute", in: "query", description: "key=value on a device attribute; repeatable (all must match)", style: "form", explode: true, schema: { type: "array", items: { type: "string" } } },
+          { name: "sort", in: "query", schema: { type: "string", enum: ["controllerId", "lastSeenAt", "hardware", "createdAt", "version"] } },
+          { name: "order", in: "query", schema: { type: "string", enum: ["asc", "desc"] } },
+          { name: "limit", in: "query", schema: { type: "integer", minimum: 1, maximum: 500 } },
+          { name: "offset", in: "query", schema: { type: "integer", minimum: 0 } },
+        ],
+        responses: {
+          200: json({
+            type: "object", required: ["total", "offset", "limit", "devices", "summary"],
+            properties: {
+              total: { type: "integer" }, offset: { type: "integer" }, limit: { type: "integer" }, devices: { type: "array", items: ref("Device") },
+              summary: {
+                type: "object", properties: {
+                  total: { type: "integer" }, online: { type: "integer" }, offline: { type: "integer" },
+                  byVersion: { type: "object", additionalProperties: { type: "integer" } }, byHardware: { type: "object", additionalProperties: { type: "integer" } },
+                },
+              },
+            },
+          }),
+          400: error,
+        },
+      },
+    },
+    "/api/v1/devices/{controllerId}/telemetry": {
+      get: {
+        summary: "Numeric telemetry metrics in time buckets (avg, min, max, count), aggregated in PostgreSQL",
+        parameters: [
+          { name: "controllerId", in: "path", required: true, schema: { type: "string" } },
+          { name: "from", in: "query", description: "RFC 3339 or epoch ms (default: an hour before to)", schema: { type: "string" } },
+          { name: "to", in: "query", description: "RFC 3339 or epoch ms (default: now)", schema: { type: "string" } },
+          { name: "step", in: "query", description: "Bucket width: seconds or 30s, 5m, 1h, 1d (default: range/200); at most 2000 buckets", schema: { type: "string" } },
+        ],
+        responses: {
+          200: json({
+            type: "object",
+            properties: {
+              controllerId: { type: "string" }, from: { type: "string", format: "date-time" }, to: { type: "string", format: "date-time" }, step: { type: "number" },
+              series: { type: "object", additionalProperties: { type: "array", items: { type: "object", properties: { t: { type: "string", format: "date-time" }, avg: { type: "number" }, min: { type: "number" }, max: { type: "number" }, count: { type: "integer" } } } } },
+            },
+          }),
+          ...errors,
+        },
       },
     },
     "/api/v1/device-groups": {
@@ -198,20 +261,54 @@ export const openApiDocument = {
     },
     "/api/v1/devices/{controllerId}/credentials": {
       post: {
-        summary: "Issue (or re-issue) the device's MQTT token, shown only in this answer; the broker then accepts the controller id with it (AERIE_DEVICE_AUTH=token)",
-        parameters: [{ name: "controllerId", in: "path", required: true, schema: { type: "string" } }],
+        summary: "Issue the device's MQTT token, shown only in this answer; the broker then accepts the controller id (as username and client id) with it. A device with a live token: 409 credentials_exist unless rotate=true, which replaces it and closes the old token's connection",
+        parameters: [
+          { name: "controllerId", in: "path", required: true, schema: { type: "string" } },
+          { name: "rotate", in: "query", required: false, schema: { type: "boolean", default: false }, description: "Replace a live token" },
+        ],
         responses: {
           201: json({ type: "object", required: ["controllerId", "username", "token"], properties: { controllerId: { type: "string" }, username: { type: "string" }, token: { type: "string" } } }, "Created"),
           ...errors,
         },
       },
       delete: {
-        summary: "Revoke the device's MQTT token",
+        summary: "Revoke the device's MQTT token and close its live connection",
         parameters: [{ name: "controllerId", in: "path", required: true, schema: { type: "string" } }],
         responses: { 204: { description: "Revoked" }, ...errors },
       },
     },
-    "/api/v1/devices/{controllerId}": { get: { summary: "A device with its latest actions", parameters: [{ name: "controllerId", in: "path", required: true, schema: { type: "string" } }], responses: { 200: json({ type: "object" }), ...errors } } },
+    "/api/v1/devices/{controllerId}": {
+      get: {
+        summary: "A device with presence, installed versions, its latest actions (each with every feedback message) and health reports",
+        parameters: [{ name: "controllerId", in: "path", required: true, schema: { type: "string" } }],
+        responses: { 200: json({ allOf: [ref("Device"), { type: "object", properties: { actions: { type: "array", items: { type: "object" } }, healthReports: { type: "array", items: { type: "object" } } } }] }), ...errors },
+      },
+    },
+    "/api/v1/campaigns/preview": {
+      post: {
+        summary: "Dry run of a campaign (same body as creating one, name optional): the devices it would select, those left out with the reason, and the group sizes. Nothing is created.",
+        requestBody: { required: true, content: { "application/json": { schema: { type: "object", description: "CampaignInput; name may be left out" } } } },
+        responses: {
+          200: json({
+            type: "object",
+            properties: {
+              release: { type: "object" }, targetFilter: { type: "string" }, warnings: { type: "array", items: { type: "string" } },
+              selected: { type: "object", properties: { total: { type: "integer" }, devices: { type: "array", items: { type: "object", properties: { controllerId: { type: "string" }, name: { type: "string", nullable: true } } } } } },
+              excluded: { type: "object", properties: { total: { type: "integer" }, devices: { type: "array", items: { type: "object", properties: { controllerId: { type: "string" }, reason: { type: "string" } } } } } },
+              groups: { type: "array", items: { type: "object", properties: { name: { type: "string" }, percentage: { type: "number" }, devices: { type: "integer", nullable: true } } } },
+            },
+          }),
+          ...errors,
+        },
+      },
+    },
+    "/api/v1/releases/{id}/devices": {
+      get: {
+        summary: "Devices that installed the release (latest successful action in one of its campaigns)",
+        parameters: [idParam("id", "Release id")],
+        responses: { 200: json({ type: "array", items: { type: "object", properties: { controllerId: { type: "string" }, campaign: { type: "string" }, installedAt: { type: "string", format: "date-time" } } } }), ...errors },
+      },
+    },
   },
   components: {
     schemas: {
@@ -220,7 +317,7 @@ export const openApiDocument = {
         type: "object",
         properties: {
           id: { type: "string", format: "uuid" }, name: { type: "string" }, version: { type: "string" }, description: { type: "string", nullable: true },
-          status: { type: "string", enum: ["provisioning", "ready", "failed"] }, statusReason: { type: "string", nullable: true },
+          status: { type: "string", enum: ["provisioning", "ready", "failed", "deleted"] }, statusReason: { type: "string", nullable: true },
           hawkbitSoftwareModuleId: { type: "integer", nullable: true }, hawkbitDistributionSetId: { type: "integer", nullable: true },
           hardwareTypes: { type: "array", nullable: true, items: { type: "string" }, description: "Hardware types it has archives for; null: an archive fits every hardware." },
           upgradableFrom: { type: "array", items: { type: "string" }, description: "Installed versions it updates from; empty: any." },
@@ -244,6 +341,16 @@ export const openApiDocument = {
           id: { type: "string", format: "uuid" }, artifactId: { type: "string", format: "uuid" }, format: { type: "string", description: "raw, swu-cms, swu-raw-rsa, swu-rsa-pss, rauc-plain, rauc-verity" },
           keyName: { type: "string" }, keyVersion: { type: "integer" }, algorithm: { type: "string" }, digest: { type: "string" }, value: { type: "string" },
           certificate: { type: "string", nullable: true }, createdAt: { type: "string", format: "date-time" },
+        },
+      },
+      Device: {
+        type: "object",
+        properties: {
+          id: { type: "string", format: "uuid" }, controllerId: { type: "string" }, name: { type: "string", nullable: true }, hardware: { type: "string", nullable: true },
+          updateClient: { type: "string", nullable: true }, attributes: { type: "object" }, identifiers: { type: "object", additionalProperties: { type: "string" }, description: "Secondary ids by kind (vin, serial)" },
+          online: { type: "boolean" }, lastSeenAt: { type: "string", format: "date-time", nullable: true, description: "Moved by any message the device sends (written at most every few seconds)" },
+          createdAt: { type: "string", format: "date-time" }, runningVersion: { type: "string", nullable: true },
+          versions: { type: "object", additionalProperties: { type: "string" }, description: "Installed version per component, following the health reports" },
         },
       },
       BuildSwuInput: toOpenApi30(buildSwuSchema),

@@ -32,6 +32,9 @@ import { webhookRoutes } from "./routes/webhooks.js";
 import { DeviceGroupService } from "./services/device-groups.js";
 import { type FeedbackChannel, StuckDevices } from "./services/stuck-devices.js";
 import { WebhookService } from "./webhooks/subscriptions.js";
+import { artifactCatalogRoutes, campaignPreviewRoutes, releaseCatalogRoutes } from "./routes/catalog.js";
+import { CampaignPreviewService } from "./services/campaign-preview.js";
+import { CatalogService } from "./services/catalog.js";
 
 const log = logger("api");
 
@@ -51,7 +54,7 @@ export interface ApiDependencies {
   /** The device channel to hawkBit (DDI, gateway token), for failing stuck devices; without it the timeout is off. */
   ddi?: FeedbackChannel;
   /** Called after a device credential was issued or revoked (e.g. to rewrite mosquitto's auth files). */
-  credentialsChanged?: () => Promise<void>;
+  credentialsChanged?: (disconnect?: string) => Promise<void>;
 }
 
 export interface ApiServices {
@@ -63,6 +66,8 @@ export interface ApiServices {
   webhooks: WebhookService;
   /** Present when the dependencies include a device channel; the campaign monitor applies stuck timeouts with it. */
   stuckDevices?: StuckDevices;
+  catalog: CatalogService;
+  campaignPreview: CampaignPreviewService;
 }
 
 export function createServices(deps: ApiDependencies): ApiServices {
@@ -78,6 +83,8 @@ export function createServices(deps: ApiDependencies): ApiServices {
     deviceGroups,
     webhooks: new WebhookService(deps.db),
     stuckDevices: deps.ddi ? new StuckDevices(deps.db, deps.hawkbit, deps.ddi) : undefined,
+    catalog: new CatalogService(deps.db, deps.hawkbit, deps.store),
+    campaignPreview: new CampaignPreviewService(deps.db, deps.hawkbit, deviceGroups),
   };
 }
 
@@ -125,7 +132,10 @@ export function createApp(deps: ApiDependencies, services: ApiServices): express
   const v1 = express.Router();
   v1.use("/artifacts", artifactRoutes(services.artifacts));
   v1.use(express.json({ limit: "1mb" }));
+  v1.use("/artifacts", artifactCatalogRoutes(services.catalog));
   v1.use("/releases", releaseRoutes(services.releases));
+  v1.use("/releases", releaseCatalogRoutes(services.catalog));
+  v1.use("/campaigns", campaignPreviewRoutes(services.campaignPreview));
   v1.use("/campaigns", campaignRoutes(services.campaigns));
   v1.use("/devices", deviceRoutes(deps.db));
   v1.use("/devices", deviceCredentialRoutes(deps.db, deps.pool, deps.credentialsChanged));

@@ -53,6 +53,18 @@ export class EventBus extends EventEmitter<BridgeEvents> {
         return SETTLED;
       }
     }
-    return Promise.allSettled(listeners.map(async (listener) => listener(...args))).then(ignore);
+    // Listeners that return nothing (e.g. last-seen noting a time) cost no promise.
+    const pending: Promise<unknown>[] = [];
+    for (const listener of listeners) {
+      try {
+        const result = listener(...args);
+        if (result instanceof Promise) pending.push(result);
+      } catch {
+        // like a rejected promise: settled
+      }
+    }
+    if (pending.length === 0) return SETTLED;
+    if (pending.length === 1) return pending[0]!.then(ignore, ignore);
+    return Promise.allSettled(pending).then(ignore);
   }
 }

@@ -23,6 +23,7 @@ import { RegistrationExtension } from "./extensions/registration.js";
 import { RequestsExtension } from "./extensions/requests.js";
 import { RetentionExtension } from "./extensions/retention.js";
 import { TelemetryExtension } from "./extensions/telemetry.js";
+import { LastSeenExtension } from "./extensions/last-seen.js";
 import { limitedChannel } from "../hawkbit/limited-channel.js";
 import { LeaderElection } from "./leader.js";
 import { NoticeBuilder } from "./notices.js";
@@ -31,7 +32,7 @@ import { logger } from "../core/log.js";
 
 export type BridgeDependencies = Omit<BridgeContext, "mqtt" | "bus" | "topics" | "deadLetters" | "log" | "notices" | "publish" | keyof BridgeSettings> & Partial<BridgeSettings>;
 
-export const EXTENSION_NAMES = ["registration", "telemetry", "feedback", "feedback-relay", "consent", "health", "notices", "requests", "fleet-gauges", "action-sync", "heartbeat", "retention"] as const;
+export const EXTENSION_NAMES = ["registration", "telemetry", "feedback", "feedback-relay", "consent", "health", "notices", "requests", "fleet-gauges", "action-sync", "heartbeat", "retention", "last-seen"] as const;
 export type ExtensionName = (typeof EXTENSION_NAMES)[number];
 
 /**
@@ -53,6 +54,16 @@ interface Lane {
   kinds: readonly DeviceMessageKind[];
   /** Uses the instance's own client id, so it may inherit a session from a bridge with one connection. */
   ownClientId: boolean;
+}
+
+/** The bridge instance's client id: configured, or one per host, stable across restarts. */
+export function bridgeClientId(configured?: string): string {
+  return configured ?? `aerie-bridge-${hostname()}`.slice(0, 64);
+}
+
+/** Every client id the bridge connects with (one per connection, see LANES); a broker reserves them to it. */
+export function bridgeClientIds(configured?: string): string[] {
+  return LANES.map((lane) => `${bridgeClientId(configured)}${lane.clientIdSuffix}`);
 }
 
 /** A session survives a bridge outage this long; the broker queues device messages meanwhile. */
@@ -99,7 +110,7 @@ export class FleetBridge {
   readonly clientId: string;
 
   constructor(private readonly deps: BridgeDependencies, private readonly options: BridgeOptions) {
-    this.clientId = options.clientId ?? `aerie-bridge-${hostname()}`.slice(0, 64);
+    this.clientId = bridgeClientId(options.clientId);
   }
 
   get connected(): boolean {
@@ -188,7 +199,7 @@ export class FleetBridge {
     const all: Extension[] = [
       new RegistrationExtension(ctx), new TelemetryExtension(ctx), new FeedbackExtension(ctx), new FeedbackRelayExtension(ctx), new ConsentExtension(ctx), new HealthExtension(ctx),
       new NoticesExtension(ctx), new RequestsExtension(ctx), new FleetGaugesExtension(ctx),
-      new ActionSyncExtension(ctx), new HeartbeatExtension(ctx), new RetentionExtension(ctx),
+      new ActionSyncExtension(ctx), new HeartbeatExtension(ctx), new RetentionExtension(ctx), new LastSeenExtension(ctx),
     ].filter((e) => wanted.has(e.name));
     this.extensions = all.filter((e) => !e.leaderOnly);
     this.leaderExtensions = all.filter((e) => e.leaderOnly);

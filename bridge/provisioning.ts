@@ -22,15 +22,28 @@ export function mosquittoHash(password: string, iterations = 101): string {
   return `$7$${iterations}$${salt.toString("base64")}$${pbkdf2Sync(password, salt, iterations, 64, "sha512").toString("base64")}`;
 }
 
-/** Issues (or re-issues, invalidating the old one) a token for a device. */
-export async function provisionDevice(pool: pg.Pool, controllerId: string): Promise<DeviceCredential> {
+/** The device has a live token already; replacing it must be asked for (rotate). */
+export class CredentialsExistError extends Error {
+  constructor(readonly controllerId: string) {
+    super(`device ${controllerId} has a token already; rotate to replace it`);
+  }
+}
+
+/**
+ * Issues a token for a device. A device whose token is live keeps it unless `rotate` is set: replacing it
+ * locks the real device out, so it must not happen by a repeated or mistaken call. The check and the write
+ * are one statement, so two concurrent calls cannot both issue.
+ */
+export async function provisionDevice(pool: pg.Pool, controllerId: string, options: { rotate?: boolean } = {}): Promise<DeviceCredential> {
   if (!CONTROLLER_ID.test(controllerId)) throw new Error(`invalid controller id ${JSON.stringify(controllerId)}: ${CONTROLLER_ID.source}`);
   const token = randomBytes(32).toString("base64url");
-  await pool.query(
+  const result = await pool.query(
     `INSERT INTO device_credentials (controller_id, token_sha256, mosquitto_hash) VALUES ($1, $2, $3)
-     ON CONFLICT (controller_id) DO UPDATE SET token_sha256 = EXCLUDED.token_sha256, mosquitto_hash = EXCLUDED.mosquitto_hash, created_at = now(), revoked_at = NULL`,
-    [controllerId, sha256Hex(token), mosquittoHash(token)],
+     ON CONFLICT (controller_id) DO UPDATE SET token_sha256 = EXCLUDED.token_sha256, mosquitto_hash = EXCLUDED.mosquitto_hash, created_at = now(), revoked_at = NULL
+     WHERE $4::boolean OR device_credentials.revoked_at IS NOT NULL`,
+    [controllerId, sha256Hex(token), mosquittoHash(token), options.rotate === true],
   );
+  if ((result.rowCount ?? 0) === 0) throw new CredentialsExistError(controllerId);
   return { controllerId, token };
 }
 

@@ -2,14 +2,14 @@
 // then the API, the bridge and the campaign monitor. Stops in reverse order: intake first (API,
 // bridge subscriptions), then flushing (telemetry batches), then the services, Postgres last.
 // A failure half-way stops whatever had started, so no child process outlives a failed start.
-import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { HawkbitManagementClient } from "../hawkbit/management-client.js";
 import { createApp, createServices, listen } from "../api/server.js";
 import { CampaignMonitor } from "../api/services/campaign-monitor.js";
 import { WebhookDispatcher } from "../api/webhooks/dispatcher.js";
-import { FleetBridge } from "../bridge/index.js";
-import { aedesAuth } from "../bridge/auth/aedes-auth.js";
+import { bridgeClientIds, FleetBridge } from "../bridge/index.js";
+import { disconnectDevice as aedesDisconnect } from "../bridge/auth/aedes-auth.js";
+import { embeddedBrokerAccess } from "../bridge/auth/embedded-access.js";
 import { MosquittoAuthSync } from "../bridge/auth/mosquitto-auth-sync.js";
 import { DdiChannel } from "../hawkbit/ddi-channel.js";
 import { startHawkbitStandin } from "../infrastructure/hawkbit-standin/index.js";
@@ -84,16 +84,17 @@ export async function startAerie(config: AerieConfig): Promise<AerieStack> {
     await store.ensureBucket();
 
     let mqttUrl = config.mqttUrl;
-    let mqttUsername = config.mqttUsername;
-    let mqttPassword = config.mqttPassword;
+    let disconnectDevice: ((controllerId: string) => Promise<void>) | undefined;
+    let mqttUsername: string | undefined = config.mqttUsername;
+    let mqttPassword: string | undefined = config.mqttPassword;
     if (!mqttUrl) {
-      // The bridge's own account on the embedded broker lives only as long as this process.
-      if (config.deviceAuth === "token") {
-        mqttUsername = "aerie-bridge";
-        mqttPassword = randomBytes(24).toString("base64url");
-      }
-      const auth = config.deviceAuth === "token" ? aedesAuth({ pool, baseTopic: config.mqttBaseTopic, services: { [mqttUsername!]: mqttPassword! } }) : undefined;
-      const broker = await startEmbeddedBroker({ host: config.host, port: config.mqttPort, auth });
+      // Device login is on unless AERIE_DEVICE_AUTH=off (warned about at every start).
+      const access = embeddedBrokerAccess({ mode: config.deviceAuth, pool, baseTopic: config.mqttBaseTopic, bridgeClientIds: bridgeClientIds(config.bridgeClientId), log });
+      mqttUsername = access.username;
+      mqttPassword = access.password;
+      const broker = await startEmbeddedBroker({ host: config.host, port: config.mqttPort, auth: access.auth });
+      // A revoked or rotated token's live connection ends at once (tokens are checked only at CONNECT).
+      disconnectDevice = async (controllerId) => void aedesDisconnect(broker.broker, controllerId);
       parts.add("embedded broker", () => broker.stop());
       mqttUrl = broker.url;
     }
@@ -154,12 +155,16 @@ export async function startAerie(config: AerieConfig): Promise<AerieStack> {
       hawkbit: async () => void (await management.listSoftwareModuleTypes({ limit: 1 })),
       vault: async () => `key ${config.vaultTransitKey} v${(await transit.keyInfo()).latestVersion}`,
     };
-    let credentialsChanged: (() => Promise<void>) | undefined;
+    let rewriteMosquittoFiles: (() => Promise<void>) | undefined;
     if (config.mosquittoAuthDir) {
       const authSync = new MosquittoAuthSync({ pool, dir: config.mosquittoAuthDir, baseTopic: config.mqttBaseTopic, services: { [mqttUsername!]: mqttPassword! }, log });
       await authSync.write();
-      credentialsChanged = authSync.credentialsChanged;
+      rewriteMosquittoFiles = authSync.credentialsChanged;
     }
+    const credentialsChanged = async (disconnect?: string) => {
+      await rewriteMosquittoFiles?.();
+      if (disconnect) await disconnectDevice?.(disconnect);
+    };
     if (!config.requireSigned) log.warn("AERIE_REQUIRE_SIGNED=false: releases are created without checking their artifacts' signatures (signed-only deployments are off)");
     const apiDependencies = { db, pool, store, hawkbit: management, signer, transit, metrics, readiness, ddi: channel, credentialsChanged, requireSigned: config.requireSigned };
     const services = createServices(apiDependencies);

@@ -90,11 +90,17 @@ export class HawkbitManagementClient {
     return { ...query, limit: query.limit === undefined ? undefined : Math.min(query.limit, MAX_PAGE_SIZE) };
   }
 
-  /** Walks every page of a list endpoint, never asking for more than 500 per page. */
+  /**
+   * Walks every page of a list endpoint, never asking for more than 500 per page. The order is always named
+   * (id:ASC unless given): hawkBit 1.x lists newest first when asked for none, so an entity created during the walk
+   * would push the rest one offset further and one would be read twice. For a set that shrinks or grows while it is
+   * read (open actions), use pagesById (actions.ts).
+   */
   async *paginate<T>(fetchPage: (query: PageQuery) => Promise<PagedList<T>>, query: Omit<PageQuery, "offset"> = {}): AsyncGenerator<T> {
     const limit = Math.min(query.limit ?? MAX_PAGE_SIZE, MAX_PAGE_SIZE);
+    const sort = query.sort ?? "id:ASC";
     for (let offset = 0; ; offset += limit) {
-      const page = await fetchPage({ ...query, offset, limit });
+      const page = await fetchPage({ ...query, sort, offset, limit });
       yield* page.content;
       if (page.content.length < limit || (page.total !== undefined && offset + page.content.length >= page.total)) return;
     }
@@ -518,7 +524,15 @@ export class HawkbitManagementClient {
     await this.request({ method: "POST", url: `/rollouts/${id}/triggerNextGroup` });
   }
 
-  /** Ends a rollout: hawkBit drops its actions not started yet; running ones go on. */
+  /**
+   * Stops a rollout for good (hawkBit 1.x, RolloutManagement.stop): it goes STOPPING, and hawkBit's scheduler cancels
+   * its open actions (devices then learn of `cancel`) and ends it STOPPED.
+   */
+  async stopRollout(id: number): Promise<void> {
+    await this.request({ method: "POST", url: `/rollouts/${id}/stop` });
+  }
+
+  /** Deletes a rollout: hawkBit drops its actions not started yet; running ones go on. */
   async deleteRollout(id: number): Promise<void> {
     await this.request({ method: "DELETE", url: `/rollouts/${id}` });
   }

@@ -157,9 +157,14 @@ export type MgmtActionType = "soft" | "forced" | "timeforced" | "downloadonly";
 export interface MgmtAction extends MgmtBaseEntity {
   id: number;
   type?: "update" | "cancel" | string;
-  /** `pending` while the action is active, `finished` once it is closed. */
-  status?: "pending" | "finished" | string;
-  /** hawkBit's action status, lower-cased: running, retrieved, download, downloaded, finished, error, canceled… */
+  /**
+   * hawkBit 1.x: the action's status (Action.Status) lower-cased: running, retrieved, download, downloaded, scheduled,
+   * wait_for_confirmation, canceling, cancel_rejected, warning, finished, error, canceled. Read it with actions.ts.
+   */
+  status?: string;
+  /** Whether the action is still open. */
+  active?: boolean;
+  /** @deprecated Not in hawkBit 1.x (MgmtAction has none); only the old stand-in rendered it. Aerie never reads it. */
   detailStatus?: string;
   forceTime?: number;
   forceType?: MgmtActionType;

@@ -55,8 +55,11 @@ async function main(): Promise<number> {
     const keyring = new Map((await api.keyring()).keys.map((k) => [k.version, k.pem] as const));
     step(`connecting ${DEVICES} simulated devices`);
     for (let i = 1; i <= DEVICES; i++) {
+      const controllerId = `demo-${String(i).padStart(2, "0")}`;
       const device = new SimulatedDevice({
-        controllerId: `demo-${String(i).padStart(2, "0")}`,
+        controllerId,
+        // Each device logs in with its own token (the embedded broker admits no anonymous client).
+        token: await api.issueDeviceToken(controllerId),
         mqttUrl: stack.endpoints.mqtt,
         baseTopic: config.mqttBaseTopic,
         keyring,

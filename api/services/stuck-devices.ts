@@ -9,7 +9,8 @@ import type { Database } from "../../core/db/prisma.js";
 import { logger } from "../../core/log.js";
 import { audit } from "../audit.js";
 import { HawkbitError } from "../../hawkbit/errors.js";
-import type { HawkbitManagementClient } from "../../hawkbit/management-client.js";
+import { MAX_PAGE_SIZE, type HawkbitManagementClient } from "../../hawkbit/management-client.js";
+import { actionStatus, openActionsOfRollout, pagesById } from "../../hawkbit/actions.js";
 import type { MgmtAction } from "../../hawkbit/types.js";
 
 /** Only the feedback call is needed; any HawkbitDeviceChannel (DDI today) will do. */
@@ -37,7 +38,7 @@ export class StuckDevices {
   async check(campaignId: string, options: StuckTimeoutOptions, rolloutId: number, now = Date.now()): Promise<number> {
     if (options.stuckTimeoutSeconds === undefined && !options.stuckTimeoutPerState) return 0;
     const open: MgmtAction[] = [];
-    for await (const a of this.hawkbit.paginate((q) => this.hawkbit.listActions({ ...q, q: `rollout.id==${rolloutId};status==pending` }))) open.push(a);
+    for await (const page of pagesById((q) => this.hawkbit.listActions(q), { q: openActionsOfRollout(rolloutId), pageSize: MAX_PAGE_SIZE })) open.push(...page);
     if (open.length === 0) return 0;
     const rows = await this.db.deviceAction.findMany({ where: { hawkbitActionId: { in: open.map((a) => a.id) } }, include: { device: { select: { controllerId: true } } } });
     const rowOf = new Map(rows.map((r) => [r.hawkbitActionId, r]));
@@ -46,7 +47,7 @@ export class StuckDevices {
       const controllerId = controllerIdOf(action);
       if (!controllerId) continue;
       const row = rowOf.get(action.id);
-      const hawkbitState = action.detailStatus ?? "running";
+      const hawkbitState = actionStatus(action) || "running";
       const repairing = row?.status === "failure" && row.detail?.startsWith(TIMED_OUT_PREFIX);
       // The device's own final report is on its way to hawkBit (the bridge relays first, then records).
       if (row && FINAL.includes(row.status) && !repairing) continue;

@@ -1,8 +1,10 @@
 // hawkBit actions → notices on each device's MQTT topic. Leader only (see leader.ts).
 //
 // The bridge never polls DDI per device. It asks the Management API, in bulk, which actions changed
-// since its last pass (`lastModifiedAt=ge=<cursor>`), with a full pass over every open action after
-// each election and every few minutes to heal anything missed. Per changed action:
+// since its last pass (`lastModifiedAt=ge=<cursor>`), with a full pass over every open action
+// (`active==true`, read by id, see hawkbit/actions.ts) after each election and every few minutes to heal
+// anything missed. Only fields and values hawkBit 1.x accepts are asked for (ActionFields); an action's
+// phase is its hawkBit 1.x status. Per changed action:
 //   running/retrieved/…      → deployment notice (one DDI call per distribution set, see notices.ts)
 //   wait_for_confirmation    → deployment notice with consentRequired (consent.ts stores the answer,
 //                              feedback-relay.ts relays it)
@@ -16,6 +18,7 @@ import { PassLoop } from "../../core/pass-loop.js";
 import { HawkbitError } from "../../hawkbit/errors.js";
 import type { MgmtAction } from "../../hawkbit/types.js";
 import { pagesAhead } from "../../hawkbit/pages-ahead.js";
+import { OPEN_ACTIONS, actionStatus, isOpen, pagesById } from "../../hawkbit/actions.js";
 import type { BridgeContext, Extension } from "../extension.js";
 import { WAKE_CHANNEL } from "../wake.js";
 import { FINAL_STATUSES } from "./action-status.js";
@@ -155,22 +158,27 @@ export class ActionSyncExtension implements Extension {
   private async pass(): Promise<number> {
     const full = this.cursor === undefined || Date.now() - this.lastFullPass > FULL_PASS_EVERY_MS;
     const startedAt = Date.now();
-    const q = full ? "status==pending" : `lastModifiedAt=ge=${this.cursor! - CURSOR_OVERLAP_MS}`;
     const seenOpen = new Set<number>();
     let cursor = this.cursor ?? 0;
     let seen = 0;
-    const pages = pagesAhead(
-      (offset) => {
-        this.ctx.metrics.hawkbitRequests.inc({ api: "mgmt" });
-        return this.ctx.hawkbit.listActions({ q, sort: full ? "id:ASC" : "lastModifiedAt:ASC", offset, limit: PAGE });
-      },
-      { pageSize: PAGE, ahead: PAGES_AHEAD },
-    );
+    const list = (query: { q: string; sort: string; offset: number; limit: number }) => {
+      this.ctx.metrics.hawkbitRequests.inc({ api: "mgmt" });
+      return this.ctx.hawkbit.listActions(query);
+    };
+    // The full pass reads every open action by id (pages that never shift while actions close). The pass over
+    // recent changes asks for them in the order they changed, its pages requested ahead (a rollout start opens
+    // thousands at once); one that changes again meanwhile moves to the end and is read now or next time.
+    const pages = full
+      ? pagesById((query) => list({ ...query, q: query.q!, sort: query.sort!, offset: 0, limit: PAGE }), { q: OPEN_ACTIONS, pageSize: PAGE })
+      : pagesAhead(
+        (offset) => list({ q: `lastModifiedAt=ge=${this.cursor! - CURSOR_OVERLAP_MS}`, sort: "lastModifiedAt:ASC,id:ASC", offset, limit: PAGE }),
+        { pageSize: PAGE, ahead: PAGES_AHEAD },
+      );
     for await (const content of pages) {
       if (this.stopped) break;
       for (const action of content) {
         cursor = Math.max(cursor, action.lastModifiedAt ?? 0);
-        if (action.status === "pending") seenOpen.add(action.id);
+        if (isOpen(action)) seenOpen.add(action.id);
       }
       seen += await this.handlePage(content);
       if (seen > 0) this.passFoundChanges = true;
@@ -194,15 +202,15 @@ export class ActionSyncExtension implements Extension {
       const controllerId = action._links?.target?.name ?? lastPathSegment(action._links?.target?.href);
       if (!controllerId) continue;
       const known = this.known.get(action.id);
-      const detail = action.detailStatus?.toLowerCase();
-      if (action.status !== "pending") {
+      const status = actionStatus(action);
+      if (!isOpen(action)) {
         if (known) {
           await this.close(action.id, known);
           changed++;
         }
         continue;
       }
-      const phase: Phase = detail === "canceling" ? "canceling" : detail === "wait_for_confirmation" ? "consent" : "notice";
+      const phase: Phase = status === "canceling" ? "canceling" : status === "wait_for_confirmation" ? "consent" : "notice";
       if (known?.phase === phase) continue;
       changed++;
       if (known) await this.transition(action, known, phase);
@@ -269,7 +277,7 @@ export class ActionSyncExtension implements Extension {
     } catch (error) {
       if (!(error instanceof HawkbitError && error.kind === "not-found")) throw error;
     }
-    if (action?.status === "pending") return;
+    if (action && isOpen(action)) return;
     await this.close(actionId, known);
   }
 

@@ -52,7 +52,7 @@ async function run(broker: BrokerKind): Promise<Result> {
     // Registration: every device connects, subscribes, says online and hello; the bridge registers it in
     // Postgres and as a hawkBit target.
     const registerStarted = Date.now();
-    fleet = await startFleet({ mqttUrl: stack.mqttUrl, count: DEVICES, prefix: "fan", workers: WORKERS, concurrencyPerWorker: 100 });
+    fleet = await startFleet({ mqttUrl: stack.mqttUrl, count: DEVICES, prefix: "fan", workers: WORKERS, concurrencyPerWorker: 100, pool: stack.pool });
     console.log(`[${broker}] ${DEVICES} devices connected in ${fleet.connectSeconds.toFixed(1)} s (${WORKERS} worker processes)`);
     let lastReport = Date.now();
     await until("every device registered in Aerie and hawkBit", async () => {

@@ -59,7 +59,7 @@ try {
     env: { AERIE_BRIDGE_HEARTBEAT_MS: String(heartbeatMs), AERIE_BRIDGE_IDLE_SYNC_MS: String(idleSyncMs), AERIE_BRIDGE_SYNC_MS: String(idleSyncMs) },
   });
   const proxy = stack.proxy!;
-  fleet = await startFleet({ mqttUrl: stack.mqttUrl, count: DEVICES, prefix: "idle", workers: Math.min(4, Math.ceil(DEVICES / 500)) });
+  fleet = await startFleet({ mqttUrl: stack.mqttUrl, count: DEVICES, prefix: "idle", workers: Math.min(4, Math.ceil(DEVICES / 500)), pool: stack.pool });
   await until("every device registered", async () =>
     Number((await stack!.pool.query("SELECT count(*) AS n FROM device_presence WHERE online AND hawkbit_contact_at IS NOT NULL")).rows[0].n) >= DEVICES, 15 * 60_000, 500);
   const registration = proxy.counts();

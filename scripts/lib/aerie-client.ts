@@ -44,6 +44,12 @@ export class AerieClient {
     return parsed;
   }
 
+  /** Issues a device's MQTT token (POST /api/v1/devices/{id}/credentials); rotate replaces an existing one. */
+  async issueDeviceToken(controllerId: string, rotate = false): Promise<string> {
+    const issued = await this.request<{ token: string }>("POST", `/api/v1/devices/${encodeURIComponent(controllerId)}/credentials${rotate ? "?rotate=true" : ""}`);
+    return issued.token;
+  }
+
   signArtifact(id: string) {
     return this.request<{ keyName: string; keyVersion: number; algorithm: string; value: string }>("POST", `/api/v1/artifacts/${id}/signatures`);
   }

@@ -67,7 +67,8 @@ export class SimulatedDevice {
   async start(): Promise<void> {
     const availability = this.topics.device(this.controllerId, "availability");
     this.client = await mqtt.connectAsync(this.options.mqttUrl, {
-      clientId: `device-${this.controllerId}`,
+      // The broker binds the client id to the login: a device connects only as itself.
+      clientId: this.controllerId,
       clean: true,
       ...(this.options.token ? { username: this.controllerId, password: this.options.token } : {}),
       reconnectPeriod: 500,
@@ -104,6 +105,11 @@ export class SimulatedDevice {
       [this.topics.device(this.controllerId, "deployment"), this.topics.device(this.controllerId, "cancel"), this.topics.response(this.controllerId, "+")], { qos: 1 });
     await this.client!.publishAsync(this.topics.device(this.controllerId, "availability"), JSON.stringify({ state: "online" }), { qos: 1, retain: true });
     await this.hello();
+  }
+
+  /** Publishes anything on its own connection (tests: repeated or malformed messages). */
+  async publishRaw(topic: string, payload: string | Buffer, options: { qos?: 0 | 1; retain?: boolean } = {}): Promise<void> {
+    await this.client!.publishAsync(topic, payload, { qos: options.qos ?? 1, retain: options.retain ?? false });
   }
 
   /** Resolves with the next update this device finishes (success or failure). */

@@ -185,6 +185,13 @@ describe("API: requests and answers conform to the OpenAPI document", function (
     await get(`/api/v1/webhooks/${hook.id}`);
     await h.api.request("DELETE", `/api/v1/webhooks/${hook.id}`, undefined, [204]);
     await get("/api/v1/keyring");
+    await get("/api/v1/artifacts");
+    await get(`/api/v1/artifacts?releaseId=${release.id}`);
+    await get(`/api/v1/releases/${release.id}/devices`);
+    await get("/api/v1/devices/oa-1/telemetry?step=5m");
+    await get("/api/v1/devices?search=oa&attribute=hardware=rev-a&sort=lastSeenAt&order=desc");
+    await post("/api/v1/campaigns/preview", { releaseId: release.id, selection: "controllerId==oa-*", groups: 2 });
+    await h.api.request("DELETE", `/api/v1/releases/${release.id}`);
     await get("/healthz");
     await get("/readyz");
     expect(violations).to.deep.equal([]);

@@ -6,6 +6,7 @@ import type { MgmtAction, PagedList } from "../../hawkbit/types.js";
 import type { BridgeContext } from "../../bridge/extension.js";
 import { ActionSyncExtension } from "../../bridge/extensions/action-sync.js";
 import { pagesAhead } from "../../hawkbit/pages-ahead.js";
+import { pagesById } from "../../hawkbit/actions.js";
 import { Topics } from "../../bridge/protocol/topics.js";
 import { logger } from "../../core/log.js";
 import { AerieMetrics } from "../../core/metrics.js";
@@ -82,6 +83,38 @@ describe("bridge: reading hawkBit action pages ahead", () => {
   });
 });
 
+describe("hawkBit listings read by id (hawkbit/actions.ts)", () => {
+  it("misses no open action when earlier ones close and newer ones appear between pages", async () => {
+    // A server that filters by `active==true;id=gt=N`, orders by id and answers 3 per page; while the reader is
+    // on its first page, actions 1 and 2 close and 11 appears (offset pages would now skip 4 and 5).
+    const open = new Set([1, 2, 3, 4, 5, 6, 7, 8]);
+    let pagesServed = 0;
+    const fetchPage = async ({ q, sort, limit }: { q?: string; sort?: string; limit?: number }): Promise<PagedList<{ id: number }>> => {
+      expect(sort).to.equal("id:ASC");
+      const after = Number(/id=gt=(\d+)/.exec(q ?? "")?.[1] ?? 0);
+      const content = [...open].filter((id) => id > after).sort((a, b) => a - b).slice(0, limit).map((id) => ({ id }));
+      if (++pagesServed === 1) {
+        open.delete(1);
+        open.delete(2);
+        open.add(11);
+      }
+      return { content, total: open.size, size: content.length };
+    };
+    const seen: number[] = [];
+    for await (const page of pagesById(fetchPage, { q: "active==true", pageSize: 3 })) seen.push(...page.map((a) => a.id));
+    expect(seen).to.deep.equal([1, 2, 3, 4, 5, 6, 7, 8, 11]);
+  });
+
+  it("refuses a page that is not in ascending id order (a server ignoring the sort would make it skip actions)", async () => {
+    const fetchPage = async ({ q }: { q?: string }): Promise<PagedList<{ id: number }>> =>
+      q?.includes("id=gt=") ? { content: [{ id: 2 }, { id: 1 }], size: 2 } : { content: [{ id: 9 }, { id: 8 }], size: 2 };
+    const reading = (async () => {
+      for await (const page of pagesById(fetchPage, { pageSize: 2 })) void page;
+    })();
+    await reading.then(() => expect.fail("read on"), (error: Error) => expect(error.message).to.match(/not id:ASC/));
+  });
+});
+
 /**
  * What the action sync uses of the bridge, with a hawkBit given by the test. Nothing listens at
  * databaseUrl, so the leader falls back to polling; the sync interval is so long that every pass a test
@@ -104,7 +137,7 @@ function fakeContext(parts: { hawkbit: object; db?: object; pool?: object; publi
   } as unknown as BridgeContext;
 }
 
-const newAction = (id: number) => ({ id, status: "pending", type: "forced", detailStatus: "running", lastModifiedAt: Date.now(), _links: { target: { href: `http://h/rest/v1/targets/dev-${id}`, name: `dev-${id}` } } }) as unknown as MgmtAction;
+const newAction = (id: number) => ({ id, status: "running", active: true, type: "update", forceType: "forced", lastModifiedAt: Date.now(), _links: { target: { href: `http://h/rest/v1/targets/dev-${id}`, name: `dev-${id}` } } }) as unknown as MgmtAction;
 
 const tick = (ms = 10) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -138,14 +171,14 @@ describe("bridge: full action pass", () => {
   }
 
   it("asks about an open action the listing missed (offset pages shift) and keeps it open", async () => {
-    const result = await firstPassWith([], async (id) => ({ id, status: "pending", type: "update" }) as MgmtAction);
+    const result = await firstPassWith([], async (id) => ({ id, status: "running", active: true, type: "update" }) as MgmtAction);
     expect(result.asked).to.deep.equal([7]);
     expect(result.closedInDb).to.deep.equal([]);
     expect(result.published).to.deep.equal([]);
   });
 
   it("closes an action that hawkBit finished or deleted without a change the bridge saw", async () => {
-    const finished = await firstPassWith([], async (id) => ({ id, status: "finished", type: "update" }) as MgmtAction);
+    const finished = await firstPassWith([], async (id) => ({ id, status: "finished", active: false, type: "update" }) as MgmtAction);
     expect(finished.closedInDb).to.deep.equal([7]);
     expect(finished.published).to.deep.equal([{ topic: "aerie/v1/devices/dev-7/deployment", payload: "" }]);
 
@@ -190,16 +223,16 @@ describe("bridge: wake-up", () => {
 
 describe("bridge: a wake-up during a pass that is announcing new actions", () => {
   it("does not queue another pass that would list them all again", async () => {
-    const requested: number[] = [];
+    const requested: string[] = [];
     let releaseSecondPage!: () => void;
     const secondPageHeld = new Promise<void>((resolve) => (releaseSecondPage = resolve));
     const published: string[] = [];
     const ctx = fakeContext({
       hawkbit: {
-        // 501 new actions: a full first page, and a second page that hawkBit answers only when told to.
-        listActions: async ({ offset }: { offset: number }): Promise<PagedList<MgmtAction>> => {
-          requested.push(offset);
-          if (offset === 0) return { content: Array.from({ length: 500 }, (_, i) => newAction(i + 1)), total: 501, size: 500 };
+        // 501 new actions: a full first page, and a second page (ids above 500) that hawkBit answers only when told to.
+        listActions: async ({ q }: { q: string }): Promise<PagedList<MgmtAction>> => {
+          requested.push(q);
+          if (!q.includes("id=gt=")) return { content: Array.from({ length: 500 }, (_, i) => newAction(i + 1)), total: 501, size: 500 };
           await secondPageHeld;
           return { content: [newAction(501)], total: 501, size: 1 };
         },
@@ -217,7 +250,7 @@ describe("bridge: a wake-up during a pass that is announcing new actions", () =>
       for (let i = 0; i < 200 && published.length < 501; i++) await tick();
       await tick(300);
       expect(published).to.have.length(501);
-      expect(requested, "one pass: two pages, no second listing").to.deep.equal([0, 500]);
+      expect(requested, "one pass: two pages read by id, no second listing").to.deep.equal(["active==true", "active==true;id=gt=500"]);
     } finally {
       await sync.stop();
     }

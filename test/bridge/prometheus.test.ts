@@ -7,7 +7,7 @@ import { existsSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import mqtt from "mqtt";
+import { AerieClient } from "../../scripts/lib/aerie-client.js";
 import { loadConfig } from "../../core/config.js";
 import { startAerie, type AerieStack } from "../../core/stack.js";
 import { SimulatedDevice } from "../../scripts/simulator/device.js";
@@ -99,8 +99,9 @@ describe("Prometheus scrapes Aerie's fleet metrics", function () {
 
     // Device traffic: four devices say hello, three stay online, each sends telemetry; one message is
     // delivered twice (stored once), two are malformed (dead letters).
+    const client = new AerieClient(stack.endpoints.api, "tester");
     for (const controllerId of DEVICES) {
-      const device = new SimulatedDevice({ controllerId, mqttUrl: stack.endpoints.mqtt, keyring: new Map() });
+      const device = new SimulatedDevice({ controllerId, mqttUrl: stack.endpoints.mqtt, keyring: new Map(), token: await client.issueDeviceToken(controllerId) });
       await device.start();
       devices.push(device);
     }
@@ -109,14 +110,10 @@ describe("Prometheus scrapes Aerie's fleet metrics", function () {
       for (let i = 0; i < TELEMETRY_PER_DEVICE; i++) duplicate = await device.sendTelemetry({ temperature: 40 + i });
     }
     await devices[3]!.stop();
-    const raw = await mqtt.connectAsync(stack.endpoints.mqtt, { clientId: "prom-raw" });
-    try {
-      await raw.publishAsync("aerie/v1/devices/prom-dev-3/telemetry", JSON.stringify({ messageId: duplicate, ts: new Date().toISOString(), metrics: { temperature: 44 } }), { qos: 1 });
-      await raw.publishAsync("aerie/v1/devices/prom-dev-2/telemetry", "{not json", { qos: 1 });
-      await raw.publishAsync("aerie/v1/devices/prom-dev-2/feedback", JSON.stringify({ messageId: "x", actionId: "seven", status: "success" }), { qos: 1 });
-    } finally {
-      await raw.endAsync();
-    }
+    // Each on the device's own connection: the broker admits a device only as itself.
+    await devices[2]!.publishRaw("aerie/v1/devices/prom-dev-3/telemetry", JSON.stringify({ messageId: duplicate, ts: new Date().toISOString(), metrics: { temperature: 44 } }));
+    await devices[1]!.publishRaw("aerie/v1/devices/prom-dev-2/telemetry", "{not json");
+    await devices[1]!.publishRaw("aerie/v1/devices/prom-dev-2/feedback", JSON.stringify({ messageId: "x", actionId: "seven", status: "success" }));
   });
 
   after(async () => {

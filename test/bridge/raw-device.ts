@@ -2,6 +2,7 @@
 // in hawkBit directly: the pieces of the bridge tests that drive the bridge only through its protocol.
 import mqtt, { type MqttClient } from "mqtt";
 import type { HawkbitManagementClient } from "../../hawkbit/management-client.js";
+import { isOpen } from "../../hawkbit/actions.js";
 import { eventually } from "../helpers/hawkbit-conformance.js";
 import { until } from "./helpers.js";
 
@@ -57,6 +58,6 @@ export async function startRollout(mgmt: HawkbitManagementClient, name: string, 
   const rollout = await mgmt.createRollout({ name, targetFilterQuery: `controllerId==${controllerId}`, distributionSetId: ds.id, amountGroups: 1, type: "forced", confirmationRequired });
   await eventually(() => mgmt.getRollout(rollout.id), (r) => r.status === "ready");
   await mgmt.startRollout(rollout.id);
-  const actions = await eventually(() => mgmt.listTargetActions(controllerId), (page) => page.content.some((a) => a.rollout === rollout.id && a.status === "pending"));
+  const actions = await eventually(() => mgmt.listTargetActions(controllerId), (page) => page.content.some((a) => a.rollout === rollout.id && isOpen(a)));
   return actions.content.find((a) => a.rollout === rollout.id)!.id;
 }

@@ -14,7 +14,7 @@ const SERVICE = { "aerie-bridge": "bridge-secret-1" };
 
 async function refused(url: string, username: string, password: string, protocolVersion: 4 | 5): Promise<boolean> {
   try {
-    const client = await mqtt.connectAsync(url, { clientId: `bad-${username}-${Math.random()}`, username, password, reconnectPeriod: 0, protocolVersion, connectTimeout: 5000 });
+    const client = await mqtt.connectAsync(url, { clientId: username, username, password, reconnectPeriod: 0, protocolVersion, connectTimeout: 5000 });
     await client.endAsync();
     return false;
   } catch {
@@ -31,7 +31,9 @@ function aclSuite(name: string, protocolVersion: 4 | 5, startBroker: (database: 
     const tokens: Record<string, string> = {};
     const connect = async (username: string, password: string) => {
       // sic: every client is ended in after(), also those a broker disconnected for a violation.
-      const client = await mqtt.connectAsync(broker.url, { clientId: `c-${username}-${clients.length}`, username, password, reconnectPeriod: 0, protocolVersion });
+      // A device connects as itself (client id = controller id); the service account may use any id.
+      const clientId = username in SERVICE ? `c-${username}-${clients.length}` : username;
+      const client = await mqtt.connectAsync(broker.url, { clientId, username, password, reconnectPeriod: 0, protocolVersion });
       clients.push(client);
       return client;
     };

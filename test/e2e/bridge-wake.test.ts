@@ -22,7 +22,7 @@ describe("bridge wake-up on campaign start", function () {
 
   it("notifies the device within seconds of the start, not after the polling interval", async () => {
     const { api, stack } = test;
-    device = new SimulatedDevice({ controllerId: "wake-1", mqttUrl: stack.endpoints.mqtt, keyring: await test.keyring(), holdDeployments: true });
+    device = new SimulatedDevice({ controllerId: "wake-1", mqttUrl: stack.endpoints.mqtt, keyring: await test.keyring(), holdDeployments: true, token: await test.deviceToken("wake-1") });
     await device.start();
     await waitFor("registration", async () => ((await api.devices()).total === 1 ? true : undefined), 20_000);
     // Let the bridge's first (start-up) pass over hawkBit finish, so only a wake-up can find the action.

@@ -2,6 +2,8 @@
 // broker with AERIE_DEVICE_AUTH=token, and refused once revoked.
 import { expect } from "chai";
 import mqtt from "mqtt";
+import pg from "pg";
+import { bridgeClientIds } from "../../bridge/index.js";
 import type { AerieStack } from "../../core/stack.js";
 import { type AerieClient, waitFor } from "../../scripts/lib/aerie-client.js";
 import { SimulatedDevice } from "../../scripts/simulator/device.js";
@@ -24,7 +26,8 @@ describe("device credentials through the API", function () {
   let api: AerieClient;
 
   before(async () => {
-    test = await startTestStack({ AERIE_DEVICE_AUTH: "token" });
+    // Device login is the default: nothing to turn on.
+    test = await startTestStack();
     ({ stack, api } = test);
   });
 
@@ -37,8 +40,8 @@ describe("device credentials through the API", function () {
     expect(issued.username).to.equal("cred-1");
     expect(issued.token).to.have.length.greaterThan(30);
 
-    expect(await connectError(stack.endpoints.mqtt, { clientId: "device-cred-1" }), "anonymous").to.match(/Not authorized|Bad username or password/i);
-    expect(await connectError(stack.endpoints.mqtt, { clientId: "device-cred-1", username: "cred-1", password: "guess" }), "wrong token").to.match(/Not authorized|Bad username or password/i);
+    expect(await connectError(stack.endpoints.mqtt, { clientId: "cred-1" }), "anonymous").to.match(/Not authorized|Bad username or password/i);
+    expect(await connectError(stack.endpoints.mqtt, { clientId: "cred-1", username: "cred-1", password: "guess" }), "wrong token").to.match(/Not authorized|Bad username or password/i);
 
     const device = new SimulatedDevice({ controllerId: "cred-1", mqttUrl: stack.endpoints.mqtt, keyring: await test.keyring(), token: issued.token });
     await device.start();
@@ -46,8 +49,59 @@ describe("device credentials through the API", function () {
     await device.stop();
 
     await api.request("DELETE", "/api/v1/devices/cred-1/credentials", undefined, [204]);
-    expect(await connectError(stack.endpoints.mqtt, { clientId: "device-cred-1", username: "cred-1", password: issued.token }), "revoked").to.match(/Not authorized|Bad username or password/i);
+    expect(await connectError(stack.endpoints.mqtt, { clientId: "cred-1", username: "cred-1", password: issued.token }), "revoked").to.match(/Not authorized|Bad username or password/i);
     await api.request("DELETE", "/api/v1/devices/cred-1/credentials", undefined, [404]);
     await api.request("POST", "/api/v1/devices/bad%20id/credentials", undefined, [400]);
+  });
+
+  it("replaces a live token only when asked to rotate, and closes the old token's connection", async () => {
+    const first = await api.issueDeviceToken("cred-rot");
+    const again = await api.request<{ error: { code: string; message: string } }>("POST", "/api/v1/devices/cred-rot/credentials", undefined, [409]);
+    expect(again.error.code).to.equal("credentials_exist");
+    expect(again.error.message).to.contain("rotate");
+    await api.request("POST", "/api/v1/devices/cred-rot/credentials?rotate=maybe", undefined, [400]);
+
+    const live = await mqtt.connectAsync(stack.endpoints.mqtt, { clientId: "cred-rot", username: "cred-rot", password: first, reconnectPeriod: 0 });
+    const closed = new Promise<void>((resolve) => live.once("close", () => resolve()));
+    const second = await api.issueDeviceToken("cred-rot", true);
+    expect(second).not.to.equal(first);
+    await closed;
+    expect(await connectError(stack.endpoints.mqtt, { clientId: "cred-rot", username: "cred-rot", password: first }), "old token").to.match(/Not authorized|Bad username or password/i);
+    expect(await connectError(stack.endpoints.mqtt, { clientId: "cred-rot", username: "cred-rot", password: second }), "new token").to.equal(undefined);
+    await live.endAsync(true);
+  });
+
+  it("ends a revoked device's live connection at once: nothing it sends afterwards is stored", async () => {
+    const token = await api.issueDeviceToken("cred-rev");
+    const live = await mqtt.connectAsync(stack.endpoints.mqtt, { clientId: "cred-rev", username: "cred-rev", password: token, reconnectPeriod: 0 });
+    const db = new pg.Client({ connectionString: stack.databaseUrl });
+    await db.connect();
+    try {
+      const telemetry = (id: string) => JSON.stringify({ messageId: id, ts: new Date().toISOString(), metrics: { t: 1 } });
+      await live.publishAsync("aerie/v1/devices/cred-rev/telemetry", telemetry("before"), { qos: 1 });
+      await waitFor("telemetry before revocation", async () => ((await db.query("SELECT 1 FROM telemetry WHERE controller_id = 'cred-rev'")).rowCount ? true : undefined));
+      const closed = new Promise<void>((resolve) => live.once("close", () => resolve()));
+      await api.request("DELETE", "/api/v1/devices/cred-rev/credentials", undefined, [204]);
+      await closed;
+      expect(live.connected).to.equal(false);
+      // The client library queues what it cannot send; nothing reaches the broker any more.
+      live.publish("aerie/v1/devices/cred-rev/telemetry", telemetry("after"), { qos: 1 });
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      const ids = (await db.query("SELECT message_id FROM telemetry WHERE controller_id = 'cred-rev'")).rows.map((r) => r.message_id);
+      expect(ids).to.deep.equal(["before"]);
+    } finally {
+      await db.end();
+      await live.endAsync(true);
+    }
+  });
+
+  it("binds client ids to logins: a device cannot take another device's or the bridge's session", async () => {
+    const token = await api.issueDeviceToken("cred-thief");
+    for (const clientId of [...bridgeClientIds(test.config.bridgeClientId), "cred-rot", "device-cred-thief"]) {
+      expect(await connectError(stack.endpoints.mqtt, { clientId, username: "cred-thief", password: token }), clientId).to.match(/Identifier rejected|client id/i);
+    }
+    // The bridge kept both its connections.
+    expect((await fetch(`${stack.endpoints.api}/readyz`)).status).to.equal(200);
+    expect(await connectError(stack.endpoints.mqtt, { clientId: "cred-thief", username: "cred-thief", password: token })).to.equal(undefined);
   });
 });

@@ -24,7 +24,7 @@ describe("archives per hardware type", function () {
     const { api, stack } = test;
     const keyring = await test.keyring();
     for (const [id, hardware] of [["hw-a", "board-a"], ["hw-b", "board-b"]] as const) {
-      const device = new SimulatedDevice({ controllerId: id, hardware, mqttUrl: stack.endpoints.mqtt, keyring });
+      const device = new SimulatedDevice({ controllerId: id, hardware, mqttUrl: stack.endpoints.mqtt, keyring, token: await test.deviceToken(id) });
       await device.start();
       devices.push(device);
     }

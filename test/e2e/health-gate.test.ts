@@ -47,7 +47,7 @@ describe("health-gated groups over MQTT", function () {
       ["hold-1", "canary", false], ["hold-2", "main", true],
     ];
     for (const [controllerId, ring, healthy] of fleet) {
-      const device = new SimulatedDevice({ controllerId, mqttUrl: test.stack.endpoints.mqtt, keyring, healthy, attributes: { ring } });
+      const device = new SimulatedDevice({ controllerId, mqttUrl: test.stack.endpoints.mqtt, keyring, healthy, attributes: { ring }, token: await test.deviceToken(controllerId) });
       await device.start();
       devices.set(controllerId, device);
     }

@@ -4,7 +4,6 @@
 // Then a restart on the same data.
 import { expect } from "chai";
 import { randomBytes } from "node:crypto";
-import mqtt from "mqtt";
 import pg from "pg";
 import { HawkbitManagementClient } from "../../hawkbit/management-client.js";
 import { loadConfig, type AerieConfig } from "../../core/config.js";
@@ -82,7 +81,8 @@ describe("walking skeleton: one update end to end over MQTT", function () {
   it("registers devices that say hello, in Postgres and in hawkBit", async () => {
     const keyring = new Map((await api.keyring()).keys.map((k) => [k.version, k.pem] as const));
     for (let i = 1; i <= DEVICE_COUNT; i++) {
-      const device = new SimulatedDevice({ controllerId: `e2e-${i}`, mqttUrl: stack!.endpoints.mqtt, keyring, telemetryIntervalMs: 100, secondaryIds: { vin: `VIN${i}` } });
+      const token = await api.issueDeviceToken(`e2e-${i}`);
+      const device = new SimulatedDevice({ controllerId: `e2e-${i}`, mqttUrl: stack!.endpoints.mqtt, keyring, telemetryIntervalMs: 100, secondaryIds: { vin: `VIN${i}` }, token });
       await device.start();
       devices.push(device);
     }
@@ -134,11 +134,11 @@ describe("walking skeleton: one update end to end over MQTT", function () {
   });
 
   it("stores telemetry once per message in Postgres and counts it in /metrics", async () => {
-    const duplicateId = await devices[0]!.sendTelemetry({ temperature: 41 });
-    // The same message delivered again (at-least-once) must not become a second row.
-    const raw = await mqtt.connectAsync(stack!.endpoints.mqtt, { clientId: "e2e-redeliver" });
-    await raw.publishAsync("aerie/v1/devices/e2e-1/telemetry", JSON.stringify({ messageId: duplicateId, ts: new Date().toISOString(), metrics: { temperature: 41 } }), { qos: 1 });
-    await raw.endAsync();
+    // The same message delivered again (at-least-once: same messageId, same ts) must not become a second row.
+    const duplicateId = `e2e-1-duplicate-${Date.now()}`;
+    const message = JSON.stringify({ messageId: duplicateId, ts: new Date().toISOString(), metrics: { temperature: 41 } });
+    await devices[0]!.publishRaw("aerie/v1/devices/e2e-1/telemetry", message);
+    await devices[0]!.publishRaw("aerie/v1/devices/e2e-1/telemetry", message);
 
     const client = new pg.Client({ connectionString: stack!.databaseUrl });
     await client.connect();
@@ -160,10 +160,8 @@ describe("walking skeleton: one update end to end over MQTT", function () {
   });
 
   it("keeps malformed device messages as dead letters and goes on", async () => {
-    const raw = await mqtt.connectAsync(stack!.endpoints.mqtt, { clientId: "e2e-garbage" });
-    await raw.publishAsync("aerie/v1/devices/e2e-2/telemetry", "{not json", { qos: 1 });
-    await raw.publishAsync("aerie/v1/devices/e2e-2/feedback", JSON.stringify({ messageId: "x", actionId: "seven", status: "success" }), { qos: 1 });
-    await raw.endAsync();
+    await devices[1]!.publishRaw("aerie/v1/devices/e2e-2/telemetry", "{not json");
+    await devices[1]!.publishRaw("aerie/v1/devices/e2e-2/feedback", JSON.stringify({ messageId: "x", actionId: "seven", status: "success" }));
     const client = new pg.Client({ connectionString: stack!.databaseUrl });
     await client.connect();
     try {
@@ -202,7 +200,7 @@ describe("walking skeleton: one update end to end over MQTT", function () {
   it("keeps devices, releases, campaigns and pending deployments across a restart", async () => {
     // A device that has not installed its deployment yet when Aerie (and its embedded broker) restart.
     const keyring = new Map((await api.keyring()).keys.map((k) => [k.version, k.pem] as const));
-    const waiting = new SimulatedDevice({ controllerId: "e2e-waiting", mqttUrl: stack!.endpoints.mqtt, keyring, holdDeployments: true });
+    const waiting = new SimulatedDevice({ controllerId: "e2e-waiting", mqttUrl: stack!.endpoints.mqtt, keyring, holdDeployments: true, token: await api.issueDeviceToken("e2e-waiting") });
     await waiting.start();
     devices.push(waiting);
     await waitFor("the waiting device to register", async () => ((await api.devices()).total === DEVICE_COUNT + 1 ? true : undefined), 20_000);

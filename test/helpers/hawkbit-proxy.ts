@@ -10,6 +10,8 @@ export interface HawkbitProxy {
   mutations: { method: string; url: string; body: string }[];
   /** While true, every request is answered 503 and none reaches hawkBit. */
   outage: boolean;
+  /** Requests answered 400 by the `refuse` option, with the reason. */
+  refused: { method: string; url: string; reason: string }[];
   /** The `n`-th mutating request from now (1-based) reaches hawkBit, its answer never reaches Aerie. */
   loseAnswerOf(n: number): void;
   /** Holds the next request whose path starts with `pathPrefix` until release(); `arrived` settles when it comes (rejects after `timeoutMs`). */
@@ -17,7 +19,12 @@ export interface HawkbitProxy {
   close(): Promise<void>;
 }
 
-export async function startHawkbitProxy(upstream: string): Promise<HawkbitProxy> {
+export interface HawkbitProxyOptions {
+  /** Answers a request 400 (as hawkBit's query errors) when this names a reason, e.g. refusedByHawkbit11. */
+  refuse?: (method: string, url: string) => string | undefined;
+}
+
+export async function startHawkbitProxy(upstream: string, options: HawkbitProxyOptions = {}): Promise<HawkbitProxy> {
   const target = new URL(upstream);
   const mutations: HawkbitProxy["mutations"] = [];
   let countdown = 0;
@@ -26,6 +33,13 @@ export async function startHawkbitProxy(upstream: string): Promise<HawkbitProxy>
     if (proxy.outage) {
       req.resume();
       res.writeHead(503, { "content-type": "application/json" }).end(JSON.stringify({ errorCode: "outage", message: "hawkBit is down (test proxy)" }));
+      return;
+    }
+    const reason = options.refuse?.(req.method ?? "GET", req.url ?? "/");
+    if (reason !== undefined) {
+      req.resume();
+      proxy.refused.push({ method: req.method!, url: req.url!, reason });
+      res.writeHead(400, { "content-type": "application/json" }).end(JSON.stringify({ errorCode: "hawkbit.server.error.rest.param.rsqlInvalidField", message: reason }));
       return;
     }
     if (hold && req.method === hold.method && req.url?.startsWith(hold.pathPrefix)) {
@@ -61,6 +75,7 @@ export async function startHawkbitProxy(upstream: string): Promise<HawkbitProxy>
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     mutations,
     outage: false,
+    refused: [],
     loseAnswerOf(n) {
       countdown = n;
     },

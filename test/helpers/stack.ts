@@ -12,6 +12,8 @@ export interface TestStack {
   dataDir: string;
   /** Public keys by version, as a simulated device needs them. */
   keyring(): Promise<Map<number, string>>;
+  /** Issues a device's MQTT token through the API (the broker requires device login by default). */
+  deviceToken(controllerId: string): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -41,6 +43,7 @@ export async function startTestStack(settings: Record<string, string> = {}): Pro
     api,
     dataDir: dir.path,
     keyring: async () => new Map((await api.keyring()).keys.map((k) => [k.version, k.pem] as const)),
+    deviceToken: (controllerId) => api.issueDeviceToken(controllerId),
     async stop() {
       await stack.stop();
       await dir.remove();

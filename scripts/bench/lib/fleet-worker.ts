@@ -3,7 +3,7 @@
 import { LightDevice, type Receipt } from "./light-device.js";
 
 export type WorkerCommand =
-  | { type: "start"; host: string; port: number; ids: string[]; concurrency: number }
+  | { type: "start"; host: string; port: number; ids: string[]; tokens: Record<string, string>; concurrency: number }
   | { type: "hello" }
   | { type: "stop" };
 export type WorkerReport =
@@ -34,7 +34,7 @@ process.on("message", async (command: WorkerCommand) => {
     const started = Date.now();
     const failed: string[] = [];
     await pool(command.ids, command.concurrency, async (controllerId) => {
-      const device = new LightDevice({ host: command.host, port: command.port, controllerId, onNotice: (r) => buffer.push(r) });
+      const device = new LightDevice({ host: command.host, port: command.port, controllerId, token: command.tokens[controllerId], onNotice: (r) => buffer.push(r) });
       try {
         await device.start();
         devices.push(device);

@@ -1,6 +1,8 @@
 // A simulated fleet spread over worker processes (fleet-worker.ts), each holding a few thousand LightDevice
 // connections: the load generator stays off the event loop of the process under test, and no single
 // process needs more than a few thousand file descriptors.
+import type pg from "pg";
+import { provisionDevice } from "../../../bridge/provisioning.js";
 import { fork, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import type { Receipt } from "./light-device.js";
@@ -30,9 +32,12 @@ function waitFor(child: ChildProcess, type: WorkerReport["type"]): Promise<Worke
   });
 }
 
-export async function startFleet(opts: { mqttUrl: string; count: number; prefix: string; workers?: number; concurrencyPerWorker?: number }): Promise<Fleet> {
+export async function startFleet(opts: { mqttUrl: string; count: number; prefix: string; workers?: number; concurrencyPerWorker?: number; pool: pg.Pool }): Promise<Fleet> {
   const url = new URL(opts.mqttUrl);
   const ids = Array.from({ length: opts.count }, (_, i) => `${opts.prefix}-${String(i).padStart(5, "0")}`);
+  // Every device logs in with its own token, as on a real fleet (the embedded broker admits no anonymous client).
+  const tokens: Record<string, string> = {};
+  for (const id of ids) tokens[id] = (await provisionDevice(opts.pool, id, { rotate: true })).token;
   const workerCount = Math.max(1, Math.min(opts.workers ?? 4, opts.count));
   const receipts: Receipt[] = [];
   const children: ChildProcess[] = [];
@@ -59,7 +64,7 @@ export async function startFleet(opts: { mqttUrl: string; count: number; prefix:
     const reports = await Promise.all(children.map((child, w) => {
       const share = ids.filter((_, i) => i % workerCount === w);
       const done = waitFor(child, "started");
-      child.send({ type: "start", host: url.hostname, port: Number(url.port), ids: share, concurrency: opts.concurrencyPerWorker ?? 100 } satisfies WorkerCommand);
+      child.send({ type: "start", host: url.hostname, port: Number(url.port), ids: share, tokens: Object.fromEntries(share.map((id) => [id, tokens[id]!])), concurrency: opts.concurrencyPerWorker ?? 100 } satisfies WorkerCommand);
       return done;
     }));
     const failed = reports.flatMap((r) => (r.type === "started" ? r.failed : []));

@@ -17,6 +17,8 @@ export interface LightDeviceOptions {
   host: string;
   port: number;
   controllerId: string;
+  /** The device's provisioned MQTT token (username = client id = controller id). */
+  token?: string;
   baseTopic?: string;
   version?: string;
   onNotice?: (receipt: Receipt) => void;
@@ -73,7 +75,8 @@ export class LightDevice {
     });
     socket.on("error", () => undefined);
     this.send({
-      cmd: "connect", protocolId: "MQTT", protocolVersion: 4, clean: true, clientId: `device-${controllerId}`, keepalive: 0,
+      cmd: "connect", protocolId: "MQTT", protocolVersion: 4, clean: true, clientId: controllerId, keepalive: 0,
+      ...(this.opts.token ? { username: controllerId, password: Buffer.from(this.opts.token) } : {}),
       will: { topic: this.topic("availability"), payload: Buffer.from('{"state":"offline"}'), qos: 1, retain: true },
     } as mqttPacket.IConnectPacket);
     await connacked;
