@@ -75,6 +75,7 @@ export function createServices(deps: ApiDependencies): ApiServices {
   const deviceGroups = new DeviceGroupService(deps.db, deps.hawkbit);
   const signing = new SigningService(deps.db, deps.store, deps.transit, artifacts);
   const verifier = signatureVerifier(deps, signing);
+  signing.useVerifier(verifier);
   return {
     artifacts,
     signing,

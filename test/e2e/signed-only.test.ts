@@ -5,6 +5,8 @@ import { expect } from "chai";
 import { createHash, generateKeyPairSync, randomBytes, sign } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { mkdtemp } from "node:fs/promises";
+import { join } from "node:path";
 import mqtt from "mqtt";
 import pg from "pg";
 import type { Deployment } from "../../bridge/protocol/schemas.js";
@@ -12,6 +14,7 @@ import { startEmbeddedBroker, type EmbeddedBroker } from "../../infrastructure/e
 import { AerieApiError, waitFor } from "../../scripts/lib/aerie-client.js";
 import { SimulatedDevice } from "../../scripts/simulator/device.js";
 import { freePort } from "../helpers/env.js";
+import { createTestPki, opensslAvailable, type TestPki } from "../helpers/pki.js";
 import { startTestStack, type TestStack } from "../helpers/stack.js";
 
 async function apiError(promise: Promise<unknown>): Promise<AerieApiError> {
@@ -127,6 +130,83 @@ describe("signed-only deployments", function () {
       expect((await deliver(notice({ ...raw(trusted.privateKey), format: "ecdsa" }))).detail).to.contain("cannot be made");
       expect((await deliver(notice({ ...raw(trusted.privateKey), keyVersion: 9 }))).detail).to.contain("not in the keyring");
       expect(device.version).to.equal("6.6.6"); // only the control case installed
+    });
+  });
+
+  describe("trust anchors and the key's certificate", () => {
+    let test: TestStack;
+    let pki: TestPki;
+    let otherPki: TestPki;
+    let device: SimulatedDevice | undefined;
+    let campaignId: string;
+
+    const put = (path: string, pem: string) => test.api.send("PUT", `/api/v1/keyring/${path}`, pem, "application/x-pem-file");
+    const csr = async () => (await test.api.send("POST", "/api/v1/keyring/csr", JSON.stringify({ subject: "CN=Aerie release signing" }), "application/json")).text;
+    const auditCount = async (action: string) => {
+      const db = new pg.Client({ connectionString: test.stack.databaseUrl });
+      await db.connect();
+      try {
+        return (await db.query("SELECT count(*)::int AS n FROM audit_events WHERE action = $1", [action])).rows[0].n as number;
+      } finally {
+        await db.end();
+      }
+    };
+
+    before(async function () {
+      if (!(await opensslAvailable())) this.skip();
+      test = await startTestStack({ AERIE_BRIDGE_SYNC_MS: "300" });
+      pki = await createTestPki(await mkdtemp(join(test.dataDir, "pki-")), { intermediate: true });
+      otherPki = await createTestPki(await mkdtemp(join(test.dataDir, "pki-other-")), { intermediate: true });
+      expect((await put("certificate", await pki.issue(await csr()))).status).to.equal(200);
+      expect((await put("trust-anchors", pki.rootPem)).status).to.equal(200);
+    });
+
+    after(async () => {
+      await device?.stop();
+      await test?.stop();
+    });
+
+    it("releases a CMS-signed .swu (verified against the chain) and keeps deploying it to a waiting device", async () => {
+      const image = randomBytes(4096);
+      const imageId = (await test.api.uploadArtifact("rootfs.ext4", image, image.length)).id;
+      const built = await test.api.request<{ id: string }>("POST", "/api/v1/builds/swu", { filename: "live.swu", version: "3.0.0", hardwareCompatibility: ["1.0"], images: [{ artifactId: imageId }] });
+      const release = await test.api.createRelease({ name: "live-os", version: "3.0.0", artifacts: [built.id] });
+      device = new SimulatedDevice({ controllerId: "live-1", mqttUrl: test.stack.endpoints.mqtt, keyring: await test.keyring(), holdDeployments: true, token: await test.deviceToken("live-1") });
+      await device.start();
+      await waitFor("registration", async () => ((await test.api.devices()).total === 1 ? true : undefined), 20_000);
+      campaignId = (await test.api.createCampaign({ name: "live", releaseId: release.id, targetFilter: "controllerId==live-*", groups: 1, start: true })).id;
+      const notice = await waitFor("the notice", async () => device!.notices.find((n) => n.artifacts.length > 0), 30_000);
+      expect(notice.artifacts[0]!.signature).to.include({ format: "cms", covers: "sw-description" });
+    });
+
+    it("refuses trust anchors under which the live release's signature would not verify, naming it, and audits nothing", async () => {
+      const before = await auditCount("keyring.trust-anchors");
+      const refused = await put("trust-anchors", otherPki.rootPem);
+      expect(refused.status, refused.text).to.equal(409);
+      expect(refused.text).to.contain("live-os 3.0.0").and.contain("live");
+      expect(await auditCount("keyring.trust-anchors")).to.equal(before);
+      const bundle = (await test.api.send("GET", "/api/v1/keyring/ca.pem", undefined)).text;
+      expect(bundle).to.contain(pki.rootPem.trim().split("\n")[1]);
+    });
+
+    it("refuses a certificate from another CA for the key while the release is live", async () => {
+      const refused = await put("certificate", await otherPki.issue(await csr()));
+      expect(refused.status, refused.text).to.equal(409);
+      expect(refused.text).to.contain("live-os 3.0.0");
+    });
+
+    it("accepts a change that keeps the live signatures verifying (the old root plus a new one), audited", async () => {
+      const before = await auditCount("keyring.trust-anchors");
+      const accepted = await put("trust-anchors", pki.rootPem + otherPki.rootPem);
+      expect(accepted.status, accepted.text).to.equal(200);
+      expect(await auditCount("keyring.trust-anchors")).to.equal(before + 1);
+    });
+
+    it("accepts the replacement once the campaign is stopped", async () => {
+      await test.api.request("POST", `/api/v1/campaigns/${campaignId}/stop`);
+      await waitFor("campaign stopped", async () => (["stopped", "finished", "aborted"].includes((await test.api.campaign(campaignId)).status) ? true : undefined), 30_000);
+      const accepted = await put("trust-anchors", otherPki.rootPem);
+      expect(accepted.status, accepted.text).to.equal(200);
     });
   });
 });
