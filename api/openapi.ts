@@ -284,6 +284,17 @@ export const openApiDocument = {
         responses: { 200: json({ allOf: [ref("Device"), { type: "object", properties: { actions: { type: "array", items: { type: "object" } }, healthReports: { type: "array", items: { type: "object" } } } }] }), ...errors },
       },
     },
+    "/api/v1/events": {
+      get: {
+        summary: "Live events as Server-Sent Events: campaign status (campaign), campaign counts by device status (campaign.progress), device action status (action), device presence (presence); only the types the caller's role may see",
+        description: "Each event is `event: <type>` with one JSON `data:` line (fields as in LiveEvent). The stream starts with `event: ready` naming the types it carries, and sends a comment every 15 s. Reconnect after `retry` ms; events are not replayed.",
+        parameters: [
+          { name: "types", in: "query", description: "Comma-separated subset of campaign, campaign.progress, action, presence (default: all)", schema: { type: "string" } },
+          { name: "campaignId", in: "query", description: "Only events of this campaign", schema: { type: "string", format: "uuid" } },
+        ],
+        responses: { 200: { description: "An endless text/event-stream", content: { "text/event-stream": { schema: ref("LiveEvent") } } }, 400: error },
+      },
+    },
     "/api/v1/campaigns/preview": {
       post: {
         summary: "Dry run of a campaign (same body as creating one, name optional): the devices it would select, those left out with the reason, and the group sizes. Nothing is created.",
@@ -341,6 +352,18 @@ export const openApiDocument = {
           id: { type: "string", format: "uuid" }, artifactId: { type: "string", format: "uuid" }, format: { type: "string", description: "raw, swu-cms, swu-raw-rsa, swu-rsa-pss, rauc-plain, rauc-verity" },
           keyName: { type: "string" }, keyVersion: { type: "integer" }, algorithm: { type: "string" }, digest: { type: "string" }, value: { type: "string" },
           certificate: { type: "string", nullable: true }, createdAt: { type: "string", format: "date-time" },
+        },
+      },
+      LiveEvent: {
+        type: "object", required: ["type"],
+        properties: {
+          type: { type: "string", enum: ["campaign", "campaign.progress", "action", "presence"] },
+          campaignId: { type: "string", format: "uuid", nullable: true }, controllerId: { type: "string" },
+          name: { type: "string", description: "campaign" }, status: { type: "string", description: "campaign, action" }, pausedBy: { type: "string", nullable: true }, statusReason: { type: "string", nullable: true },
+          actionId: { type: "integer", description: "action: hawkBit action id" }, detail: { type: "string", nullable: true },
+          online: { type: "boolean", description: "presence" },
+          devices: { type: "integer", description: "campaign.progress" }, byStatus: { type: "object", additionalProperties: { type: "integer" }, description: "campaign.progress" },
+          at: { type: "string", format: "date-time" },
         },
       },
       Device: {

@@ -35,6 +35,8 @@ import { WebhookService } from "./webhooks/subscriptions.js";
 import { artifactCatalogRoutes, campaignPreviewRoutes, releaseCatalogRoutes } from "./routes/catalog.js";
 import { CampaignPreviewService } from "./services/campaign-preview.js";
 import { CatalogService } from "./services/catalog.js";
+import { EventHub } from "./events/hub.js";
+import { eventRoutes } from "./routes/events.js";
 
 const log = logger("api");
 
@@ -68,6 +70,8 @@ export interface ApiServices {
   stuckDevices?: StuckDevices;
   catalog: CatalogService;
   campaignPreview: CampaignPreviewService;
+  /** Live events (GET /api/v1/events); listens on PostgreSQL only while someone subscribes. */
+  events: EventHub;
 }
 
 export function createServices(deps: ApiDependencies): ApiServices {
@@ -86,6 +90,7 @@ export function createServices(deps: ApiDependencies): ApiServices {
     stuckDevices: deps.ddi ? new StuckDevices(deps.db, deps.hawkbit, deps.ddi) : undefined,
     catalog: new CatalogService(deps.db, deps.hawkbit, deps.store),
     campaignPreview: new CampaignPreviewService(deps.db, deps.hawkbit, deviceGroups),
+    events: new EventHub(deps.db, (deps.pool as { options?: object } | undefined)?.options ?? {}),
   };
 }
 
@@ -142,6 +147,7 @@ export function createApp(deps: ApiDependencies, services: ApiServices): express
   v1.use("/devices", deviceCredentialRoutes(deps.db, deps.pool, deps.credentialsChanged));
   v1.use("/device-groups", deviceGroupRoutes(services.deviceGroups));
   v1.use("/webhooks", webhookRoutes(services.webhooks));
+  v1.use("/events", eventRoutes(services.events));
   v1.use("/keyring", keyringRoutes(deps.signer, services.signing));
   v1.use("/builds", buildRoutes(services.signing));
   app.use("/api/v1", v1);
@@ -173,6 +179,8 @@ export async function listen(app: express.Express, host: string, port: number): 
   return {
     url: `http://${host}:${actualPort}`,
     async close() {
+      // Long-lived answers (Server-Sent Events) end now instead of holding the close for the grace period.
+      app.emit("aerie:closing");
       // Stop intake, let requests in progress finish briefly, then cut idle keep-alive sockets.
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();

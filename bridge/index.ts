@@ -73,6 +73,12 @@ export interface BridgeOptions {
   mqttUrl: string;
   mqttUsername?: string;
   mqttPassword?: string;
+  /**
+   * Each connection logs in as `<mqttUsername><its client id suffix>` (`-presence` for the second): for a
+   * mosquitto that takes the client id from the login (use_username_as_clientid, Aerie's generated files),
+   * where one login can hold only one connection. The client id is then the login too.
+   */
+  loginPerConnection?: boolean;
   baseTopic: string;
   /** Stable across restarts (the broker keeps this session's queue); unique per instance. */
   clientId?: string;
@@ -127,12 +133,13 @@ export class FleetBridge {
   }
 
   private connect({ name, clientIdSuffix, kinds }: (typeof LANES)[number]): Lane {
-    const clientId = `${this.clientId}${clientIdSuffix}`;
+    const perConnection = this.options.loginPerConnection && this.options.mqttUsername !== undefined;
+    const clientId = perConnection ? `${this.options.mqttUsername}${clientIdSuffix}` : `${this.clientId}${clientIdSuffix}`;
     const protocolVersion = this.options.shareGroup ? 5 : (this.options.protocolVersion ?? 4);
     const maxInFlight = this.options.maxInFlight ?? 2000;
     const connectOptions: IClientOptions = {
       clientId,
-      username: this.options.mqttUsername,
+      username: perConnection ? clientId : this.options.mqttUsername,
       password: this.options.mqttPassword,
       clean: false,
       reconnectPeriod: 1000,

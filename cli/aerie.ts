@@ -1,6 +1,7 @@
 // `aerie <command> [args]`. Each command lives in cli/commands/<name>.ts and exports
 // `summary` (one line for the overview) and `run(args): Promise<number>` (the exit code).
 import { pathToFileURL } from "node:url";
+import { redactText } from "../core/redact.js";
 
 export interface CliCommand {
   summary: string;
@@ -38,7 +39,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     return await (await load()).run(rest);
   } catch (error) {
-    console.error(`aerie ${name}: ${(error as Error).message}`);
+    console.error(`aerie ${name}: ${redactText((error as Error).message)}`);
     return 1;
   }
 }

@@ -5,6 +5,7 @@
 // The README's configuration table is generated from SETTINGS (`aerie config --markdown`).
 import { readFileSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
+import { redactText } from "./redact.js";
 
 type Parser<T> = (raw: string) => T;
 
@@ -82,7 +83,7 @@ export const SETTINGS = {
   mqttPort: define("AERIE_MQTT_PORT", 1883, "port", "Port of the embedded aedes broker.", port),
   mqttUsername: define("MQTT_USERNAME", undefined, "text", "Username of the bridge on an external broker.", text),
   mqttPassword: define("MQTT_PASSWORD", undefined, "text", "Password of the bridge on an external broker.", text),
-  mosquittoAuthDir: define("AERIE_MOSQUITTO_AUTH_DIR", undefined, "path", "External mosquitto: Aerie keeps its password and ACL files here (written at start and whenever device credentials change; mosquitto reloads them on SIGHUP). Needs MQTT_USERNAME and MQTT_PASSWORD.", text),
+  mosquittoAuthDir: define("AERIE_MOSQUITTO_AUTH_DIR", undefined, "path", "External mosquitto: Aerie keeps its password and ACL files here (written at start and whenever device credentials change; mosquitto reloads them on SIGHUP and then drops revoked devices). Mosquitto must set use_username_as_clientid true (infrastructure/mosquitto/mosquitto.conf). Needs MQTT_USERNAME and MQTT_PASSWORD.", text),
   mqttBaseTopic: define("AERIE_MQTT_BASE_TOPIC", "aerie/v1", "topic prefix", "Base of every device topic.", text),
 
   s3Endpoint: define("S3_ENDPOINT", undefined, "http(s):// URL", "S3-compatible endpoint (MinIO, AWS). Unset: embedded s3rver under DATA_DIR/s3.", url(["http", "https"])),
@@ -90,8 +91,8 @@ export const SETTINGS = {
   s3Port: define("AERIE_S3_PORT", 4569, "port", "Port of the embedded s3rver.", port),
   s3Bucket: define("S3_BUCKET", "aerie-artifacts", "bucket name", "Bucket for artifacts (created at start if missing).", text),
   s3Region: define("S3_REGION", "us-east-1", "region", "S3 region.", text),
-  s3AccessKeyId: define("S3_ACCESS_KEY_ID", undefined, "text", "S3 access key. Embedded default: S3RVER.", text),
-  s3SecretAccessKey: define("S3_SECRET_ACCESS_KEY", undefined, "text", "S3 secret key. Embedded default: S3RVER.", text),
+  s3AccessKeyId: define("S3_ACCESS_KEY_ID", undefined, "text", "S3 access key. Embedded default: generated, kept in DATA_DIR/secrets.json; the embedded endpoint refuses requests not signed with it.", text),
+  s3SecretAccessKey: define("S3_SECRET_ACCESS_KEY", undefined, "text", "S3 secret key. Embedded default: generated, kept in DATA_DIR/secrets.json.", text),
   presignTtlSeconds: define("AERIE_PRESIGN_TTL", 900, "seconds", "Lifetime of presigned download URLs handed to devices.", positiveInt),
 
   hawkbitUrl: define("HAWKBIT_URL", undefined, "http(s):// URL", "hawkBit server. Unset: Aerie's hawkBit stand-in under DATA_DIR/hawkbit.", url(["http", "https"])),
@@ -111,7 +112,7 @@ export const SETTINGS = {
   bridgeSyncIntervalMs: define("AERIE_BRIDGE_SYNC_MS", 2000, "milliseconds", "How often the bridge asks hawkBit for new or changed actions while any action is open.", positiveInt),
   bridgeIdleSyncIntervalMs: define("AERIE_BRIDGE_IDLE_SYNC_MS", 300000, "milliseconds", "How often it asks while no action is open: catches actions created outside Aerie, within hawkBit's own default polling time (Aerie's campaign starts wake it at once).", positiveInt),
   bridgeHeartbeatMs: define("AERIE_BRIDGE_HEARTBEAT_MS", 86400000, "milliseconds", "Each online MQTT device is reported alive to hawkBit once per this period, spread evenly (bounds DDI load).", positiveInt),
-  bridgeClientId: define("AERIE_BRIDGE_CLIENT_ID", undefined, "text", "MQTT client id of this bridge instance (its second connection adds -presence); stable across restarts, unique per instance. Default: aerie-bridge-HOSTNAME.", text),
+  bridgeClientId: define("AERIE_BRIDGE_CLIENT_ID", undefined, "text", "MQTT client id of this bridge instance (its second connection adds -presence); stable across restarts, unique per instance. Default: aerie-bridge-HOSTNAME. With AERIE_MOSQUITTO_AUTH_DIR the client ids are the bridge's logins instead (MQTT_USERNAME and MQTT_USERNAME-presence).", text),
   bridgeShareGroup: define("AERIE_BRIDGE_SHARE_GROUP", undefined, "text", "MQTT v5 shared-subscription group, for several bridge instances on one broker (mosquitto). Unset: MQTT 3.1.1, one instance.", text),
   bridgeMaxInFlight: define("AERIE_BRIDGE_MAX_INFLIGHT", 2000, "messages", "Device messages received but not yet stored, per MQTT connection (the bridge has two); beyond it the bridge stops reading that connection (back-pressure).", positiveInt),
   deviceAuth: define("AERIE_DEVICE_AUTH", "token", "off|token", "Embedded broker: token (default) makes every device log in with its controller id (also its client id) and provisioned token, confined to its own topics; off lets anyone connect and publish anywhere (local experiments only; warned at every start).", oneOf(["off", "token"] as const)),
@@ -130,7 +131,8 @@ export type AerieConfig = { -readonly [K in keyof Settings]: Required<K> };
 
 export class InvalidConfigError extends Error {
   constructor(readonly variable: string, readonly expected: string, readonly got: string) {
-    super(`Invalid ${variable}=${JSON.stringify(got)}: expected ${expected}.`);
+    // A URL's credentials never reach the message, even in a value that is otherwise wrong.
+    super(`Invalid ${variable}=${JSON.stringify(redactText(got))}: expected ${expected}.`);
   }
 }
 

@@ -25,9 +25,10 @@ export async function loadEmbeddedSecrets(dataDir: string): Promise<EmbeddedSecr
     hawkbitPassword: stored.hawkbitPassword ?? generate(),
     hawkbitGatewayToken: stored.hawkbitGatewayToken ?? generate(),
     vaultToken: stored.vaultToken ?? `hvs.${generate()}`,
-    // s3rver checks no signatures; these only need to be stable.
-    s3AccessKeyId: stored.s3AccessKeyId ?? "S3RVER",
-    s3SecretAccessKey: stored.s3SecretAccessKey ?? "S3RVER",
+    // The embedded S3 endpoint checks every request's signature against these. s3rver's well-known
+    // S3RVER/S3RVER pair, which earlier versions stored here, is replaced.
+    s3AccessKeyId: stored.s3AccessKeyId && stored.s3AccessKeyId !== "S3RVER" ? stored.s3AccessKeyId : `AERIE${randomBytes(8).toString("hex").toUpperCase()}`,
+    s3SecretAccessKey: stored.s3SecretAccessKey && stored.s3SecretAccessKey !== "S3RVER" ? stored.s3SecretAccessKey : generate(),
   };
   if (JSON.stringify(stored) !== JSON.stringify(secrets)) {
     const temp = `${file}.${process.pid}.tmp`;

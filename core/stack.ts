@@ -11,6 +11,7 @@ import { bridgeClientIds, FleetBridge } from "../bridge/index.js";
 import { disconnectDevice as aedesDisconnect } from "../bridge/auth/aedes-auth.js";
 import { embeddedBrokerAccess } from "../bridge/auth/embedded-access.js";
 import { MosquittoAuthSync } from "../bridge/auth/mosquitto-auth-sync.js";
+import { bridgeAccounts } from "../bridge/auth/mosquitto-files.js";
 import { DdiChannel } from "../hawkbit/ddi-channel.js";
 import { startHawkbitStandin } from "../infrastructure/hawkbit-standin/index.js";
 import { startEmbeddedBroker } from "../infrastructure/embedded/mqtt-broker.js";
@@ -23,6 +24,8 @@ import { migrate } from "./db/migrator.js";
 import { closePool, createDatabase, createPool } from "./db/prisma.js";
 import { logger, redactUrl } from "./log.js";
 import { ShutdownSequence } from "./shutdown.js";
+import { lockDataDir } from "./data-lock.js";
+import { assertPortsFree, type PortClaim } from "./ports.js";
 import { AerieMetrics } from "./metrics.js";
 import { loadEmbeddedSecrets } from "./secrets.js";
 import { ArtifactStore } from "./storage/artifact-store.js";
@@ -48,10 +51,25 @@ export interface AerieStack {
   stop(): Promise<void>;
 }
 
+/** The ports this configuration listens on (embedded services only where their variable is unset). */
+function portClaims(config: AerieConfig): PortClaim[] {
+  const claims: PortClaim[] = [{ variable: "AERIE_API_PORT", host: config.host, port: config.apiPort }];
+  if (!config.databaseUrl) claims.push({ variable: "AERIE_POSTGRES_PORT", host: "127.0.0.1", port: config.postgresPort });
+  if (!config.mqttUrl) claims.push({ variable: "AERIE_MQTT_PORT", host: config.host, port: config.mqttPort });
+  if (!config.s3Endpoint) claims.push({ variable: "AERIE_S3_PORT", host: config.host, port: config.s3Port });
+  if (!config.hawkbitUrl) claims.push({ variable: "AERIE_HAWKBIT_PORT", host: config.host, port: config.hawkbitPort });
+  if (!config.vaultAddr) claims.push({ variable: "AERIE_VAULT_PORT", host: config.host, port: config.vaultPort });
+  return claims.filter((claim) => claim.port !== 0);
+}
+
 export async function startAerie(config: AerieConfig): Promise<AerieStack> {
   const parts = new ShutdownSequence(log);
   const stopAll = () => parts.stopAll();
   try {
+    // Before anything else: a second Aerie on this folder must not touch the first one's services.
+    const lock = await lockDataDir(config.dataDir);
+    parts.add("data folder lock", () => lock.release());
+    await assertPortsFree(portClaims(config));
     const secrets = await loadEmbeddedSecrets(config.dataDir);
 
     let databaseUrl = config.databaseUrl;
@@ -68,7 +86,10 @@ export async function startAerie(config: AerieConfig): Promise<AerieStack> {
 
     let s3Endpoint = config.s3Endpoint;
     if (!s3Endpoint) {
-      const s3 = await startEmbeddedS3({ dataDir: config.dataDir, host: config.host, port: config.s3Port });
+      const s3 = await startEmbeddedS3({
+        dataDir: config.dataDir, host: config.host, port: config.s3Port,
+        credentials: { accessKeyId: config.s3AccessKeyId ?? secrets.s3AccessKeyId, secretAccessKey: config.s3SecretAccessKey ?? secrets.s3SecretAccessKey },
+      });
       parts.add("embedded s3", () => s3.stop());
       s3Endpoint = s3.endpoint;
     }
@@ -142,7 +163,9 @@ export async function startAerie(config: AerieConfig): Promise<AerieStack> {
         heartbeatMs: config.bridgeHeartbeatMs, retentionDays: config.telemetryRetentionDays,
       },
       {
-        mqttUrl, mqttUsername, mqttPassword, baseTopic: config.mqttBaseTopic, clientId: config.bridgeClientId,
+        mqttUrl, mqttUsername, mqttPassword, baseTopic: config.mqttBaseTopic,
+        // Aerie's mosquitto files bind client ids to logins: the bridge's client ids are then its logins.
+        clientId: config.mosquittoAuthDir ? mqttUsername : config.bridgeClientId, loginPerConnection: Boolean(config.mosquittoAuthDir),
         shareGroup: config.bridgeShareGroup, maxInFlight: config.bridgeMaxInFlight,
       },
     );
@@ -157,7 +180,7 @@ export async function startAerie(config: AerieConfig): Promise<AerieStack> {
     };
     let rewriteMosquittoFiles: (() => Promise<void>) | undefined;
     if (config.mosquittoAuthDir) {
-      const authSync = new MosquittoAuthSync({ pool, dir: config.mosquittoAuthDir, baseTopic: config.mqttBaseTopic, services: { [mqttUsername!]: mqttPassword! }, log });
+      const authSync = new MosquittoAuthSync({ pool, dir: config.mosquittoAuthDir, baseTopic: config.mqttBaseTopic, services: bridgeAccounts(mqttUsername!, mqttPassword!), log });
       await authSync.write();
       rewriteMosquittoFiles = authSync.credentialsChanged;
     }

@@ -1,8 +1,10 @@
 // Who may use which topic. A device is confined to its own subtree and, inside it, to the direction of
-// each leaf: it publishes only upstream leaves and reads only its own subtree. Services (the bridge)
-// may do anything; operators (dashboards) read device availability and telemetry and own the
-// operators subtree, where no device may go. The same rules are written into mosquitto's ACL file.
-import { DEVICE_MESSAGE_KINDS } from "../protocol/topics.js";
+// each leaf: it publishes only upstream leaves and subscribes only to its downstream ones (deployment,
+// cancel, response/…), so it neither forges notices nor hears its own upstream traffic echoed back.
+// Services (the bridge) may do anything; operators (dashboards) only read device availability and
+// telemetry and the operators subtree, where no device may go: only the bridge publishes there and on
+// downstream leaves. The same rules are written into mosquitto's ACL file (mosquitto-files.ts).
+import { DEVICE_MESSAGE_KINDS, DOWNSTREAM_LEAVES } from "../protocol/topics.js";
 
 export type Identity = { role: "device"; controllerId: string } | { role: "service"; name: string } | { role: "operator"; name: string };
 
@@ -36,7 +38,7 @@ export class TopicAcl {
   canPublish(identity: Identity, topic: string): boolean {
     if (identity.role === "service") return true;
     const levels = topic.split("/");
-    if (identity.role === "operator") return covers([...this.base, "operators", "#"], levels);
+    if (identity.role === "operator") return false;
     return DEVICE_MESSAGE_KINDS.some((kind) =>
       matches([...this.base, "devices", identity.controllerId, kind, ...(kind === "request" ? ["+"] : [])], levels));
   }
@@ -48,6 +50,7 @@ export class TopicAcl {
     if (identity.role === "operator") {
       return [["operators", "#"], ["devices", "+", "availability"], ["devices", "+", "telemetry"]].some((allowed) => covers([...this.base, ...allowed], levels));
     }
-    return covers([...this.base, "devices", identity.controllerId, "#"], levels);
+    const own = [...this.base, "devices", identity.controllerId];
+    return [...DOWNSTREAM_LEAVES.map((leaf) => [...own, leaf]), [...own, "response", "+"]].some((allowed) => covers(allowed, levels));
   }
 }

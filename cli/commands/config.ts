@@ -1,9 +1,11 @@
 // `aerie config`: the effective configuration (secrets hidden), or the README table of variables.
 import { InvalidConfigError, loadConfig, SETTINGS, settingsMarkdown } from "../../core/config.js";
+import { redactText, redactUrl } from "../../core/redact.js";
 
 export const summary = "Show the effective configuration, or --markdown for the table of variables.";
 
 const SECRET = /PASSWORD|TOKEN|SECRET|DATABASE_URL/;
+const isUrl = (value: unknown) => typeof value === "string" && /^[a-z][a-z0-9+.-]*:\/\//i.test(value);
 
 export async function run(args: string[]): Promise<number> {
   if (args.includes("--help") || args.includes("-h")) {
@@ -18,7 +20,8 @@ export async function run(args: string[]): Promise<number> {
     const config = loadConfig() as Record<string, unknown>;
     for (const [key, setting] of Object.entries(SETTINGS)) {
       const value = config[key];
-      const shown = value === undefined ? "(unset: embedded or default)" : SECRET.test(setting.env) ? "[set]" : String(value);
+      // URLs are shown without their credentials (DATABASE_URL too: host and database help, the password not).
+      const shown = value === undefined ? "(unset: embedded or default)" : isUrl(value) ? redactUrl(String(value)) : SECRET.test(setting.env) ? "[set]" : redactText(String(value));
       console.log(`${setting.env.padEnd(24)} ${shown}`);
     }
     return 0;

@@ -1,5 +1,8 @@
 // `aerie start`: runs Aerie until SIGINT/SIGTERM, then stops everything it started and exits 0.
 import { InvalidConfigError, loadConfig } from "../../core/config.js";
+import { DataDirInUseError } from "../../core/data-lock.js";
+import { PortInUseError } from "../../core/ports.js";
+import { redactUrl } from "../../core/redact.js";
 import { startAerie } from "../../core/stack.js";
 
 export const summary = "Run Aerie (API, bridge, and embedded services for every unset variable).";
@@ -25,14 +28,25 @@ export async function run(args: string[]): Promise<number> {
     }
     throw error;
   }
-  const stack = await startAerie(config);
+  let stack;
+  try {
+    stack = await startAerie(config);
+  } catch (error) {
+    // Start-up refused for a reason the operator fixes in the configuration: exit code 2, as for a bad variable.
+    if (error instanceof PortInUseError || error instanceof DataDirInUseError) {
+      console.error(`aerie: ${error.message}`);
+      return 2;
+    }
+    throw error;
+  }
+  const shown = Object.fromEntries(Object.entries(stack.endpoints).map(([name, url]) => [name, redactUrl(url)])) as unknown as typeof stack.endpoints;
   console.log(`Aerie is running.
-  API          ${stack.endpoints.api}  (health ${stack.endpoints.api}/readyz, metrics ${stack.endpoints.api}/metrics)
-  MQTT         ${stack.endpoints.mqtt}
-  S3           ${stack.endpoints.s3}
-  hawkBit      ${stack.endpoints.hawkbit}
-  Vault        ${stack.endpoints.vault}
-  PostgreSQL   ${stack.endpoints.database}
+  API          ${shown.api}  (health ${shown.api}/readyz, metrics ${shown.api}/metrics)
+  MQTT         ${shown.mqtt}
+  S3           ${shown.s3}
+  hawkBit      ${shown.hawkbit}
+  Vault        ${shown.vault}
+  PostgreSQL   ${shown.database}
 Press Ctrl-C to stop.`);
 
   return new Promise<number>((resolve) => {

@@ -7,6 +7,7 @@ import { ArtifactStorage } from "./artifact-storage.js";
 import { basicAuth } from "./auth.js";
 import { HawkbitHttpError, exceptionInfoHandler } from "./errors.js";
 import { runAutoAssignments } from "./auto-assignment.js";
+import { type StandinDmf, startStandinDmf } from "./dmf.js";
 import { RolloutEngine } from "./rollout-engine.js";
 import type { StandinContext } from "./routes/context.js";
 import { ddiRoutes } from "./routes/ddi.js";
@@ -39,6 +40,8 @@ export interface HawkbitStandinOptions {
   pollingSleep?: string;
   /** Conformance mode for tests: check all traffic against the hawkBit OpenAPI documents. */
   specValidation?: SpecValidationOptions;
+  /** Device Management Federation API on this RabbitMQ (amqp://user:password@host:port/vhost); off when unset. */
+  dmfUrl?: string;
 }
 
 export interface HawkbitStandin {
@@ -52,13 +55,18 @@ export async function startHawkbitStandin(opts: HawkbitStandinOptions): Promise<
   const artifacts = new ArtifactStorage(opts.dataDir);
   await artifacts.init();
   const engine = new RolloutEngine(store, log);
+  let dmf: StandinDmf | undefined;
   const ctx: StandinContext = {
     store, engine, artifacts, log, tenant: opts.tenant ?? "DEFAULT", pollingSleep: opts.pollingSleep ?? "00:05:00",
     // Does not wait for the disk: the state is written shortly after, coalesced (see state-file.ts). The kicked
     // tick runs after the handler has answered, as it did when the answer waited for each write.
     async commit() {
       store.changed();
-      engine.kick(() => store.changed());
+      engine.kick(() => {
+        store.changed();
+        dmf?.dispatch();
+      });
+      dmf?.dispatch();
     },
   };
 
@@ -95,6 +103,7 @@ export async function startHawkbitStandin(opts: HawkbitStandinOptions): Promise<
     try {
       const rolled = engine.tick();
       if (runAutoAssignments(store) || rolled) store.changed();
+      dmf?.dispatch();
     } catch (err) {
       log.error({ err }, "rollout tick failed");
     }
@@ -103,11 +112,23 @@ export async function startHawkbitStandin(opts: HawkbitStandinOptions): Promise<
 
   const { address, port } = server.address() as AddressInfo;
   const host = address.includes(":") ? `[${address}]` : address;
-  log.info({ port }, "hawkBit stand-in listening");
+  const url = `http://${host}:${port}`;
+  if (opts.dmfUrl) {
+    try {
+      dmf = await startStandinDmf(store, log, ctx.commit, { url: opts.dmfUrl, tenant: ctx.tenant, baseUrl: () => url });
+    } catch (error) {
+      clearInterval(ticker);
+      server.close();
+      await store.close();
+      throw error;
+    }
+  }
+  log.info({ port, dmf: opts.dmfUrl !== undefined }, "hawkBit stand-in listening");
   return {
-    url: `http://${host}:${port}`,
+    url,
     async close() {
       clearInterval(ticker);
+      await dmf?.close();
       server.closeAllConnections();
       await new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())));
       await store.close();

@@ -106,7 +106,8 @@ export class StateFile {
     this.serialiseMs = performance.now() - started;
     const tmp = join(this.dataDir, `${FILE}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
     try {
-      const file = await open(tmp, "w");
+      // 0600: the state holds device security tokens.
+      const file = await open(tmp, "w", 0o600);
       try {
         await file.writeFile(data);
         await file.sync();

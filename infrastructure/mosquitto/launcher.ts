@@ -32,7 +32,8 @@ export function mosquittoConfig(opts: MosquittoOptions): string {
     `listener ${opts.port} ${opts.host ?? "127.0.0.1"}`,
     "protocol mqtt",
     opts.auth ? "allow_anonymous false" : "allow_anonymous true",
-    ...(opts.auth ? [`password_file ${opts.auth.passwordFile}`, `acl_file ${opts.auth.aclFile}`] : []),
+    // With Aerie's files the client id is the login: nobody can take over the bridge's or a device's session.
+    ...(opts.auth ? [`password_file ${opts.auth.passwordFile}`, `acl_file ${opts.auth.aclFile}`, "use_username_as_clientid true"] : []),
     // Silent QoS1 drops beyond the default queue of 100 would break lossless ingest (shared notes).
     "max_queued_messages 0",
     // The bridge holds PUBACKs until its batch commits, and stops reading its socket when

@@ -42,7 +42,13 @@ describe("bridge protocol v1: contract", () => {
     expect(acl.canPublish(dev, "aerie/v1/devices/dev-1/deployment")).to.equal(false);
     expect(acl.canPublish(dev, "aerie/v1/devices/dev-2/telemetry")).to.equal(false);
     expect(acl.canPublish(dev, "aerie/v1/operators/x")).to.equal(false);
-    expect(acl.canSubscribe(dev, "aerie/v1/devices/dev-1/#")).to.equal(true);
+    // Only its downstream leaves: no echo of its own (or anyone's) upstream messages.
+    for (const filter of ["aerie/v1/devices/dev-1/deployment", "aerie/v1/devices/dev-1/cancel", "aerie/v1/devices/dev-1/response/+", "aerie/v1/devices/dev-1/response/ping"]) {
+      expect(acl.canSubscribe(dev, filter), filter).to.equal(true);
+    }
+    for (const filter of ["aerie/v1/devices/dev-1/#", "aerie/v1/devices/dev-1/telemetry", "aerie/v1/devices/dev-1/+", "aerie/v1/devices/dev-2/deployment"]) {
+      expect(acl.canSubscribe(dev, filter), filter).to.equal(false);
+    }
     expect(acl.canSubscribe(dev, "aerie/v1/devices/+/deployment")).to.equal(false);
     expect(acl.canSubscribe(dev, "aerie/v1/#")).to.equal(false);
     expect(acl.canSubscribe(dev, "#")).to.equal(false);
@@ -51,7 +57,13 @@ describe("bridge protocol v1: contract", () => {
     expect(acl.canSubscribe(op, "aerie/v1/devices/+/telemetry")).to.equal(true);
     expect(acl.canSubscribe(op, "aerie/v1/devices/+/deployment")).to.equal(false);
     expect(acl.canPublish(op, "aerie/v1/devices/dev-1/deployment")).to.equal(false);
-    expect(acl.canPublish(op, "aerie/v1/operators/alerts")).to.equal(true);
-    expect(mosquittoAcl("aerie/v1", ["aerie-bridge"])).to.contain("pattern write aerie/v1/devices/%u/telemetry").and.contain("pattern read aerie/v1/devices/%u/#");
+    // Only the bridge (a service) publishes on operator topics and downstream leaves.
+    expect(acl.canPublish(op, "aerie/v1/operators/alerts")).to.equal(false);
+    expect(acl.canSubscribe(op, "aerie/v1/operators/alerts")).to.equal(true);
+    expect(acl.canPublish({ role: "service", name: "aerie-bridge" }, "aerie/v1/devices/dev-1/deployment")).to.equal(true);
+    const file = mosquittoAcl("aerie/v1", ["aerie-bridge"], ["grafana"], ["dev-1"]);
+    expect(file).to.contain("user dev-1\ntopic write aerie/v1/devices/dev-1/hello\n").and.contain("topic read aerie/v1/devices/dev-1/response/+");
+    expect(file).to.contain("user grafana\n").and.contain("topic read aerie/v1/operators/#").and.not.contain("readwrite aerie/v1/operators");
+    expect(file).not.to.contain("pattern").and.not.to.contain("dev-1/#");
   });
 });

@@ -18,11 +18,13 @@ export class RawDevice {
 
   static async connect(url: string, id: string, protocolVersion: 4 | 5 = 4): Promise<RawDevice> {
     const client = await mqtt.connectAsync(url, {
-      clientId: `raw-${id}`, protocolVersion,
+      // As the protocol says: the client id is the controller id.
+      clientId: id, protocolVersion,
       will: { topic: `${BASE}/devices/${id}/availability`, payload: Buffer.from(JSON.stringify({ state: "offline" })), qos: 1, retain: true },
     });
     const device = new RawDevice(id, client);
-    await client.subscribeAsync(`${BASE}/devices/${id}/#`, { qos: 1 });
+    // Its downstream leaves only (the ACL refuses more on an authenticating broker).
+    await client.subscribeAsync([`${BASE}/devices/${id}/deployment`, `${BASE}/devices/${id}/cancel`, `${BASE}/devices/${id}/response/+`], { qos: 1 });
     return device;
   }
 

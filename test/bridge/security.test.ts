@@ -83,10 +83,12 @@ function aclSuite(name: string, protocolVersion: 4 | 5, startBroker: (database: 
 
       const own: string[] = [];
       dev1.on("message", (topic) => own.push(topic));
-      const ownGranted = await dev1.subscribeAsync(`${BASE}/devices/sec-1/#`, { qos: 1 });
-      expect(ownGranted[0]!.qos).to.be.at.most(2);
-      // aedes refuses the SUBSCRIBE (0x80); mosquitto grants it but never delivers: both must hold.
-      for (const filter of [`${BASE}/devices/sec-2/deployment`, `${BASE}/devices/+/telemetry`, "#"]) {
+      const ownGranted = await dev1.subscribeAsync([`${BASE}/devices/sec-1/deployment`, `${BASE}/devices/sec-1/cancel`, `${BASE}/devices/sec-1/response/+`], { qos: 1 });
+      expect(ownGranted.map((g) => g.qos)).to.deep.equal([1, 1, 1]);
+      // Refused (aedes answers 0x80), or granted and then only what the ACL lets it read delivered (mosquitto
+      // checks each message against the ACL): either way nothing below reaches it. Its own subtree as a whole
+      // would echo its upstream messages back.
+      for (const filter of [`${BASE}/devices/sec-1/#`, `${BASE}/devices/sec-2/deployment`, `${BASE}/devices/+/telemetry`, "#"]) {
         await dev1.subscribeAsync(filter, { qos: 1 }).catch(() => undefined);
       }
       await bridge.publishAsync(`${BASE}/devices/sec-2/deployment`, "{}", { qos: 1 });
@@ -96,6 +98,10 @@ function aclSuite(name: string, protocolVersion: 4 | 5, startBroker: (database: 
 
       await dev1.publishAsync(`${BASE}/devices/sec-1/telemetry`, "{}", { qos: 1 });
       await until("own telemetry through", async () => seen.includes(`${BASE}/devices/sec-1/telemetry`));
+      await bridge.publishAsync(`${BASE}/devices/sec-1/response/ping`, "{}", { qos: 1 });
+      await until("own response delivered", async () => own.includes(`${BASE}/devices/sec-1/response/ping`));
+      // No echo of its own telemetry.
+      expect([...new Set(own)]).to.deep.equal([`${BASE}/devices/sec-1/deployment`, `${BASE}/devices/sec-1/response/ping`]);
 
       // Not delivered: someone else's telemetry, a forged deployment, the operators' subtree. On MQTT v5
       // mosquitto answers with reason code 0x87; on 3.1.1 the broker drops it (aedes also disconnects).

@@ -22,14 +22,44 @@ async function refused(promise: Promise<unknown>, status: number, part: string):
   expect.fail(`expected HTTP ${status}`);
 }
 
-describe("dashboard API: fleet, telemetry, artifacts, preview, deletion", function () {
+/** Reads a Server-Sent-Events stream into `events` until aborted. */
+async function readEvents(url: string, events: { type: string; data: Record<string, unknown> }[], signal: AbortSignal): Promise<void> {
+  const response = await fetch(url, { signal, headers: { accept: "text/event-stream", "x-aerie-user": "tester" } });
+  expect(response.status).to.equal(200);
+  expect(response.headers.get("content-type")).to.match(/^text\/event-stream/);
+  const decoder = new TextDecoder();
+  let buffer = "";
+  void (async () => {
+    try {
+      for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+        buffer += decoder.decode(chunk, { stream: true });
+        let end: number;
+        while ((end = buffer.indexOf("\n\n")) >= 0) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const type = /^event: (.*)$/m.exec(block)?.[1];
+          const data = /^data: (.*)$/m.exec(block)?.[1];
+          if (type && data) events.push({ type, data: JSON.parse(data) });
+        }
+      }
+    } catch {
+      // aborted
+    }
+  })();
+}
+
+describe("dashboard API: fleet, telemetry, artifacts, preview, deletion, live events", function () {
   this.timeout(240_000);
   let test: TestStack;
   const devices: SimulatedDevice[] = [];
   const get = <T>(path: string) => test.api.request<T>("GET", path);
+  const events: { type: string; data: Record<string, unknown> }[] = [];
+  const stream = new AbortController();
 
   before(async () => {
     test = await startTestStack({ AERIE_BRIDGE_SYNC_MS: "300" });
+    await readEvents(`${test.stack.endpoints.api}/api/v1/events`, events, stream.signal);
+    await waitFor("the stream to be ready", async () => (events.some((e) => e.type === "ready") ? true : undefined), 10_000);
     const keyring = await test.keyring();
     const specs = [
       { id: "dash-1", hardware: "board-a", version: "1.0.0", vin: "WVWZZZ1JZXW000001", region: "eu" },
@@ -38,7 +68,7 @@ describe("dashboard API: fleet, telemetry, artifacts, preview, deletion", functi
       { id: "dash-4", hardware: "board-a", version: "0.9.0", vin: "WVWZZZ1JZXW000004", region: "eu" },
     ];
     for (const s of specs) {
-      const device = new SimulatedDevice({ controllerId: s.id, mqttUrl: test.stack.endpoints.mqtt, keyring, hardware: s.hardware, version: s.version, secondaryIds: { vin: s.vin }, attributes: { region: s.region } });
+      const device = new SimulatedDevice({ controllerId: s.id, mqttUrl: test.stack.endpoints.mqtt, keyring, hardware: s.hardware, version: s.version, secondaryIds: { vin: s.vin }, attributes: { region: s.region }, token: await test.deviceToken(s.id) });
       await device.start();
       devices.push(device);
     }
@@ -46,6 +76,7 @@ describe("dashboard API: fleet, telemetry, artifacts, preview, deletion", functi
   });
 
   after(async () => {
+    stream.abort();
     for (const d of devices) await d.stop().catch(() => undefined);
     await test?.stop();
   });
@@ -142,5 +173,29 @@ describe("dashboard API: fleet, telemetry, artifacts, preview, deletion", functi
     await test.api.request("DELETE", `/api/v1/artifacts/${spareArtifact}`, undefined, [204]);
     await refused(get(`/api/v1/artifacts/${spareArtifact}`), 404, spareArtifact);
     await refused(test.api.request("POST", "/api/v1/campaigns", { name: "dash-again", releaseId, selection: "controllerId==dash-*" }), 409, "deleted");
+  });
+
+  it("streamed presence, action status, campaign status and progress as Server-Sent Events", async () => {
+    expect(events.find((e) => e.type === "ready")!.data.types).to.have.members(["campaign", "campaign.progress", "action", "presence"]);
+    expect(events.some((e) => e.type === "presence" && e.data.controllerId === "dash-1" && e.data.online === true)).to.equal(true);
+    expect(events.some((e) => e.type === "presence" && e.data.controllerId === "dash-4" && e.data.online === false)).to.equal(true);
+    const campaign = events.find((e) => e.type === "campaign" && e.data.name === "dash-campaign")!;
+    expect(campaign, "a campaign event").to.not.equal(undefined);
+    const id = campaign.data.campaignId;
+    const statuses = events.filter((e) => e.type === "campaign" && e.data.campaignId === id).map((e) => e.data.status);
+    expect(statuses).to.include("finished");
+    expect(events.some((e) => e.type === "action" && e.data.controllerId === "dash-2" && e.data.status === "success" && e.data.campaignId === id)).to.equal(true);
+    const progress = await waitFor("final progress", async () => events.filter((e) => e.type === "campaign.progress" && e.data.campaignId === id).find((e) => (e.data.byStatus as Record<string, number>).success === 2), 10_000);
+    expect(progress.data.devices).to.equal(2);
+
+    // Narrowed to one type; an unknown type is refused naming the parameter.
+    const only: typeof events = [];
+    const narrow = new AbortController();
+    await readEvents(`${test.stack.endpoints.api}/api/v1/events?types=presence`, only, narrow.signal);
+    await devices[2]!.stop();
+    await waitFor("presence only", async () => (only.some((e) => e.type === "presence" && e.data.controllerId === "dash-3") ? true : undefined), 20_000);
+    expect(only.every((e) => e.type === "presence" || e.type === "ready")).to.equal(true);
+    narrow.abort();
+    await refused(get("/api/v1/events?types=bogus"), 400, "types");
   });
 });

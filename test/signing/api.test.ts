@@ -5,6 +5,7 @@ import { expect } from "chai";
 import { randomBytes } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { loadEmbeddedSecrets } from "../../core/secrets.js";
 import type { AerieStack } from "../../core/stack.js";
 import { ArtifactStore } from "../../core/storage/artifact-store.js";
 import { AerieApiError, type AerieClient } from "../../scripts/lib/aerie-client.js";
@@ -70,7 +71,8 @@ describe("signing through the API, verified by swupdate and rauc", function () {
     ({ stack, api } = test);
     const { config } = test;
     dir = { path: test.dataDir };
-    store = new ArtifactStore({ endpoint: stack.endpoints.s3, region: config.s3Region, bucket: config.s3Bucket, accessKeyId: "S3RVER", secretAccessKey: "S3RVER" });
+    const keys = await loadEmbeddedSecrets(test.dataDir);
+    store = new ArtifactStore({ endpoint: stack.endpoints.s3, region: config.s3Region, bucket: config.s3Bucket, accessKeyId: keys.s3AccessKeyId, secretAccessKey: keys.s3SecretAccessKey });
     pki = await createTestPki(dir.path, { intermediate: true });
     caFile = join(dir.path, "ca-from-api.pem");
     const image = randomBytes(300 * 1024);

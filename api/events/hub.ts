@@ -1,0 +1,124 @@
+// Live events for GET /api/v1/events: one LISTEN connection per API process (opened with the first subscriber,
+// closed with the last) fans PostgreSQL notifications out to every Server-Sent-Events subscriber. Action changes
+// of a campaign also yield a "campaign.progress" event with the campaign's counts by status, computed at most
+// once per `progressDebounceMs` per campaign however many devices report at once.
+import pg from "pg";
+import type { Database } from "../../core/db/prisma.js";
+import { logger } from "../../core/log.js";
+
+const log = logger("events");
+
+export const EVENT_TYPES = ["campaign", "campaign.progress", "action", "presence"] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+export interface LiveEvent {
+  type: EventType;
+  campaignId?: string | null;
+  controllerId?: string;
+  [key: string]: unknown;
+}
+
+export type Subscriber = (event: LiveEvent) => void;
+
+const RECONNECT_MS = 1000;
+
+export class EventHub {
+  private readonly subscribers = new Set<Subscriber>();
+  private client: pg.Client | undefined;
+  private connecting: Promise<void> | undefined;
+  private readonly progressTimers = new Map<string, NodeJS.Timeout>();
+  private closed = false;
+
+  constructor(private readonly db: Database, private readonly connection: pg.ClientConfig, private readonly progressDebounceMs = 300) {}
+
+  /** Resolves once notifications are listened to, so nothing committed after it is missed. */
+  async subscribe(subscriber: Subscriber): Promise<() => void> {
+    this.subscribers.add(subscriber);
+    try {
+      await this.listen();
+    } catch (error) {
+      this.subscribers.delete(subscriber);
+      throw error;
+    }
+    return () => {
+      this.subscribers.delete(subscriber);
+      if (this.subscribers.size === 0) void this.disconnect();
+    };
+  }
+
+  private listen(): Promise<void> {
+    if (this.client) return Promise.resolve();
+    this.connecting ??= (async () => {
+      const client = new pg.Client(this.connection);
+      client.on("notification", (message) => this.onNotification(message.payload));
+      client.on("error", (error) => {
+        log.warn({ err: error.message }, "events connection lost");
+        if (this.client === client) this.client = undefined;
+        if (this.subscribers.size > 0 && !this.closed) setTimeout(() => void this.listen().catch(() => undefined), RECONNECT_MS).unref();
+      });
+      await client.connect();
+      await client.query("LISTEN aerie_events");
+      this.client = client;
+    })().finally(() => (this.connecting = undefined));
+    return this.connecting;
+  }
+
+  private async disconnect(): Promise<void> {
+    const client = this.client;
+    this.client = undefined;
+    for (const timer of this.progressTimers.values()) clearTimeout(timer);
+    this.progressTimers.clear();
+    await client?.end().catch(() => undefined);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.subscribers.clear();
+    await this.connecting?.catch(() => undefined);
+    await this.disconnect();
+  }
+
+  private onNotification(payload: string | undefined): void {
+    if (!payload) return;
+    let event: LiveEvent;
+    try {
+      event = JSON.parse(payload) as LiveEvent;
+    } catch {
+      return;
+    }
+    this.publish(event);
+    if (event.type === "action" && typeof event.campaignId === "string") this.scheduleProgress(event.campaignId);
+  }
+
+  private publish(event: LiveEvent): void {
+    for (const subscriber of this.subscribers) {
+      try {
+        subscriber(event);
+      } catch (error) {
+        log.warn({ err: (error as Error).message }, "event subscriber failed");
+      }
+    }
+  }
+
+  private scheduleProgress(campaignId: string): void {
+    if (this.progressTimers.has(campaignId)) return;
+    const timer = setTimeout(() => {
+      this.progressTimers.delete(campaignId);
+      void this.progress(campaignId).catch((error) => log.warn({ err: (error as Error).message, campaignId }, "campaign progress failed"));
+    }, this.progressDebounceMs);
+    timer.unref();
+    this.progressTimers.set(campaignId, timer);
+  }
+
+  private async progress(campaignId: string): Promise<void> {
+    if (this.subscribers.size === 0) return;
+    // The latest action per device, as the campaign's own answer counts (a retry gives a device a second one).
+    const rows = await this.db.$queryRaw<{ status: string; n: number }[]>`
+      SELECT status, count(*)::int AS n FROM (
+        SELECT DISTINCT ON (device_id) status FROM device_actions WHERE campaign_id = ${campaignId}::uuid ORDER BY device_id, created_at DESC
+      ) latest GROUP BY status`;
+    const byStatus = Object.fromEntries(rows.map((r) => [r.status, r.n]));
+    const devices = rows.reduce((n, r) => n + r.n, 0);
+    this.publish({ type: "campaign.progress", campaignId, devices, byStatus, at: new Date().toISOString() });
+  }
+}
