@@ -411,7 +411,7 @@ export class Agent {
     });
     const attempt = this.store.state.action!.installAttempts;
     this.feedback(actionId, "installing", { details: [`${action.deployment.release.name} ${action.deployment.release.version}${target ? ` into slot ${target.name}` : ""}${attempt > 1 ? ` (attempt ${attempt}: the previous one was interrupted)` : ""}`] });
-    const result = await this.backend.install(action.files.map((f) => f.path), target, (line) => this.log.debug("installer", { line }));
+    const result = await this.backend.install(action.files, target, (line) => this.log.debug("installer", { line }));
     if (!result.ok) {
       this.feedback(actionId, "failure", { details: result.details });
       this.finish(action);

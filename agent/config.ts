@@ -42,7 +42,7 @@ export interface AgentConfig {
   /** Where downloads go (persistent, so a reboot resumes a download instead of restarting it). */
   downloadDir: string;
   keyring: {
-    /** Raw-signature public keys by key version (GET /api/v1/keyring at provisioning time). */
+    /** Public keys by key version for detached (raw-rsa, rsa-pss, ecdsa) signatures (GET /api/v1/keyring at provisioning time). */
     publicKeys: Record<string, string>;
     /** CA bundle (GET /api/v1/keyring/ca.pem): swupdate -k. RAUC uses its own system.conf keyring. */
     caFile?: string;
@@ -66,6 +66,8 @@ export interface AgentConfig {
     setEnv: string[];
     /** Variable the bootloader boots from (bootname of a slot). */
     slotVariable: string;
+    /** Working directory of swupdate (relative `device` paths in sw-description resolve against it). */
+    workingDirectory?: string;
   };
   rauc: { binary: string; dbusAddress?: string };
   /** After install; the agent expects to be started again in the new slot. */
@@ -106,8 +108,8 @@ const schema = {
     stateDir: { type: "string", default: "/var/lib/aerie-agent" },
     downloadDir: { type: "string" },
     keyring: {
-      type: "object", required: ["publicKeys"], additionalProperties: false,
-      properties: { publicKeys: { type: "object", minProperties: 1, propertyNames: { pattern: "^[0-9]+$" }, additionalProperties: { type: "string" } }, caFile: { type: "string" } },
+      type: "object", additionalProperties: false,
+      properties: { publicKeys: { type: "object", default: {}, propertyNames: { pattern: "^[0-9]+$" }, additionalProperties: { type: "string" } }, caFile: { type: "string" } },
     },
     download: {
       type: "object", additionalProperties: false, default: {},
@@ -134,6 +136,7 @@ const schema = {
         getEnv: { type: "array", minItems: 1, items: { type: "string" }, default: ["fw_printenv", "-n"] },
         setEnv: { type: "array", minItems: 1, items: { type: "string" }, default: ["fw_setenv", "-s"] },
         slotVariable: { type: "string", default: "boot_slot" },
+        workingDirectory: { type: "string" },
       },
     },
     rauc: { type: "object", additionalProperties: false, default: {}, properties: { binary: { type: "string", default: "rauc" }, dbusAddress: { type: "string" } } },
@@ -172,6 +175,7 @@ export function parseConfig(input: unknown, baseDir = process.cwd()): AgentConfi
   if (c.tokenFile) c.tokenFile = abs(c.tokenFile);
   if (c.versionsFile) c.versionsFile = abs(c.versionsFile);
   if (c.keyring.caFile) c.keyring.caFile = abs(c.keyring.caFile);
+  if (c.swupdate.workingDirectory) c.swupdate.workingDirectory = abs(c.swupdate.workingDirectory);
   for (const version of Object.keys(c.keyring.publicKeys)) {
     const value = c.keyring.publicKeys[version];
     if (!value.includes("-----BEGIN")) c.keyring.publicKeys[version] = abs(value)!;

@@ -3,7 +3,7 @@
 // (also across restarts: the partial file is kept), bounded retries with a growing pause, a stall
 // timeout, and fresh offers asked from Aerie when the presigned links expired or were refused.
 import { createWriteStream } from "node:fs";
-import { rename, rm, stat } from "node:fs/promises";
+import { mkdir, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -57,6 +57,7 @@ const sleep = (ms: number, signal?: AbortSignal) => new Promise<void>((resolve, 
  * that fails them is deleted so the next try starts over.
  */
 export async function downloadArtifact(artifact: DeploymentArtifact, options: DownloadOptions): Promise<string> {
+  await mkdir(options.dir, { recursive: true, mode: 0o700 });
   const final = artifactPath(options.dir, artifact);
   if ((await sizeOf(final)) === artifact.size) return final;
   const part = `${final}.part`;

@@ -21,6 +21,7 @@ export interface RunOptions {
   /** Called with each output line as it arrives (progress parsing). */
   onLine?: (line: string, stream: "stdout" | "stderr") => void;
   signal?: AbortSignal;
+  cwd?: string;
 }
 
 const KEEP = 256 * 1024;
@@ -31,7 +32,7 @@ export function runCommand(argv: string[], options: RunOptions = {}): Promise<Ru
     let stderr = "";
     let timedOut = false;
     let settled = false;
-    const child = spawn(argv[0], argv.slice(1), { env: options.env ?? process.env, stdio: ["pipe", "pipe", "pipe"], detached: true });
+    const child = spawn(argv[0], argv.slice(1), { env: options.env ?? process.env, cwd: options.cwd, stdio: ["pipe", "pipe", "pipe"], detached: true });
     const killGroup = () => {
       try {
         if (child.pid) process.kill(-child.pid, "SIGKILL");

@@ -27,6 +27,8 @@ export class MqttSession extends EventEmitter<SessionEvents> {
   private flushAgain = false;
   private readonly pending = new Map<string, (response: DeviceResponse) => void>();
   private stopped = false;
+  /** Set once hello went out on the current connection: reports never precede the hello. */
+  private announced = false;
 
   constructor(
     private readonly config: AgentConfig,
@@ -64,6 +66,9 @@ export class MqttSession extends EventEmitter<SessionEvents> {
     this.client.on("connect", () => void this.onConnect());
     this.client.on("error", (error) => this.log.warn("MQTT error", { err: error.message }));
     this.client.on("offline", () => this.log.info("MQTT offline"));
+    this.client.on("close", () => {
+      this.announced = false;
+    });
     this.client.on("message", (topic, payload) => this.onMessage(topic, payload));
   }
 
@@ -88,6 +93,7 @@ export class MqttSession extends EventEmitter<SessionEvents> {
       await client.subscribeAsync([this.topic("deployment"), this.topic("cancel"), this.topic("response/+")], { qos: 1 });
       await client.publishAsync(this.topic("availability"), JSON.stringify({ state: "online" }), { qos: 1, retain: true });
       await client.publishAsync(this.topic("hello"), JSON.stringify({ messageId: randomUUID(), ...(await this.hello()) }), { qos: 1 });
+      this.announced = true;
       this.emit("connected");
       this.flush();
     } catch (error) {
@@ -134,7 +140,7 @@ export class MqttSession extends EventEmitter<SessionEvents> {
         for (;;) {
           const next = this.store.state.outbox[0];
           const client = this.client;
-          if (!next || !client?.connected || this.stopped) break;
+          if (!next || !client?.connected || !this.announced || this.stopped) break;
           try {
             await client.publishAsync(this.topic(next.kind), JSON.stringify(next.body), { qos: 1 });
           } catch (error) {

@@ -5,6 +5,8 @@ import { deviceGroupInputSchema } from "./services/device-groups.js";
 import { releaseInputSchema } from "./services/releases.js";
 import { buildRaucSchema, buildSwuSchema } from "./services/signing.js";
 import { webhookInputSchema } from "./webhooks/subscriptions.js";
+import { type Permission, ROLES } from "./auth/permissions.js";
+import { tokenInputSchema } from "./routes/tokens.js";
 
 const error = {
   description: "Error",
@@ -60,7 +62,7 @@ function toOpenApi30(schema: unknown): unknown {
   return out;
 }
 
-export const openApiDocument = {
+const document = {
   openapi: "3.0.3",
   info: {
     title: "Aerie API",
@@ -277,6 +279,23 @@ export const openApiDocument = {
         responses: { 204: { description: "Revoked" }, ...errors },
       },
     },
+    "/api/v1/tokens": {
+      post: {
+        summary: "Create an API token; its secret (aerie_…) is in this answer only, Aerie keeps just its sha256",
+        requestBody: { required: true, content: { "application/json": { schema: ref("TokenInput") } } },
+        responses: { 201: json({ allOf: [ref("Token"), { type: "object", required: ["token"], properties: { token: { type: "string" } } }] }, "Created"), ...errors },
+      },
+      get: { summary: "Every API token (never the secrets)", responses: { 200: json({ type: "array", items: ref("Token") }) } },
+    },
+    "/api/v1/tokens/{id}": {
+      delete: { summary: "Revoke an API token", parameters: [idParam("id", "Token id")], responses: { 204: { description: "Revoked" }, ...errors } },
+    },
+    "/api/v1/me": {
+      get: {
+        summary: "The authenticated caller: audit id, roles and permissions",
+        responses: { 200: json({ type: "object", properties: { id: { type: "string" }, kind: { type: "string", enum: ["token", "oidc"] }, name: { type: "string" }, roles: { type: "array", items: { type: "string", enum: [...ROLES] } }, permissions: { type: "array", items: { type: "string" } }, expiresAt: { type: "string", format: "date-time", nullable: true } } }) },
+      },
+    },
     "/api/v1/devices/{controllerId}": {
       get: {
         summary: "A device with presence, installed versions, its latest actions (each with every feedback message) and health reports",
@@ -389,6 +408,15 @@ export const openApiDocument = {
         },
       },
       WebhookInput: toOpenApi30(webhookInputSchema),
+      TokenInput: toOpenApi30(tokenInputSchema),
+      Token: {
+        type: "object",
+        properties: {
+          id: { type: "string", format: "uuid" }, name: { type: "string" }, role: { type: "string", enum: [...ROLES] }, createdBy: { type: "string" },
+          createdAt: { type: "string", format: "date-time" }, expiresAt: { type: "string", format: "date-time", nullable: true },
+          lastUsedAt: { type: "string", format: "date-time", nullable: true }, revokedAt: { type: "string", format: "date-time", nullable: true },
+        },
+      },
       Webhook: {
         type: "object",
         properties: {
@@ -426,3 +454,98 @@ export const openApiDocument = {
     },
   },
 } as const;
+
+/**
+ * The permission each operation needs (api/auth/permissions.ts), null for the open ones. The routes declare the
+ * same with allow(); test/api/authorization.test.ts walks every operation to prove they agree.
+ */
+export const OPERATION_PERMISSIONS: Record<string, Permission | null> = {
+  "GET /healthz": null,
+  "GET /readyz": null,
+  "GET /metrics": "read",
+  "GET /openapi.json": "read",
+  "POST /api/v1/artifacts": "releases:manage",
+  "GET /api/v1/artifacts": "read",
+  "GET /api/v1/artifacts/{id}": "read",
+  "DELETE /api/v1/artifacts/{id}": "releases:manage",
+  "POST /api/v1/artifacts/{id}/signatures": "releases:manage",
+  "POST /api/v1/builds/swu": "releases:manage",
+  "POST /api/v1/builds/rauc": "releases:manage",
+  "GET /api/v1/keyring": "read",
+  "GET /api/v1/keyring/ca.pem": "read",
+  "PUT /api/v1/keyring/trust-anchors": "keyring:manage",
+  "POST /api/v1/keyring/csr": "keyring:manage",
+  "PUT /api/v1/keyring/certificate": "keyring:manage",
+  "POST /api/v1/releases": "releases:manage",
+  "GET /api/v1/releases": "read",
+  "GET /api/v1/releases/{id}": "read",
+  "DELETE /api/v1/releases/{id}": "releases:manage",
+  "GET /api/v1/releases/{id}/devices": "read",
+  "POST /api/v1/campaigns": "campaigns:operate",
+  "GET /api/v1/campaigns": "read",
+  "GET /api/v1/campaigns/{id}": "read",
+  "POST /api/v1/campaigns/preview": "read",
+  "POST /api/v1/campaigns/{id}/start": "campaigns:operate",
+  "POST /api/v1/campaigns/{id}/pause": "campaigns:operate",
+  "POST /api/v1/campaigns/{id}/resume": "campaigns:operate",
+  "POST /api/v1/campaigns/{id}/stop": "campaigns:operate",
+  "POST /api/v1/campaigns/{id}/retry": "campaigns:operate",
+  "POST /api/v1/campaigns/{id}/approve": "campaigns:approve",
+  "POST /api/v1/campaigns/{id}/deny": "campaigns:approve",
+  "GET /api/v1/devices": "read",
+  "GET /api/v1/devices/{controllerId}": "read",
+  "GET /api/v1/devices/{controllerId}/telemetry": "read",
+  "GET /api/v1/events": "read",
+  "POST /api/v1/device-groups": "campaigns:operate",
+  "GET /api/v1/device-groups": "read",
+  "GET /api/v1/device-groups/{name}": "read",
+  "POST /api/v1/webhooks": "webhooks:manage",
+  "GET /api/v1/webhooks": "webhooks:manage",
+  "GET /api/v1/webhooks/{id}": "webhooks:manage",
+  "DELETE /api/v1/webhooks/{id}": "webhooks:manage",
+  "POST /api/v1/devices/{controllerId}/credentials": "devices:credentials",
+  "DELETE /api/v1/devices/{controllerId}/credentials": "devices:credentials",
+  "POST /api/v1/tokens": "tokens:manage",
+  "GET /api/v1/tokens": "tokens:manage",
+  "DELETE /api/v1/tokens/{id}": "tokens:manage",
+  "GET /api/v1/me": "read",
+};
+
+const BEARER = [{ bearer: [] }];
+
+/** Each operation gets its security requirement, x-aerie-permission and the 401/403 answers; an undeclared one stops the import. */
+function secured<T extends { paths: object; components: object }>(doc: T): T {
+  for (const [path, item] of Object.entries(doc.paths as Record<string, Record<string, Record<string, unknown>>>)) {
+    for (const [method, operation] of Object.entries(item)) {
+      const key = `${method.toUpperCase()} ${path}`;
+      if (!(key in OPERATION_PERMISSIONS)) throw new Error(`api/openapi.ts: ${key} declares no permission in OPERATION_PERMISSIONS`);
+      const permission = OPERATION_PERMISSIONS[key];
+      operation.security = permission ? BEARER : [];
+      operation["x-aerie-permission"] = permission;
+      if (permission) {
+        operation.description = `${operation.description ? `${operation.description as string} ` : ""}Needs permission \`${permission}\`.`;
+        Object.assign(operation.responses as object, { 401: error, 403: error });
+      }
+    }
+  }
+  Object.assign(doc.components, {
+    securitySchemes: {
+      bearer: {
+        type: "http", scheme: "bearer",
+        description: "An Aerie API token (aerie_…, from POST /api/v1/tokens or `aerie tokens create`) or an OIDC access token (JWT) of AERIE_OIDC_ISSUER with AERIE_OIDC_AUDIENCE; roles from AERIE_OIDC_ROLES_CLAIM.",
+      },
+    },
+  });
+  return doc;
+}
+
+export const openApiDocument = secured(document);
+
+/** The document as served: with OIDC configured, the issuer's discovery URL as an openIdConnect scheme too. */
+export function servedOpenApiDocument(oidcIssuer?: string): unknown {
+  if (!oidcIssuer) return openApiDocument;
+  const copy = JSON.parse(JSON.stringify(openApiDocument)) as { components: { securitySchemes: Record<string, unknown> }; paths: Record<string, Record<string, { security?: unknown[] }>> };
+  copy.components.securitySchemes.oidc = { type: "openIdConnect", openIdConnectUrl: `${oidcIssuer.replace(/\/+$/, "")}/.well-known/openid-configuration` };
+  for (const item of Object.values(copy.paths)) for (const op of Object.values(item)) if (op.security?.length) op.security = [{ bearer: [] }, { oidc: [] }];
+  return copy;
+}

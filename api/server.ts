@@ -11,7 +11,7 @@ import type { AerieMetrics } from "../core/metrics.js";
 import type { ArtifactStore } from "../core/storage/artifact-store.js";
 import { logger } from "../core/log.js";
 import { HttpError } from "./http-error.js";
-import { openApiDocument } from "./openapi.js";
+import { servedOpenApiDocument } from "./openapi.js";
 import { checkAll, type DependencyCheck } from "./readiness.js";
 import { artifactRoutes } from "./routes/artifacts.js";
 import { campaignRoutes } from "./routes/campaigns.js";
@@ -32,6 +32,13 @@ import { webhookRoutes } from "./routes/webhooks.js";
 import { DeviceGroupService } from "./services/device-groups.js";
 import { type FeedbackChannel, StuckDevices } from "./services/stuck-devices.js";
 import { WebhookService } from "./webhooks/subscriptions.js";
+import type { WebhookTargetPolicy } from "./webhooks/target-policy.js";
+import { audit } from "./audit.js";
+import { allow } from "./auth/allow.js";
+import { createAuthenticator } from "./auth/authenticate.js";
+import { OidcVerifier, type OidcSettings } from "./auth/oidc.js";
+import { TokenStore } from "./auth/tokens.js";
+import { meRoutes, tokenRoutes } from "./routes/tokens.js";
 import { artifactCatalogRoutes, campaignPreviewRoutes, releaseCatalogRoutes } from "./routes/catalog.js";
 import { CampaignPreviewService } from "./services/campaign-preview.js";
 import { CatalogService } from "./services/catalog.js";
@@ -57,6 +64,10 @@ export interface ApiDependencies {
   ddi?: FeedbackChannel;
   /** Called after a device credential was issued or revoked (e.g. to rewrite mosquitto's auth files). */
   credentialsChanged?: (disconnect?: string) => Promise<void>;
+  /** Where webhooks may point (AERIE_WEBHOOK_ALLOW); default: public addresses only. */
+  webhookPolicy?: WebhookTargetPolicy;
+  /** Operator authentication (api/auth): OIDC issuer, and whether /metrics is open. API tokens always work. */
+  auth?: { oidc?: OidcSettings; metricsPublic?: boolean };
 }
 
 export interface ApiServices {
@@ -86,7 +97,7 @@ export function createServices(deps: ApiDependencies): ApiServices {
     releases: new ReleaseService(deps.db, deps.hawkbit, deps.store, { verifier, requireSigned: deps.requireSigned ?? true }),
     campaigns: new CampaignService(deps.db, deps.hawkbit, deviceGroups),
     deviceGroups,
-    webhooks: new WebhookService(deps.db),
+    webhooks: new WebhookService(deps.db, deps.webhookPolicy),
     stuckDevices: deps.ddi ? new StuckDevices(deps.db, deps.hawkbit, deps.ddi) : undefined,
     catalog: new CatalogService(deps.db, deps.hawkbit, deps.store),
     campaignPreview: new CampaignPreviewService(deps.db, deps.hawkbit, deviceGroups),
@@ -94,8 +105,14 @@ export function createServices(deps: ApiDependencies): ApiServices {
   };
 }
 
-function renderError(error: unknown, res: Response): void {
+async function renderError(error: unknown, req: Request, res: Response, db: Database | undefined): Promise<void> {
+  if (error instanceof HttpError && error.status === 403 && req.principal && db) {
+    // Denials are part of the trail: who tried what, and why it was refused.
+    await audit(db, req.principal.id, "access.denied", `${req.method} ${req.originalUrl.split("?")[0]}`.slice(0, 500), { code: error.code, reason: error.message })
+      .catch((err: unknown) => log.error({ err }, "could not audit a denied request"));
+  }
   if (error instanceof HttpError) {
+    if (error.status === 401) res.set("WWW-Authenticate", `Bearer realm="aerie"`);
     res.status(error.status).json({ error: { status: error.status, code: error.code, message: error.message, details: error.details } });
     return;
   }
@@ -127,13 +144,20 @@ export function createApp(deps: ApiDependencies, services: ApiServices): express
     const ready = Object.values(dependencies).every((d) => d.state === "up");
     res.status(ready ? 200 : 503).json({ status: ready ? "ready" : "not-ready", dependencies });
   });
-  app.get("/openapi.json", (_req, res) => {
-    res.json(openApiDocument);
-  });
-  app.get("/metrics", async (_req, res) => {
+  const metrics = async (_req: Request, res: Response) => {
     res.set("Content-Type", deps.metrics.registry.contentType);
     res.send(await deps.metrics.registry.metrics());
+  };
+  if (deps.auth?.metricsPublic) app.get("/metrics", metrics);
+
+  // Everything below needs an authenticated principal (API token or OIDC JWT).
+  const tokens = new TokenStore(deps.db);
+  const authenticator = createAuthenticator(tokens, deps.auth?.oidc ? new OidcVerifier(deps.auth.oidc) : undefined);
+  app.use(authenticator.middleware);
+  app.get("/openapi.json", allow("read"), (_req, res) => {
+    res.json(servedOpenApiDocument(deps.auth?.oidc?.issuer));
   });
+  if (!deps.auth?.metricsPublic) app.get("/metrics", allow("read"), metrics);
 
   const v1 = express.Router();
   v1.use("/artifacts", artifactRoutes(services.artifacts));
@@ -150,12 +174,14 @@ export function createApp(deps: ApiDependencies, services: ApiServices): express
   v1.use("/events", eventRoutes(services.events));
   v1.use("/keyring", keyringRoutes(deps.signer, services.signing));
   v1.use("/builds", buildRoutes(services.signing));
+  v1.use("/tokens", tokenRoutes(deps.db, tokens));
+  v1.use("/me", meRoutes());
   app.use("/api/v1", v1);
 
   app.use((req: Request, res: Response) => {
     res.status(404).json({ error: { status: 404, code: "not_found", message: `no route ${req.method} ${req.path}` } });
   });
-  app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => renderError(error, res));
+  app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => renderError(error, req, res, deps.db));
   return app;
 }
 

@@ -13,6 +13,7 @@ const COMMANDS: Record<string, () => Promise<CliCommand>> = {
   config: () => import("./commands/config.js"),
   sign: () => import("./commands/sign.js"),
   keyring: () => import("./commands/keyring.js"),
+  tokens: () => import("./commands/tokens.js"),
 };
 
 async function overview(): Promise<string> {

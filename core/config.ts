@@ -5,6 +5,7 @@
 // The README's configuration table is generated from SETTINGS (`aerie config --markdown`).
 import { readFileSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
+import { parseAllowList } from "../api/webhooks/target-policy.js";
 import { redactText } from "./redact.js";
 
 type Parser<T> = (raw: string) => T;
@@ -38,10 +39,14 @@ function nonNegativeInt(raw: string): number {
   return Number(raw);
 }
 
-function bool(raw: string): boolean {
-  if (raw === "true") return true;
-  if (raw === "false") return false;
+function flag(raw: string): boolean {
+  if (raw === "true" || raw === "1") return true;
+  if (raw === "false" || raw === "0") return false;
   throw new ConfigError("true or false");
+}
+
+function list(raw: string): string[] {
+  return raw.split(",").map((v) => v.trim()).filter((v) => v !== "");
 }
 
 function url(protocols: string[]): Parser<string> {
@@ -55,6 +60,15 @@ function url(protocols: string[]): Parser<string> {
     if (!protocols.includes(parsed.protocol.replace(/:$/, ""))) throw new ConfigError(`a URL (${protocols.join(", ")})`);
     return raw.replace(/\/+$/, "");
   };
+}
+
+function webhookAllowList(raw: string): string {
+  try {
+    parseAllowList(raw);
+  } catch (error) {
+    throw new ConfigError(`comma-separated host names, IP addresses and CIDR networks (${(error as Error).message})`);
+  }
+  return raw;
 }
 
 function oneOf<T extends string>(values: readonly T[]): Parser<T> {
@@ -107,7 +121,7 @@ export const SETTINGS = {
   vaultToken: define("VAULT_TOKEN", undefined, "text", "Vault token. Stand-in default: generated.", text),
   vaultTransitMount: define("VAULT_TRANSIT_MOUNT", "transit", "text", "Mount path of the transit engine.", text),
   vaultTransitKey: define("VAULT_TRANSIT_KEY", "aerie-signing", "text", "Transit key that signs artifacts (created as rsa-3072 if missing).", text),
-  requireSigned: define("AERIE_REQUIRE_SIGNED", true, "true|false", "Signed-only deployments: a release is refused unless each artifact's signature verifies against the current key and certificate chain. false is for experiments only and logs a warning at every start (MQTT devices are still only ever offered signed artifacts).", bool),
+  requireSigned: define("AERIE_REQUIRE_SIGNED", true, "true|false", "Signed-only deployments: a release is refused unless each artifact's signature verifies against the current key and certificate chain. false is for experiments only and logs a warning at every start (MQTT devices are still only ever offered signed artifacts).", flag),
 
   bridgeSyncIntervalMs: define("AERIE_BRIDGE_SYNC_MS", 2000, "milliseconds", "How often the bridge asks hawkBit for new or changed actions while any action is open.", positiveInt),
   bridgeIdleSyncIntervalMs: define("AERIE_BRIDGE_IDLE_SYNC_MS", 300000, "milliseconds", "How often it asks while no action is open: catches actions created outside Aerie, within hawkBit's own default polling time (Aerie's campaign starts wake it at once).", positiveInt),
@@ -116,10 +130,22 @@ export const SETTINGS = {
   bridgeShareGroup: define("AERIE_BRIDGE_SHARE_GROUP", undefined, "text", "MQTT v5 shared-subscription group, for several bridge instances on one broker (mosquitto). Unset: MQTT 3.1.1, one instance.", text),
   bridgeMaxInFlight: define("AERIE_BRIDGE_MAX_INFLIGHT", 2000, "messages", "Device messages received but not yet stored, per MQTT connection (the bridge has two); beyond it the bridge stops reading that connection (back-pressure).", positiveInt),
   deviceAuth: define("AERIE_DEVICE_AUTH", "token", "off|token", "Embedded broker: token (default) makes every device log in with its controller id (also its client id) and provisioned token, confined to its own topics; off lets anyone connect and publish anywhere (local experiments only; warned at every start).", oneOf(["off", "token"] as const)),
+  webhookAllow: define("AERIE_WEBHOOK_ALLOW", undefined, "hosts, IPs, CIDRs", "Comma-separated webhook targets allowed although not public (loopback, private, link-local, unique-local), e.g. hooks.internal,10.1.0.0/16. Unset: webhooks reach public addresses only.", webhookAllowList),
   webhookMaxAttempts: define("AERIE_WEBHOOK_MAX_ATTEMPTS", 12, "attempts", "Attempts per webhook delivery before it is marked failed.", positiveInt),
   webhookRetryBaseMs: define("AERIE_WEBHOOK_RETRY_BASE_MS", 2000, "milliseconds", "Delay before the second attempt of a webhook delivery; doubles with each further attempt.", positiveInt),
   webhookRetryMaxMs: define("AERIE_WEBHOOK_RETRY_MAX_MS", 3600000, "milliseconds", "Longest delay between two attempts of a webhook delivery.", positiveInt),
   webhookTimeoutMs: define("AERIE_WEBHOOK_TIMEOUT_MS", 10000, "milliseconds", "How long a webhook receiver may take to answer before the attempt counts as failed.", positiveInt),
+  // Operator access to the API (api/auth, api/http).
+  bootstrapToken: define("AERIE_BOOTSTRAP_TOKEN", undefined, "aerie_… token", "The bootstrap admin API token. Unset: generated on the first start, printed once and kept in DATA_DIR/secrets.json.", text),
+  oidcIssuer: define("AERIE_OIDC_ISSUER", undefined, "http(s):// URL", "OIDC issuer whose bearer JWTs Aerie accepts (its discovery document names the JWKS). Unset: API tokens only.", url(["http", "https"])),
+  oidcAudience: define("AERIE_OIDC_AUDIENCE", undefined, "text", "Audience (aud) the OIDC JWTs must carry; required with AERIE_OIDC_ISSUER.", text),
+  oidcRolesClaim: define("AERIE_OIDC_ROLES_CLAIM", "roles", "claim path", "JWT claim with the Aerie roles (viewer, operator, release-manager, approver, admin); dotted for nested claims, e.g. realm_access.roles.", text),
+  oidcJwksUrl: define("AERIE_OIDC_JWKS_URL", undefined, "http(s):// URL", "JWKS of the issuer, when it publishes no discovery document.", url(["http", "https"])),
+  metricsPublic: define("AERIE_METRICS_PUBLIC", false, "true|false", "true: /metrics answers without a token (otherwise Prometheus sends a bearer token).", flag),
+  corsOrigins: define("AERIE_CORS_ORIGINS", undefined, "origin,origin", "Browser origins allowed to call the API (CORS). Unset: none.", list),
+  maxArtifactBytes: define("AERIE_MAX_ARTIFACT_BYTES", 4294967296, "bytes", "Largest artifact upload; larger is refused with 413.", positiveInt),
+  rateLimitAuthFailures: define("AERIE_RATE_LIMIT_AUTH_FAILURES", 30, "requests per minute", "Failed authentications per client address per minute before 429.", positiveInt),
+  rateLimitMutations: define("AERIE_RATE_LIMIT_MUTATIONS", 600, "requests per minute", "Changing requests (POST, PUT, PATCH, DELETE) per principal per minute before 429.", positiveInt),
   telemetryRetentionDays: define("AERIE_TELEMETRY_RETENTION_DAYS", 30, "days", "Telemetry and dead letters older than this are deleted (0: kept forever).", nonNegativeInt),
 } as const;
 
@@ -136,7 +162,7 @@ export class InvalidConfigError extends Error {
   }
 }
 
-const SECRET_SETTINGS = new Set(["S3_SECRET_ACCESS_KEY", "HAWKBIT_PASSWORD", "HAWKBIT_GATEWAY_TOKEN", "VAULT_TOKEN", "MQTT_PASSWORD", "DATABASE_URL"]);
+const SECRET_SETTINGS = new Set(["AERIE_BOOTSTRAP_TOKEN", "S3_SECRET_ACCESS_KEY", "HAWKBIT_PASSWORD", "HAWKBIT_GATEWAY_TOKEN", "VAULT_TOKEN", "MQTT_PASSWORD", "DATABASE_URL"]);
 
 function readConfigFile(path: string): Record<string, string> {
   let parsed: unknown;
@@ -179,6 +205,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AerieConfig {
   if (result.mosquittoAuthDir && !(result.mqttUrl && result.mqttUsername && result.mqttPassword)) {
     // Mosquitto would lock the bridge itself out: its own account must be in the generated files.
     throw new InvalidConfigError("AERIE_MOSQUITTO_AUTH_DIR", "MQTT_URL, MQTT_USERNAME and MQTT_PASSWORD set as well", result.mosquittoAuthDir);
+  }
+  if (result.oidcIssuer && !result.oidcAudience) {
+    // Without an audience check, any token the IdP issues for any client would be accepted.
+    throw new InvalidConfigError("AERIE_OIDC_AUDIENCE", "the audience Aerie's tokens carry, set whenever AERIE_OIDC_ISSUER is", "");
+  }
+  if (result.bootstrapToken !== undefined && !/^aerie_[A-Za-z0-9_-]{43}$/.test(result.bootstrapToken)) {
+    throw new InvalidConfigError("AERIE_BOOTSTRAP_TOKEN", "aerie_ followed by 43 base64url characters (e.g. from `aerie tokens generate`)", "[redacted]");
   }
   result.dataDir = isAbsolute(result.dataDir) ? result.dataDir : resolve(result.dataDir);
   return result;

@@ -21,6 +21,8 @@ export async function loadEmbeddedSecrets(dataDir: string): Promise<EmbeddedSecr
   const file = join(dataDir, "secrets.json");
   const stored: Partial<EmbeddedSecrets> = existsSync(file) ? JSON.parse(await readFile(file, "utf8")) : {};
   const secrets: EmbeddedSecrets = {
+    // Keys other parts keep here (the bootstrap admin token, api/auth/bootstrap.ts) are left as they are.
+    ...stored,
     postgresPassword: stored.postgresPassword ?? generate(),
     hawkbitPassword: stored.hawkbitPassword ?? generate(),
     hawkbitGatewayToken: stored.hawkbitGatewayToken ?? generate(),

@@ -7,6 +7,7 @@ import { HawkbitManagementClient } from "../hawkbit/management-client.js";
 import { createApp, createServices, listen } from "../api/server.js";
 import { CampaignMonitor } from "../api/services/campaign-monitor.js";
 import { WebhookDispatcher } from "../api/webhooks/dispatcher.js";
+import { WebhookTargetPolicy } from "../api/webhooks/target-policy.js";
 import { bridgeClientIds, FleetBridge } from "../bridge/index.js";
 import { disconnectDevice as aedesDisconnect } from "../bridge/auth/aedes-auth.js";
 import { embeddedBrokerAccess } from "../bridge/auth/embedded-access.js";
@@ -18,6 +19,8 @@ import { startEmbeddedBroker } from "../infrastructure/embedded/mqtt-broker.js";
 import { startEmbeddedPostgres } from "../infrastructure/embedded/postgres.js";
 import { startEmbeddedS3 } from "../infrastructure/embedded/s3.js";
 import { startVaultStandin } from "../infrastructure/vault-standin/index.js";
+import { bootstrapAdminToken } from "../api/auth/bootstrap.js";
+import { TokenStore } from "../api/auth/tokens.js";
 import { TransitSigner } from "../signing/vault/transit-signer.js";
 import type { AerieConfig } from "./config.js";
 import { migrate } from "./db/migrator.js";
@@ -48,6 +51,8 @@ export interface AerieStack {
   databaseUrl: string;
   /** Credentials of the hawkBit in use (the stand-in's generated ones when embedded). */
   hawkbit: { url: string; username: string; password: string; tenant: string; gatewayToken: string };
+  /** The bootstrap admin API token, when known (AERIE_BOOTSTRAP_TOKEN or DATA_DIR/secrets.json): for tools and tests, never for logs. */
+  adminToken?: string;
   stop(): Promise<void>;
 }
 
@@ -135,7 +140,9 @@ export async function startAerie(config: AerieConfig): Promise<AerieStack> {
         tenant: hawkbit.tenant,
         username: hawkbit.username,
         password: hawkbit.password,
-        gatewayToken: hawkbit.gatewayToken,
+        // The embedded stand-in starts provisioned like a hawkBit whose operator enabled gateway-token authentication
+        // (hawkBit's default is off: DDI 401).
+        tenantConfig: { "authentication.gatewaytoken.enabled": true, "authentication.gatewaytoken.key": hawkbit.gatewayToken },
       });
       parts.add("hawkbit stand-in", () => standin.close());
       hawkbit.url = standin.url;
@@ -189,7 +196,16 @@ export async function startAerie(config: AerieConfig): Promise<AerieStack> {
       if (disconnect) await disconnectDevice?.(disconnect);
     };
     if (!config.requireSigned) log.warn("AERIE_REQUIRE_SIGNED=false: releases are created without checking their artifacts' signatures (signed-only deployments are off)");
-    const apiDependencies = { db, pool, store, hawkbit: management, signer, transit, metrics, readiness, ddi: channel, credentialsChanged, requireSigned: config.requireSigned };
+    // Webhooks reach public addresses only, unless AERIE_WEBHOOK_ALLOW lists more (logged: an explicit opening).
+    const webhookPolicy = new WebhookTargetPolicy({ allow: config.webhookAllow });
+    if (config.webhookAllow) log.warn({ allow: config.webhookAllow }, "webhooks may target these non-public hosts and networks (AERIE_WEBHOOK_ALLOW)");
+    const adminToken = await bootstrapAdminToken(new TokenStore(db), config.dataDir, config.bootstrapToken);
+    const auth = {
+      metricsPublic: config.metricsPublic,
+      oidc: config.oidcIssuer ? { issuer: config.oidcIssuer, audience: config.oidcAudience!, rolesClaim: config.oidcRolesClaim, jwksUrl: config.oidcJwksUrl } : undefined,
+    };
+    if (config.metricsPublic) log.warn("AERIE_METRICS_PUBLIC=true: /metrics answers without a token");
+    const apiDependencies = { db, pool, store, hawkbit: management, signer, transit, metrics, readiness, ddi: channel, credentialsChanged, auth, webhookPolicy, requireSigned: config.requireSigned };
     const services = createServices(apiDependencies);
 
     await bridge.start();
@@ -199,6 +215,7 @@ export async function startAerie(config: AerieConfig): Promise<AerieStack> {
     parts.add("campaign monitor", () => monitor.stop());
     // Stopped (in-flight requests aborted, their leases left to expire) before the database goes away.
     const webhooks = new WebhookDispatcher(db, {
+      policy: webhookPolicy,
       maxAttempts: config.webhookMaxAttempts, retryBaseMs: config.webhookRetryBaseMs, retryMaxMs: config.webhookRetryMaxMs, timeoutMs: config.webhookTimeoutMs,
     });
     webhooks.start();
@@ -209,7 +226,7 @@ export async function startAerie(config: AerieConfig): Promise<AerieStack> {
 
     const endpoints: AerieEndpoints = { api: api.url, mqtt: mqttUrl, s3: s3Endpoint, hawkbit: hawkbit.url, vault: vaultAddr, database: redactUrl(databaseUrl) };
     log.info(endpoints, "Aerie is running");
-    return { endpoints, databaseUrl, hawkbit, stop: stopAll };
+    return { endpoints, databaseUrl, hawkbit, adminToken, stop: stopAll };
   } catch (error) {
     await stopAll();
     throw error;

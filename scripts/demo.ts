@@ -49,7 +49,7 @@ async function main(): Promise<number> {
       AERIE_BRIDGE_SYNC_MS: "500",
     });
     stack = await startAerie(config);
-    const api = new AerieClient(stack.endpoints.api);
+    const api = new AerieClient(stack.endpoints.api, stack.adminToken);
     console.log(`  API ${stack.endpoints.api} · MQTT ${stack.endpoints.mqtt} · hawkBit ${stack.endpoints.hawkbit}`);
 
     const keyring = new Map((await api.keyring()).keys.map((k) => [k.version, k.pem] as const));

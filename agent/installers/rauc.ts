@@ -6,6 +6,7 @@
 import type { AgentConfig } from "../config.js";
 import { describeFailure, runCommand, type RunResult } from "../exec.js";
 import type { InstallResult, SlotStatus, SystemStatus, UpdateBackend } from "./types.js";
+import { readVersions } from "../versions.js";
 
 interface RaucSlotJson {
   class?: string;
@@ -46,6 +47,10 @@ export class RaucBackend implements UpdateBackend {
 
   async status(knownVersions: Record<string, string>): Promise<SystemStatus> {
     const raw = await this.raw();
+    // What runs is what the running root file system says (versions file); RAUC's record of the
+    // bundle installed in a slot is the next best (and the only one for the other slots).
+    const versions = await readVersions(this.config.versionsFile);
+    const running = versions.rootfs ?? Object.values(versions)[0];
     const primarySlot = raw.slotList.find((s) => s.name === raw.boot_primary);
     const slots: SlotStatus[] = raw.slotList
       .filter((s) => s.bootname)
@@ -55,7 +60,7 @@ export class RaucBackend implements UpdateBackend {
         bootname: s.bootname ?? undefined,
         class: s.class,
         state: s.state === "booted" ? "booted" : s.name === raw.boot_primary ? "active" : "inactive",
-        version: s.slot_status?.bundle?.version ?? knownVersions[s.name],
+        version: (s.state === "booted" ? running : undefined) ?? s.slot_status?.bundle?.version ?? knownVersions[s.name],
       }));
     const booted = slots.find((s) => s.state === "booted") ?? slots.find((s) => s.bootname === raw.booted);
     return { booted, slots, compatible: raw.compatible, primary: primarySlot?.bootname ?? undefined };
@@ -67,16 +72,16 @@ export class RaucBackend implements UpdateBackend {
     return status.slots.find((s) => s.name !== booted.name && s.class === booted.class && s.bootname);
   }
 
-  async install(files: string[], _target: SlotStatus | undefined, onLine: (line: string) => void): Promise<InstallResult> {
+  async install(files: { path: string; filename: string }[], _target: SlotStatus | undefined, onLine: (line: string) => void): Promise<InstallResult> {
     const details: string[] = [];
-    for (const file of files) {
+    for (const { path: file, filename } of files) {
       const run = await this.run(["install", file], 60 * 60 * 1000, onLine);
       if (run.code !== 0) {
         const reasons = run.output.split("\n").map((l) => l.trim()).filter((l) => /error|fail|refus|invalid|mismatch/i.test(l)).slice(-10).map((l) => l.slice(0, 1000));
-        details.push(`rauc refused ${file.split("/").pop()} (exit ${run.code ?? run.signal})`, ...(reasons.length > 0 ? reasons : describeFailure(["rauc", "install"], run, 8).slice(1)));
+        details.push(`rauc refused ${filename} (exit ${run.code ?? run.signal})`, ...(reasons.length > 0 ? reasons : describeFailure(["rauc", "install"], run, 8).slice(1)));
         return { ok: false, details: details.slice(0, 20) };
       }
-      details.push(`rauc installed ${file.split("/").pop()}`);
+      details.push(`rauc installed ${filename}`);
     }
     return { ok: true, details };
   }

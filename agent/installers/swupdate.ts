@@ -72,10 +72,10 @@ export class SwupdateBackend implements UpdateBackend {
     return status.slots.find((s) => s.name !== status.booted!.name);
   }
 
-  async install(files: string[], target: SlotStatus | undefined, onLine: (line: string) => void): Promise<InstallResult> {
+  async install(files: { path: string; filename: string }[], target: SlotStatus | undefined, onLine: (line: string) => void): Promise<InstallResult> {
     const selection = this.config.swupdate.slots.find((s) => s.name === target?.name)?.selection;
     const details: string[] = [];
-    for (const file of files) {
+    for (const { path: file, filename } of files) {
       const argv = [
         ...this.killWithParent,
         this.config.swupdate.binary, "-v", "-i", file,
@@ -83,15 +83,17 @@ export class SwupdateBackend implements UpdateBackend {
         ...(selection ? ["-e", selection] : []),
         ...this.config.swupdate.args,
       ];
-      const run = await runCommand(argv, { onLine: (line) => onLine(line), timeoutMs: 60 * 60 * 1000 });
+      // A private TMPDIR: swupdate extracts there and puts its IPC sockets there.
+      const tmp = await mkdtemp(join(tmpdir(), "aerie-agent-swupdate-"));
+      const run = await runCommand(argv, { onLine: (line) => onLine(line), timeoutMs: 60 * 60 * 1000, env: { ...process.env, TMPDIR: tmp }, cwd: this.config.swupdate.workingDirectory }).finally(() => rm(tmp, { recursive: true, force: true }));
       const errors = run.output.split("\n").filter((l) => /\[ERROR\]/.test(l)).map((l) => l.replace(/^.*\[ERROR\]\s*:?\s*/, "").trim().slice(0, 1000));
       // Debian's swupdate exits 0 on success; an [ERROR] line also means refusal (a known
       // swupdate quirk exits 0 after some failures).
       if (run.code !== 0 || errors.length > 0 || run.error) {
-        details.push(`swupdate refused ${file.split("/").pop()}${run.code !== null ? ` (exit ${run.code})` : ""}`, ...(errors.length > 0 ? errors.slice(-10) : describeFailure(argv, run, 8)));
+        details.push(`swupdate refused ${filename}${run.code !== null ? ` (exit ${run.code})` : ""}`, ...(errors.length > 0 ? errors.slice(-10) : describeFailure(argv, run, 8)));
         return { ok: false, details: details.slice(0, 20) };
       }
-      details.push(`swupdate installed ${file.split("/").pop()}${target ? ` into ${target.name}` : ""}`);
+      details.push(`swupdate installed ${filename}${target ? ` into ${target.name}` : ""}`);
     }
     return { ok: true, details };
   }

@@ -31,7 +31,7 @@ export interface UpdateBackend {
   status(knownVersions: Record<string, string>): Promise<SystemStatus>;
   /** The slot an install writes: the other slot of the booted one; undefined without A/B. */
   target(status: SystemStatus): SlotStatus | undefined;
-  install(files: string[], target: SlotStatus | undefined, onLine: (line: string) => void): Promise<InstallResult>;
+  install(files: { path: string; filename: string }[], target: SlotStatus | undefined, onLine: (line: string) => void): Promise<InstallResult>;
   /** After a successful install: boot the target next, on trial. */
   prepareBoot(target: SlotStatus | undefined): Promise<void>;
   /** After a crash mid-install: whether that install completed anyway (then it is not run again). */

@@ -3,6 +3,7 @@
 import busboy from "busboy";
 import { Router, type Request } from "express";
 import type { Readable } from "node:stream";
+import { allow } from "../auth/allow.js";
 import { badRequest } from "../http-error.js";
 import { checkUploadParameters, type ArtifactService } from "../services/artifacts.js";
 import { actorOf, present, uuidParam } from "./common.js";
@@ -34,7 +35,7 @@ function multipartFile(req: Request): Promise<{ stream: Readable; filename: stri
 export function artifactRoutes(artifacts: ArtifactService): Router {
   const router = Router();
 
-  router.post("/", async (req, res) => {
+  router.post("/", allow("releases:manage"), async (req, res) => {
     const contentType = req.headers["content-type"] ?? "";
     let upload: { body: Readable; filename: string; contentType: string; hardwareType?: string; sha256?: string };
     if (contentType.startsWith("multipart/form-data")) {
@@ -49,11 +50,11 @@ export function artifactRoutes(artifacts: ArtifactService): Router {
     res.status(201).json(present(artifact));
   });
 
-  router.get("/:id", async (req, res) => {
+  router.get("/:id", allow("read"), async (req, res) => {
     res.json(present(await artifacts.get(uuidParam(req.params.id, "artifact id"))));
   });
 
-  router.post("/:id/signatures", async (req, res) => {
+  router.post("/:id/signatures", allow("releases:manage"), async (req, res) => {
     res.status(201).json(present(await artifacts.sign(uuidParam(req.params.id, "artifact id"), actorOf(req))));
   });
 

@@ -1,4 +1,5 @@
 import { Router } from "express";
+import { allow } from "../auth/allow.js";
 import type { CampaignService } from "../services/campaigns.js";
 import { actorOf, present, uuidParam } from "./common.js";
 
@@ -6,17 +7,17 @@ const COMMANDS = ["start", "pause", "resume", "stop", "retry", "approve", "deny"
 
 export function campaignRoutes(campaigns: CampaignService): Router {
   const router = Router();
-  router.post("/", async (req, res) => {
+  router.post("/", allow("campaigns:operate"), async (req, res) => {
     res.status(201).json(present(await campaigns.create(req.body, actorOf(req))));
   });
-  router.get("/", async (_req, res) => {
+  router.get("/", allow("read"), async (_req, res) => {
     res.json(present(await campaigns.list()));
   });
-  router.get("/:id", async (req, res) => {
+  router.get("/:id", allow("read"), async (req, res) => {
     res.json(present(await campaigns.get(uuidParam(req.params.id, "campaign id"))));
   });
   for (const command of COMMANDS) {
-    router.post(`/:id/${command}`, async (req, res) => {
+    router.post(`/:id/${command}`, allow(command === "approve" || command === "deny" ? "campaigns:approve" : "campaigns:operate"), async (req, res) => {
       res.json(present(await campaigns[command](uuidParam(req.params.id, "campaign id"), actorOf(req))));
     });
   }

@@ -1,10 +1,10 @@
 import type { Request } from "express";
+import { principalOf } from "../auth/principal.js";
 import { badRequest } from "../http-error.js";
 
-/** Who made the request, for the audit trail. Authentication of operators comes with its own issue. */
+/** Who made the request, for the audit trail: the authenticated principal (api/auth), never a header. */
 export function actorOf(req: Request): string {
-  const user = req.header("x-aerie-user");
-  return user && /^[\w.@-]{1,64}$/.test(user) ? `user:${user}` : "user:anonymous";
+  return principalOf(req).id;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -8,6 +8,7 @@ import type pg from "pg";
 import { CredentialsExistError, provisionDevice, revokeDevice } from "../../bridge/provisioning.js";
 import { CONTROLLER_ID } from "../../bridge/protocol/schemas.js";
 import type { Database } from "../../core/db/prisma.js";
+import { allow } from "../auth/allow.js";
 import { audit } from "../audit.js";
 import { badRequest, HttpError, notFound } from "../http-error.js";
 import { actorOf } from "./common.js";
@@ -22,7 +23,7 @@ function controllerIdParam(value: string): string {
 
 export function deviceCredentialRoutes(db: Database, pool: pg.Pool, credentialsChanged: CredentialsChanged = async () => undefined): Router {
   const router = Router({ mergeParams: true });
-  router.post("/:controllerId/credentials", async (req, res) => {
+  router.post("/:controllerId/credentials", allow("devices:credentials"), async (req, res) => {
     const controllerId = controllerIdParam(req.params.controllerId);
     const rotate = req.query.rotate;
     if (rotate !== undefined && rotate !== "true" && rotate !== "false") throw badRequest("rotate must be true or false");
@@ -38,7 +39,7 @@ export function deviceCredentialRoutes(db: Database, pool: pg.Pool, credentialsC
     await audit(db, actorOf(req), rotate === "true" ? "device.credentials.rotated" : "device.credentials.issued", `device:${controllerId}`);
     res.status(201).set("Cache-Control", "no-store").json({ controllerId, username: controllerId, token: credential.token });
   });
-  router.delete("/:controllerId/credentials", async (req, res) => {
+  router.delete("/:controllerId/credentials", allow("devices:credentials"), async (req, res) => {
     const controllerId = controllerIdParam(req.params.controllerId);
     if (!(await revokeDevice(pool, controllerId))) throw notFound(`credentials of device ${controllerId}`);
     await credentialsChanged(controllerId);

@@ -1,5 +1,6 @@
 import { Router, type Request } from "express";
 import type { Database } from "../../core/db/prisma.js";
+import { allow } from "../auth/allow.js";
 import { badRequest } from "../http-error.js";
 import { DEVICE_SORTS, type DeviceSort, FleetService, parseAttributeFilters, parseTelemetryRange } from "../services/fleet.js";
 import { present } from "./common.js";
@@ -24,7 +25,7 @@ function integer(req: Request, name: string, min: number, max: number): number |
 export function deviceRoutes(db: Database): Router {
   const router = Router();
   const fleet = new FleetService(db);
-  router.get("/", async (req, res) => {
+  router.get("/", allow("read"), async (req, res) => {
     const online = text(req, "online");
     if (online !== undefined && online !== "true" && online !== "false") throw badRequest("online must be true or false");
     const sort = text(req, "sort");
@@ -38,11 +39,11 @@ export function deviceRoutes(db: Database): Router {
     });
     res.json(present(result));
   });
-  router.get("/:controllerId/telemetry", async (req, res) => {
+  router.get("/:controllerId/telemetry", allow("read"), async (req, res) => {
     const { from, to, step } = parseTelemetryRange(req.query as Record<string, unknown>);
     res.json(await fleet.telemetry(req.params.controllerId, from, to, step));
   });
-  router.get("/:controllerId", async (req, res) => {
+  router.get("/:controllerId", allow("read"), async (req, res) => {
     res.json(present(await fleet.detail(req.params.controllerId)));
   });
   return router;

@@ -2,6 +2,7 @@
 // line; `?types=` and `?campaignId=` narrow the stream; a comment every 15 s keeps proxies from closing it.
 // What a caller may see is decided per event type by `visible` (the caller's role, see api/auth).
 import { Router, type Request } from "express";
+import { allow } from "../auth/allow.js";
 import { badRequest } from "../http-error.js";
 import { EVENT_TYPES, type EventHub, type EventType, type LiveEvent } from "../events/hub.js";
 import { uuidParam } from "./common.js";
@@ -13,7 +14,7 @@ export type EventVisibility = (req: Request, type: EventType) => boolean;
 
 export function eventRoutes(hub: EventHub, visible: EventVisibility = () => true): Router {
   const router = Router();
-  router.get("/", async (req, res) => {
+  router.get("/", allow("read"), async (req, res) => {
     const rawTypes = typeof req.query.types === "string" && req.query.types !== "" ? req.query.types.split(",") : [...EVENT_TYPES];
     const unknown = rawTypes.filter((t) => !(EVENT_TYPES as readonly string[]).includes(t));
     if (unknown.length > 0) throw badRequest(`types must be a comma-separated list of ${EVENT_TYPES.join(", ")} (unknown: ${unknown.join(", ")})`);

@@ -228,6 +228,11 @@ export class CampaignService {
       if (campaign.status !== "waiting_for_approval" && !(options.approval && !campaign.approvedAt && ["provisioning", "created"].includes(campaign.status))) {
         throw conflictState(id, campaign.status, "only a campaign waiting for approval can be approved");
       }
+      // Four eyes. hawkBit's approval workflow (DefaultRolloutApprovalStrategy#isApprovalNeeded,
+      // JpaRolloutManagement#approveOrDeny) separates the creating and the approving permission; Aerie also
+      // separates the persons: whoever created or started the campaign cannot approve it as well.
+      const own = await this.db.auditEvent.findFirst({ where: { subject: `campaign:${id}`, actor, action: { in: ["campaign.create", "campaign.start"] } } });
+      if (own) throw new HttpError(403, "four_eyes", `${actor} ${own.action === "campaign.create" ? "created" : "started"} this campaign, so someone else must approve it (four eyes)`);
       await this.db.campaign.update({ where: { id }, data: { approvedAt: new Date(), approvedBy: actor } });
       if (campaign.hawkbitRolloutId) {
         const rollout = await this.hawkbit.getRollout(campaign.hawkbitRolloutId);

@@ -5,6 +5,9 @@
 import type { Database } from "../../core/db/prisma.js";
 import { logger } from "../../core/log.js";
 import { PassLoop } from "../../core/pass-loop.js";
+import { redactText } from "../../core/redact.js";
+import { postWebhook } from "./post.js";
+import { WebhookTargetPolicy, WebhookTargetRefused } from "./target-policy.js";
 import { DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, sign } from "./signature.js";
 
 export interface WebhookDispatcherOptions {
@@ -14,6 +17,8 @@ export interface WebhookDispatcherOptions {
   retryMaxMs?: number;
   timeoutMs?: number;
   batchSize?: number;
+  /** Which targets may be posted to; default: public addresses only. */
+  policy?: WebhookTargetPolicy;
 }
 
 interface Claimed {
@@ -41,7 +46,8 @@ function originOf(url: string): string {
 
 export class WebhookDispatcher {
   private readonly log = logger("webhooks");
-  private readonly opts: Required<WebhookDispatcherOptions>;
+  private readonly opts: Required<Omit<WebhookDispatcherOptions, "policy">>;
+  private readonly policy: WebhookTargetPolicy;
   private stopping = new AbortController();
   private readonly loop = new PassLoop(
     // A full batch means more are due: go on at once.
@@ -53,6 +59,7 @@ export class WebhookDispatcher {
   );
 
   constructor(private readonly db: Database, opts: WebhookDispatcherOptions = {}) {
+    this.policy = opts.policy ?? new WebhookTargetPolicy();
     this.opts = {
       pollIntervalMs: opts.pollIntervalMs ?? 1000, maxAttempts: opts.maxAttempts ?? 12, retryBaseMs: opts.retryBaseMs ?? 2000,
       retryMaxMs: opts.retryMaxMs ?? 3_600_000, timeoutMs: opts.timeoutMs ?? 10_000, batchSize: opts.batchSize ?? 20,
@@ -92,24 +99,27 @@ export class WebhookDispatcher {
     let status: number | undefined;
     let error: string | undefined;
     try {
-      const response = await fetch(delivery.url, {
-        method: "POST",
-        redirect: "manual",
-        signal: AbortSignal.any([AbortSignal.timeout(this.opts.timeoutMs), this.stopping.signal]),
+      // Connected only to an address the target policy allows, checked again now (DNS rebinding).
+      const timeout = AbortSignal.timeout(this.opts.timeoutMs);
+      status = await postWebhook(delivery.url, body, {
+        policy: this.policy,
+        signal: AbortSignal.any([timeout, this.stopping.signal]),
         headers: {
           "content-type": "application/json", "user-agent": "Aerie-Webhooks/1",
           [SIGNATURE_HEADER]: sign(delivery.secret, timestamp, body), [TIMESTAMP_HEADER]: String(timestamp),
           [EVENT_HEADER]: delivery.event, [DELIVERY_HEADER]: String(delivery.id),
         },
-        body,
+      }).catch((e: unknown) => {
+        throw timeout.aborted && !this.stopping.signal.aborted ? Object.assign(new Error("timeout"), { name: "TimeoutError" }) : e;
       });
-      status = response.status;
-      await response.body?.cancel().catch(() => undefined);
       if (status < 200 || status >= 300) error = `HTTP ${status}`;
     } catch (e) {
       if (this.stopping.signal.aborted) return;
-      const cause = (e as { cause?: { code?: string } }).cause;
-      error = (e as Error).name === "TimeoutError" ? "timeout" : (cause?.code ?? (e as Error).message).slice(0, 200);
+      const code = (e as NodeJS.ErrnoException).code;
+      error =
+        e instanceof WebhookTargetRefused ? `refused: ${e.reason}`.slice(0, 200)
+        : (e as Error).name === "TimeoutError" ? "timeout"
+        : redactText(code ?? (e as Error).message).slice(0, 200);
     }
     const attempts = delivery.attempts + 1;
     // Only the origin: webhook URLs often carry a token in their path or query.

@@ -2,7 +2,9 @@
 // logged; deliveries are enqueued by database triggers (see the 20261122100100 migration), not here.
 import type { Database } from "../../core/db/prisma.js";
 import { audit } from "../audit.js";
-import { notFound } from "../http-error.js";
+import { redactUrl } from "../../core/redact.js";
+import { badRequest, notFound } from "../http-error.js";
+import { WebhookTargetPolicy, WebhookTargetRefused } from "./target-policy.js";
 import { compile, parseBody } from "../validation.js";
 
 export const WEBHOOK_EVENTS = [
@@ -35,18 +37,24 @@ const validate = compile<WebhookInput>(webhookInputSchema);
 
 type Row = { id: string; url: string; events: string[]; createdBy: string; createdAt: Date; secret: string };
 
-/** What the API shows of a subscription: everything but the secret. */
-function view({ secret: _secret, ...rest }: Row) {
-  return rest;
+/** What the API shows of a subscription: everything but the secret, and the URL without credentials. */
+function view({ secret: _secret, url, ...rest }: Row) {
+  return { ...rest, url: redactUrl(url) };
 }
 
 export class WebhookService {
-  constructor(private readonly db: Database) {}
+  constructor(private readonly db: Database, private readonly policy = new WebhookTargetPolicy()) {}
 
   async create(body: unknown, actor: string) {
     const input = parseBody(validate, body);
+    try {
+      await this.policy.checkUrl(input.url);
+    } catch (error) {
+      if (error instanceof WebhookTargetRefused) throw badRequest(`invalid request body: /url ${error.reason}`, [{ instancePath: "/url", message: error.reason }]);
+      throw error;
+    }
     const row = await this.db.webhookSubscription.create({ data: { url: input.url, events: input.events, secret: input.secret, createdBy: actor } });
-    await audit(this.db, actor, "webhook.create", `webhook:${row.id}`, { url: row.url, events: row.events });
+    await audit(this.db, actor, "webhook.create", `webhook:${row.id}`, { url: redactUrl(row.url), events: row.events });
     return view(row);
   }
 

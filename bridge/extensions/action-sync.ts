@@ -27,6 +27,13 @@ type Phase = "notice" | "consent" | "canceling";
 interface Known {
   controllerId: string;
   phase: Phase;
+  /**
+   * This leader has published the phase's notice. A new leader reads the open actions from Postgres but cannot know
+   * that their retained notices are still on the broker (an in-memory broker restarted with Aerie keeps none) nor
+   * that each device's hello was heard (one sent before the bridge subscribed is lost): its first full pass
+   * publishes every open action's notice again.
+   */
+  announced: boolean;
 }
 
 const PAGE = 500;
@@ -94,7 +101,7 @@ export class ActionSyncExtension implements Extension {
     this.lastActivity = Date.now();
     const open = await this.ctx.db.deviceAction.findMany({ where: { status: { notIn: [...FINAL_STATUSES] } }, select: { hawkbitActionId: true, status: true, device: { select: { controllerId: true } } } });
     for (const a of open) {
-      this.known.set(a.hawkbitActionId, { controllerId: a.device.controllerId, phase: a.status === "canceling" ? "canceling" : a.status === "awaiting-consent" ? "consent" : "notice" });
+      this.known.set(a.hawkbitActionId, { controllerId: a.device.controllerId, phase: a.status === "canceling" ? "canceling" : a.status === "awaiting-consent" ? "consent" : "notice", announced: false });
     }
     await this.listen().catch((error) => this.ctx.log.warn({ err: (error as Error).message }, "no wake-up notifications; polling only"));
     this.loop.start();
@@ -211,7 +218,7 @@ export class ActionSyncExtension implements Extension {
         continue;
       }
       const phase: Phase = status === "canceling" ? "canceling" : status === "wait_for_confirmation" ? "consent" : "notice";
-      if (known?.phase === phase) continue;
+      if (known?.phase === phase && known.announced) continue;
       changed++;
       if (known) await this.transition(action, known, phase);
       else fresh.push({ action, controllerId, phase });
@@ -232,7 +239,7 @@ export class ActionSyncExtension implements Extension {
     const ours = new Set(rows.map((r) => r.action_id));
     for (const { action, controllerId, phase } of fresh) {
       if (!ours.has(action.id)) continue;
-      const known: Known = { controllerId, phase: "notice" };
+      const known: Known = { controllerId, phase: "notice", announced: false };
       this.known.set(action.id, known);
       await this.transition(action, known, phase, true);
     }
@@ -262,6 +269,7 @@ export class ActionSyncExtension implements Extension {
         if (isNew && action.createdAt) metrics.noticeLatencySeconds.observe(Math.max(0, Date.now() - action.createdAt) / 1000);
       }
       known.phase = phase;
+      known.announced = true;
     } catch (error) {
       // Left in its old phase: the next full pass tries again.
       metrics.bridgeErrors.inc({ stage: "sync" });

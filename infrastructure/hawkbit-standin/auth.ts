@@ -2,6 +2,7 @@
 // gateway token or the target's own security token.
 import { timingSafeEqual } from "node:crypto";
 import type { Request, RequestHandler } from "express";
+import type { DdiAuthSettings } from "./tenant-config.js";
 
 function sameSecret(a: string, b: string): boolean {
   const x = Buffer.from(a);
@@ -31,10 +32,14 @@ export function basicAuth(username: string, password: string): RequestHandler {
 
 export type DdiPrincipal = { kind: "gateway" } | { kind: "target"; controllerId: string };
 
-/** Reads the DDI credentials; `targetToken` looks up the token of an existing target. */
+/**
+ * Reads the DDI credentials as hawkBit 1.1.0's DDI security does (GatewayTokenAuthenticator / SecurityTokenAuthenticator
+ * in hawkbit-rest-core): `GatewayToken <key>` only while gateway-token authentication is enabled with a key,
+ * `TargetToken <token>` only while target-token authentication is enabled, against the target's own security token.
+ */
 export function ddiPrincipal(
   req: Request,
-  gatewayToken: string,
+  settings: DdiAuthSettings,
   targetToken: (controllerId: string) => string | undefined,
 ): DdiPrincipal | undefined {
   const header = req.get("authorization") ?? "";
@@ -42,11 +47,11 @@ export function ddiPrincipal(
   if (sep < 0) return undefined;
   const scheme = header.slice(0, sep).toLowerCase();
   const token = header.slice(sep + 1).trim();
-  if (scheme === "gatewaytoken" && sameSecret(token, gatewayToken)) return { kind: "gateway" };
-  if (scheme === "targettoken") {
+  if (scheme === "gatewaytoken" && settings.gatewayToken !== undefined && sameSecret(token, settings.gatewayToken)) return { kind: "gateway" };
+  if (scheme === "targettoken" && settings.targetToken) {
     const controllerId = String(req.params.controllerId);
     const expected = targetToken(controllerId);
-    if (expected !== undefined && sameSecret(token, expected)) return { kind: "target", controllerId };
+    if (expected !== undefined && expected !== "" && sameSecret(token, expected)) return { kind: "target", controllerId };
   }
   return undefined;
 }

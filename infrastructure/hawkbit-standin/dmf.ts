@@ -68,7 +68,9 @@ function feedbackOf(status: DmfActionStatus, messages: string[], code: number | 
     case "FINISHED": return { cancel: false, feedback: { ...base, execution: "closed", finished: "success" } };
     case "ERROR": return { cancel: false, feedback: { ...base, execution: "closed", finished: "failure" } };
     case "WARNING": return { cancel: false, feedback: { ...base, execution: "rejected", finished: "none" } };
-    case "CANCELED": return { cancel: true, feedback: { ...base, execution: "canceled", finished: "none" } };
+    // Status.CANCELED goes to addCancelActionStatus, which closes the action: the DDI cancel feedback that maps to it
+    // is closed+success (DDI's `canceled` execution is a WARNING there).
+    case "CANCELED": return { cancel: true, feedback: { ...base, execution: "closed", finished: "success" } };
     case "CANCEL_REJECTED": return { cancel: true, feedback: { ...base, execution: "rejected", finished: "none" } };
     default: throw new Reject("Status for action does not exist.");
   }
@@ -227,7 +229,7 @@ export async function startStandinDmf(store: Store, log: Logger, commit: () => P
       if (update.actionStatus === "CANCEL_REJECTED" && action.status !== "canceling" && action.status !== "canceled") {
         throw new Reject(`Cancel rejected message is not allowed, if action is on state: ${action.status.toUpperCase()}`);
       }
-      if (update.code !== undefined) messages.push(`Device reported status code: ${update.code}`);
+      // "Device reported status code: <code>" is added by the action functions, as DdiRootController/AmqpMessageHandlerService do.
       const { cancel, feedback } = feedbackOf(update.actionStatus, messages, update.code);
       if (cancel) applyCancelFeedback(store, action, target, feedback);
       else applyDeploymentFeedback(store, action, target, feedback);

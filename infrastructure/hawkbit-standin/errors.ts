@@ -38,11 +38,19 @@ export const rsqlField = (field: string): HawkbitHttpError =>
   new HawkbitHttpError(400, `${REPO}.RSQLParameterUnsupportedFieldException`, "hawkbit.server.error.rest.param.rsqlInvalidField",
     `Unknown search parameter field: ${field}`);
 
+/** An enum field compared with a value that names no constant (hawkBit 1.1.0 SpecificationBuilder.toEnumValue: UNSUPPORTED_FIELD). */
+export const rsqlValue = (message: string): HawkbitHttpError =>
+  new HawkbitHttpError(400, `${REPO}.RSQLParameterUnsupportedFieldException`, "hawkbit.server.error.rest.param.rsqlInvalidField", message);
+
+export const sortDirection = (direction: string): HawkbitHttpError =>
+  new HawkbitHttpError(400, "org.eclipse.hawkbit.mgmt.rest.resource.exception.SortParameterUnsupportedDirectionException", "hawkbit.server.error.rest.param.invalidDirection",
+    `The given sort parameter direction ${direction} does not exist`);
+
 export const sortSyntax = (message: string): HawkbitHttpError =>
-  new HawkbitHttpError(400, "org.eclipse.hawkbit.rest.exception.SortParameterSyntaxErrorException", "hawkbit.server.error.rest.param.sortParamSyntax", message);
+  new HawkbitHttpError(400, "org.eclipse.hawkbit.mgmt.rest.resource.exception.SortParameterSyntaxErrorException", "hawkbit.server.error.rest.param.sortParamSyntax", message);
 
 export const sortField = (field: string): HawkbitHttpError =>
-  new HawkbitHttpError(400, "org.eclipse.hawkbit.rest.exception.SortParameterUnsupportedFieldException", "hawkbit.server.error.rest.param.invalidField",
+  new HawkbitHttpError(400, "org.eclipse.hawkbit.mgmt.rest.resource.exception.SortParameterUnsupportedFieldException", "hawkbit.server.error.rest.param.invalidField",
     `Unknown sort field: ${field}`);
 
 export const rolloutIllegalState = (message: string): HawkbitHttpError =>
@@ -74,17 +82,19 @@ export const actionGone = (actionId: number): HawkbitHttpError =>
   new HawkbitHttpError(410, `${REPO}.EntityReadOnlyException`, "hawkbit.server.error.entityReadOnly",
     `Action ${actionId} is not active anymore.`);
 
-export const actionNotCancelable = (actionId: number): HawkbitHttpError =>
-  new HawkbitHttpError(400, `${REPO}.CancelActionNotAllowedException`, "hawkbit.server.error.action.notCancelable",
-    `Action ${actionId} is not active and cannot be canceled.`);
+/** SP_ACTION_NOT_CANCELABLE, mapped to 405 METHOD_NOT_ALLOWED by hawkBit 1.1.0 RestConfiguration.ResponseExceptionHandler. */
+export const actionNotCancelable = (actionId: number, message = `Action ${actionId} is not active and cannot be canceled.`): HawkbitHttpError =>
+  new HawkbitHttpError(405, `${REPO}.CancelActionNotAllowedException`, "hawkbit.server.error.action.notCancelable",
+    message);
 
 export const autoConfirmAlreadyActive = (controllerId: string): HawkbitHttpError =>
   new HawkbitHttpError(409, `${REPO}.AutoConfirmationAlreadyActiveException`, "hawkbit.server.error.repo.autoConfirmAlreadyActive",
     `Auto confirmation is already active for device ${controllerId}.`);
 
-export const forceQuitNotAllowed = (actionId: number): HawkbitHttpError =>
-  new HawkbitHttpError(400, `${REPO}.ForceQuitActionNotAllowedException`, "hawkbit.server.error.action.forceQuitNotAllowed",
-    `Action ${actionId} is not canceled yet and cannot be force quit.`);
+/** SP_ACTION_NOT_FORCE_QUITABLE, 405 as RestConfiguration maps it. */
+export const forceQuitNotAllowed = (actionId: number, message = `Action ${actionId} is not canceled yet and cannot be force quit.`): HawkbitHttpError =>
+  new HawkbitHttpError(405, `${REPO}.ForceQuitActionNotAllowedException`, "hawkbit.server.error.action.notForceQuitable",
+    message);
 
 /** Renders HawkbitHttpError as ExceptionInfo; anything else is a stand-in bug and becomes a generic 500. */
 export function exceptionInfoHandler(onUnexpected: (err: unknown) => void): ErrorRequestHandler {

@@ -1,7 +1,7 @@
 // RSQL/sort field names per entity, as hawkBit's *Fields enums expose them.
-import type { FieldMap } from "./query.js";
+import { type FieldMap, field } from "./query.js";
 import type {
-  ActionRec, DistributionSetRec, DistributionSetTypeRec, RolloutGroupRec, RolloutRec, SoftwareModuleRec,
+  ActionRec, ActionStatusEntry, DistributionSetRec, DistributionSetTypeRec, RolloutGroupRec, RolloutRec, SoftwareModuleRec,
   SoftwareModuleTypeRec, TargetFilterRec, TargetRec, TargetTagRec, TargetTypeRec,
 } from "./model.js";
 import type { Store } from "./store.js";
@@ -75,36 +75,66 @@ export const targetFilterFields: FieldMap<TargetFilterRec> = {
 
 export const metadataFields: FieldMap<{ key: string; value: string }> = { key: (m) => m.key, value: (m) => m.value };
 
+/** hawkBit 1.1.0 Action.Status, lower-cased as the REST API renders it (MgmtTargetMapper.toResponse). */
+export const ACTION_STATUSES = [
+  "finished", "error", "warning", "running", "canceled", "canceling", "retrieved", "download", "scheduled", "cancel_rejected",
+  "downloaded", "wait_for_confirmation",
+] as const;
+
+/**
+ * hawkBit 1.1.0 ActionFields (hawkbit-repository-api .../qfields/ActionFields.java): `status` is the action's real
+ * status (an enum: `status==pending` is a 400), `active` a boolean; target, distributionSet, rollout and rolloutGroup
+ * need one of their declared sub-attributes (TargetFields / DistributionSetFields / RolloutFields names).
+ */
 export function actionFields(store: Store): FieldMap<ActionRec> {
   return {
-    ...audited,
-    id: (a) => a.id,
-    // hawkBit's STATUS field is the active flag rendered as pending/finished; DETAILSTATUS is the real status.
-    status: (a) => (a.active ? "pending" : "finished"),
-    active: (a) => String(a.active),
-    detailstatus: (a) => a.status,
-    laststatuscode: (a) => a.lastStatusCode,
-    weight: (a) => a.weight,
-    target: (a, sub) => {
-      const s = sub?.toLowerCase();
-      if (s === "name") return store.findTarget(a.controllerId)?.name;
-      return a.controllerId;
-    },
-    distributionset: (a, sub) => {
+    id: field((a) => a.id),
+    active: field((a) => String(a.active), { boolean: true }),
+    status: field((a) => a.status, { values: ACTION_STATUSES }),
+    laststatuscode: field((a) => a.lastStatusCode),
+    createdat: field((a) => a.createdAt),
+    createdby: field((a) => a.createdBy),
+    lastmodifiedat: field((a) => a.lastModifiedAt),
+    lastmodifiedby: field((a) => a.lastModifiedBy),
+    weight: field((a) => a.weight),
+    target: field((a, sub) => {
+      const target = store.findTarget(a.controllerId);
+      switch (sub) {
+        case "name": return target?.name;
+        case "updatestatus": return target?.updateStatus;
+        case "address": return target?.address;
+        default: return a.controllerId;
+      }
+    }, { subs: ["controllerid", "name", "updatestatus", "address"] }),
+    distributionset: field((a, sub) => {
       const ds = store.distributionSet(a.distributionSetId);
-      const s = sub?.toLowerCase();
-      return s === "name" ? ds.name : s === "version" ? ds.version : ds.id;
-    },
-    rollout: (a, sub) => {
+      switch (sub) {
+        case "name": return ds.name;
+        case "version": return ds.version;
+        case "type": return store.distributionSetType(ds.typeId).key;
+        default: return ds.id;
+      }
+    }, { subs: ["id", "name", "version", "type"] }),
+    rollout: field((a, sub) => {
       if (a.rolloutId === undefined) return undefined;
-      return sub?.toLowerCase() === "name" ? store.rollout(a.rolloutId).name : a.rolloutId;
-    },
-    rolloutgroup: (a, sub) => {
+      return sub === "name" ? store.rollout(a.rolloutId).name : a.rolloutId;
+    }, { subs: ["id", "name"] }),
+    rolloutgroup: field((a, sub) => {
       if (a.rolloutGroupId === undefined) return undefined;
-      return sub?.toLowerCase() === "name" ? store.rolloutGroup(a.rolloutGroupId).name : a.rolloutGroupId;
-    },
+      return sub === "name" ? store.rolloutGroup(a.rolloutGroupId).name : a.rolloutGroupId;
+    }, { subs: ["id", "name"] }),
+    externalref: field((a) => a.externalRef),
   };
 }
+
+/** hawkBit 1.1.0 ActionStatusFields: id, timestamp, reportedAt (= createdAt), createdAt, createdBy. */
+export const actionStatusFields: FieldMap<ActionStatusEntry> = {
+  id: field((s) => s.id),
+  timestamp: field((s) => s.timestamp ?? s.reportedAt),
+  reportedat: field((s) => s.reportedAt),
+  createdat: field((s) => s.reportedAt),
+  createdby: field((s) => s.createdBy),
+};
 
 export const rolloutFields: FieldMap<RolloutRec> = {
   ...audited, id: (r) => r.id, name: (r) => r.name, description: (r) => r.description, status: (r) => r.status,

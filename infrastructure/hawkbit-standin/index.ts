@@ -24,6 +24,7 @@ import { targetTagRoutes } from "./routes/mgmt-target-tags.js";
 import { targetTypeRoutes } from "./routes/mgmt-target-types.js";
 import { type SpecValidationOptions, specValidators } from "./spec-validation.js";
 import { Store } from "./store.js";
+import { DEFAULT_POLLING, type PollingLimits, ddiAuthSettings, setConfig } from "./tenant-config.js";
 
 export type { SpecValidationOptions, SpecViolation } from "./spec-validation.js";
 
@@ -34,10 +35,22 @@ export interface HawkbitStandinOptions {
   tenant?: string;
   username: string;
   password: string;
-  gatewayToken: string;
+  /**
+   * Tenant configuration the stand-in starts with, as a provisioned hawkBit would have it (e.g.
+   * `{ "authentication.gatewaytoken.enabled": true, "authentication.gatewaytoken.key": "…" }`); keys and values as
+   * PUT /rest/v1/system/configs takes them. Applied only to keys the stored state has not set. Without presets every
+   * key has hawkBit 1.1.0's default: gateway-token and target-token authentication off, so DDI answers 401.
+   */
+  tenantConfig?: Record<string, unknown>;
   schedulerIntervalMs?: number;
-  /** `config.polling.sleep` handed to devices (hawkBit's default is 5 minutes). */
+  /**
+   * hawkbit.controller.pollingTime: the global default of the tenant's pollingTime, which DDI hands to devices as
+   * `config.polling.sleep` (hawkBit's default is 00:05:00).
+   */
   pollingSleep?: string;
+  /** hawkbit.controller.minPollingTime (00:00:30) and maxPollingTime (23:59:59): the range PUT pollingTime accepts. */
+  minPollingTime?: string;
+  maxPollingTime?: string;
   /** Conformance mode for tests: check all traffic against the hawkBit OpenAPI documents. */
   specValidation?: SpecValidationOptions;
   /** Device Management Federation API on this RabbitMQ (amqp://user:password@host:port/vhost); off when unset. */
@@ -55,9 +68,23 @@ export async function startHawkbitStandin(opts: HawkbitStandinOptions): Promise<
   const artifacts = new ArtifactStorage(opts.dataDir);
   await artifacts.init();
   const engine = new RolloutEngine(store, log);
+  const pollingDefaults: PollingLimits = {
+    pollingTime: opts.pollingSleep ?? DEFAULT_POLLING.pollingTime,
+    minPollingTime: opts.minPollingTime ?? DEFAULT_POLLING.minPollingTime,
+    maxPollingTime: opts.maxPollingTime ?? DEFAULT_POLLING.maxPollingTime,
+  };
+  // Presets are written like PUT /system/configs (converted to each key's type) but without the polling range check,
+  // as a server's own properties are not; keys already in the stored state keep their values.
+  const presets = Object.entries(opts.tenantConfig ?? {}).filter(([key]) => store.state.tenantConfig?.[key] === undefined);
+  for (const [key, value] of presets) setConfig(store, key, value, "system", { ...pollingDefaults, minPollingTime: "00:00:00" });
+  if (presets.length > 0) store.changed();
+  const auth = ddiAuthSettings(store);
+  if (auth.gatewayToken === undefined && !auth.targetToken) {
+    log.warn("DDI authentication is off (hawkBit's default): devices get 401 until authentication.gatewaytoken.enabled or authentication.targettoken.enabled is set");
+  }
   let dmf: StandinDmf | undefined;
   const ctx: StandinContext = {
-    store, engine, artifacts, log, tenant: opts.tenant ?? "DEFAULT", pollingSleep: opts.pollingSleep ?? "00:05:00",
+    store, engine, artifacts, log, tenant: opts.tenant ?? "DEFAULT", pollingDefaults,
     // Does not wait for the disk: the state is written shortly after, coalesced (see state-file.ts). The kicked
     // tick runs after the handler has answered, as it did when the answer waited for each write.
     async commit() {
@@ -86,7 +113,7 @@ export async function startHawkbitStandin(opts: HawkbitStandinOptions): Promise<
     mgmt.use(routes(ctx));
   }
   app.use("/rest/v1", mgmt);
-  app.use(ddiRoutes(ctx, opts.gatewayToken));
+  app.use(ddiRoutes(ctx));
   app.use((req, _res, next) => {
     next(new HawkbitHttpError(404, "org.springframework.web.servlet.NoHandlerFoundException", "hawkbit.server.error.repo.entityNotFound",
       `No endpoint ${req.method} ${req.path}`));

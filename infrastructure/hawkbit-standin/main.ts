@@ -12,7 +12,10 @@ const standin = await startHawkbitStandin({
   tenant: env.HAWKBIT_STANDIN_TENANT ?? "DEFAULT",
   username: env.HAWKBIT_STANDIN_USERNAME ?? "admin",
   password: env.HAWKBIT_STANDIN_PASSWORD ?? "admin",
-  gatewayToken: env.HAWKBIT_STANDIN_GATEWAY_TOKEN ?? "gateway-token",
+  // Like a provisioned hawkBit: a gateway token given here is enabled at start; without one DDI stays off (401).
+  tenantConfig: env.HAWKBIT_STANDIN_GATEWAY_TOKEN
+    ? { "authentication.gatewaytoken.enabled": true, "authentication.gatewaytoken.key": env.HAWKBIT_STANDIN_GATEWAY_TOKEN }
+    : undefined,
   schedulerIntervalMs: env.HAWKBIT_STANDIN_SCHEDULER_MS ? Number(env.HAWKBIT_STANDIN_SCHEDULER_MS) : undefined,
   pollingSleep: env.HAWKBIT_STANDIN_POLLING_SLEEP,
 });

@@ -64,6 +64,8 @@ export interface DistributionSetRec extends Audit {
   moduleIds: number[];
   locked: boolean;
   requiredMigrationStep: boolean;
+  metadata?: Record<string, string>;
+  tagIds?: number[];
   /** Invalidated for good (absent: valid). */
   valid?: boolean;
   /** Soft-deleted: kept for the actions that refer to it, no longer listed. */
@@ -118,10 +120,10 @@ export interface TargetFilterRec extends Audit {
   autoAssign?: { distributionSetId: number; actionType: ActionType; weight?: number; confirmationRequired?: boolean };
 }
 
-/** hawkBit's Action.Status (lower-cased in `detailStatus`). */
+/** hawkBit 1.1.0 Action.Status, lower-cased as MgmtAction.status renders it. */
 export type ActionStatus =
   | "scheduled" | "running" | "retrieved" | "download" | "downloaded" | "warning"
-  | "canceling" | "canceled" | "finished" | "error" | "wait_for_confirmation";
+  | "canceling" | "canceled" | "finished" | "error" | "wait_for_confirmation" | "cancel_rejected";
 
 export type ActionType = "forced" | "soft" | "timeforced" | "downloadonly";
 
@@ -131,6 +133,9 @@ export interface ActionStatusEntry {
   reportedAt: number;
   messages: string[];
   code?: number;
+  /** The device's own time of the status (DdiActionFeedback.timestamp), else the time it was recorded. */
+  timestamp?: number;
+  createdBy?: string;
 }
 
 export interface ActionRec extends Audit {
@@ -146,11 +151,13 @@ export interface ActionRec extends Audit {
   rolloutGroupId?: number;
   lastStatusCode?: number;
   history: ActionStatusEntry[];
+  /** Set by an external system on assignment (MgmtAction.externalRef). */
+  externalRef?: string;
 }
 
 export type RolloutStatus =
   | "creating" | "waiting_for_approval" | "approval_denied" | "ready" | "starting" | "running" | "paused" | "finished"
-  | "deleting" | "deleted" | "stopped";
+  | "deleting" | "deleted" | "stopping" | "stopped";
 export type RolloutGroupStatus = "creating" | "ready" | "scheduled" | "running" | "finished" | "error";
 
 export interface Condition {
@@ -217,6 +224,8 @@ export interface StandinState {
   actions: ActionRec[];
   rollouts: RolloutRec[];
   rolloutGroups: RolloutGroupRec[];
+  /** The tenant metadata's default distribution set type (`default.ds.type`); absent means the seeded os_app. */
+  defaultDsTypeId?: number;
   /** Tenant configuration (Management API /system/configs), only keys that were set. Absent in old state files. */
   tenantConfig?: Record<string, TenantConfigRec>;
   /** Absent in state files written before tags, target types and target filters. */

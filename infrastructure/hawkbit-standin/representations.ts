@@ -1,7 +1,7 @@
 // Entity → Management API JSON, with the `_links` hawkBit's mappers attach. `base` is the request's origin,
 // because hawkBit builds its links from the incoming Host header.
 import type {
-  ActionRec, ArtifactRec, Audit, DistributionSetRec, DistributionSetTypeRec, RolloutGroupRec,
+  ActionRec, ActionStatusEntry, ArtifactRec, Audit, DistributionSetRec, DistributionSetTypeRec, RolloutGroupRec,
   RolloutRec, SoftwareModuleRec, SoftwareModuleTypeRec, TargetFilterRec, TargetRec, TargetTagRec, TargetTypeRec,
 } from "./model.js";
 import type { Store } from "./store.js";
@@ -98,24 +98,54 @@ export function target(base: string, t: TargetRec, store?: Store) {
   });
 }
 
-export function action(base: string, store: Store, a: ActionRec) {
-  const self = `${base}${API}/targets/${encodeURIComponent(a.controllerId)}/actions/${a.id}`;
+type NamedLinks = Record<string, { href: string; name?: string }>;
+
+/**
+ * hawkBit 1.1.0 MgmtTargetMapper.toResponse (compact: the self link only) and toResponseWithLinks (`full`: target,
+ * distributionset, status, rollout and, for a canceling or canceled action, canceledaction). MgmtAction 1.1.0 has
+ * `active` and the real status (lower-cased Action.Status) and no `detailStatus`; `forceTime` only for TIMEFORCED.
+ */
+export function action(base: string, store: Store, a: ActionRec, full = true) {
+  const targetSelf = `${base}${API}/targets/${encodeURIComponent(a.controllerId)}`;
+  const self = `${targetSelf}/actions/${a.id}`;
   const rollout = a.rolloutId === undefined ? undefined : store.rollout(a.rolloutId);
-  const links: Links = {
-    self: link(self),
-    target: link(`${base}${API}/targets/${encodeURIComponent(a.controllerId)}`),
-    distributionset: link(`${base}${API}/distributionsets/${a.distributionSetId}`),
-    status: link(`${self}/status?offset=0&limit=50&sort=id%3ADESC`),
-  };
-  if (rollout) links.rollout = link(`${base}${API}/rollouts/${rollout.id}`);
+  const cancelingOrCanceled = a.status === "canceling" || a.status === "canceled";
+  const links: NamedLinks = { self: link(self) };
+  if (full) {
+    if (cancelingOrCanceled) links.canceledaction = link(self);
+    const target = store.findTarget(a.controllerId);
+    links.target = { href: targetSelf, ...(target ? { name: target.name } : {}) };
+    const ds = store.distributionSet(a.distributionSetId);
+    links.distributionset = { href: `${base}${API}/distributionsets/${ds.id}`, name: `${ds.name}:${ds.version}` };
+    links.status = link(`${self}/status?offset=0&limit=50&sort=id%3ADESC`);
+    if (rollout) links.rollout = { href: `${base}${API}/rollouts/${rollout.id}`, name: rollout.name };
+  }
   return audited(a, {
     id: a.id,
-    type: a.status === "canceling" || a.status === "canceled" ? "cancel" : "update",
-    status: a.active ? "pending" : "finished", detailStatus: a.status,
+    type: cancelingOrCanceled ? "cancel" : "update",
+    active: a.active,
+    status: a.status,
     forceTime: a.actionType === "timeforced" ? a.forcedTime : undefined, forceType: a.actionType,
     weight: a.weight, rollout: rollout?.id, rolloutName: rollout?.name, lastStatusCode: a.lastStatusCode,
+    externalRef: a.externalRef || undefined,
     _links: links,
   });
+}
+
+/** hawkBit 1.1.0 MgmtDistributionSetMapper.toResponse(List<DistributionSetAssignmentResult>): MgmtTargetAssignmentResponseBody. */
+export function assignmentResult(base: string, alreadyAssigned: number, assigned: ActionRec[]) {
+  return {
+    assigned: assigned.length, alreadyAssigned, total: assigned.length + alreadyAssigned,
+    assignedActions: assigned.map((a) => ({ id: a.id, _links: { self: link(`${base}${API}/targets/${encodeURIComponent(a.controllerId)}/actions/${a.id}`) } })),
+  };
+}
+
+/** hawkBit 1.1.0 MgmtTargetMapper.toResponse(ActionStatus, messages): `type` is the lower-cased status. */
+export function actionStatus(s: ActionStatusEntry) {
+  return {
+    id: s.id, type: s.status, messages: s.messages, reportedAt: s.reportedAt, timestamp: s.timestamp ?? s.reportedAt,
+    ...(s.code === undefined ? {} : { code: s.code }),
+  };
 }
 
 export function rollout(base: string, store: Store, r: RolloutRec) {

@@ -31,17 +31,19 @@ import { rsqlFilter } from "./query.js";
 export const APPROVAL_ENABLED = "rollout.approval.enabled";
 export const CONFIRMATION_FLOW_ENABLED = "user.confirmation.flow.enabled";
 
+// STOPPING is entered from hawkBit 1.1.0 JpaRolloutManagement.ROLLOUT_STATUS_STOPPABLE (stop()).
 const ROLLOUT_TRANSITIONS: Record<RolloutStatus, readonly RolloutStatus[]> = {
-  creating: ["ready", "waiting_for_approval"],
-  waiting_for_approval: ["ready", "approval_denied", "deleting", "stopped"],
-  approval_denied: ["deleting"],
-  ready: ["starting", "deleting", "stopped"],
-  starting: ["running"],
-  running: ["paused", "finished", "deleting", "stopped"],
-  paused: ["running", "deleting", "stopped"],
+  creating: ["ready", "waiting_for_approval", "stopping"],
+  waiting_for_approval: ["ready", "approval_denied", "deleting", "stopped", "stopping"],
+  approval_denied: ["deleting", "stopping"],
+  ready: ["starting", "deleting", "stopped", "stopping"],
+  starting: ["running", "stopping"],
+  running: ["paused", "finished", "deleting", "stopped", "stopping"],
+  paused: ["running", "deleting", "stopped", "stopping"],
   finished: ["deleting"],
   deleting: ["deleted"],
   deleted: [],
+  stopping: ["stopped", "deleting"],
   stopped: ["deleting"],
 };
 
@@ -204,6 +206,39 @@ export class RolloutEngine {
     for (const g of this.store.groupsOf(rollout)) if (g.status !== "finished" && g.status !== "error") g.status = "finished";
   }
 
+  /**
+   * hawkBit 1.1.0 JpaRolloutManagement.stop: a stoppable rollout (CREATING, READY, WAITING_FOR_APPROVAL, STARTING,
+   * RUNNING, PAUSED, APPROVAL_DENIED) becomes STOPPING; anything else is RolloutIllegalStateException (400). The
+   * scheduler then finishes it (handleStopRollout).
+   */
+  requestStop(rollout: RolloutRec, user: string): void {
+    if (!["creating", "ready", "waiting_for_approval", "starting", "running", "paused", "approval_denied"].includes(rollout.status)) {
+      throw rolloutIllegalState("Rollout can only be stopped into the following statuses [CREATING, READY, WAITING_FOR_APPROVAL, STARTING, RUNNING, PAUSED, APPROVAL_DENIED]");
+    }
+    transitionRollout(this.store, rollout, "stopping", user);
+  }
+
+  /**
+   * hawkBit 1.1.0 JpaRolloutExecutor.handleStopRollout: scheduled actions are deleted, unfinished groups FINISHED, active
+   * actions soft-cancelled (CANCELING, so devices are told through DDI cancelAction); the rollout is STOPPED once no
+   * active action is left that is not CANCELING.
+   */
+  private handleStop(rollout: RolloutRec): boolean {
+    this.store.state.actions = this.store.state.actions.filter((a) => a.rolloutId !== rollout.id || a.status !== "scheduled");
+    for (const g of this.store.groupsOf(rollout)) if (g.status !== "finished" && g.status !== "error") g.status = "finished";
+    for (const action of this.store.actionsOfRollout(rollout.id)) {
+      if (action.active && action.status !== "canceling") {
+        action.status = "canceling";
+        action.history.push({ id: this.store.nextId("actionStatus"), status: "canceling", reportedAt: Date.now(), messages: ["Update Server: Rollout was stopped"] });
+        this.store.touch(action, SCHEDULER_USER);
+      }
+    }
+    if (!this.store.actionsOfRollout(rollout.id).some((a) => a.active && a.status !== "canceling")) {
+      transitionRollout(this.store, rollout, "stopped", rollout.lastModifiedBy);
+    }
+    return true;
+  }
+
   /** Runs a tick soon, so request handlers can answer with the intermediate state first, as hawkBit does. */
   kick(onDone: () => void): void {
     if (this.kicked) return;
@@ -236,6 +271,8 @@ export class RolloutEngine {
       case "deleting":
         transitionRollout(this.store, rollout, "deleted", SCHEDULER_USER);
         return true;
+      case "stopping":
+        return this.handleStop(rollout);
       case "ready":
         if (rollout.startAt === undefined || rollout.startAt > Date.now()) return false;
         transitionRollout(this.store, rollout, "starting", SCHEDULER_USER);

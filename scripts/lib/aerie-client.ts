@@ -18,12 +18,18 @@ export interface CampaignView {
 }
 
 export class AerieClient {
-  constructor(readonly baseUrl: string, private readonly user = "demo") {}
+  /** `token`: an API token (aerie_…) or OIDC access token, sent as a bearer token; the API refuses anonymous calls. */
+  constructor(readonly baseUrl: string, private readonly token?: string) {}
+
+  /** The Authorization header, for callers that use fetch themselves. */
+  get authorization(): Record<string, string> {
+    return this.token ? { authorization: `Bearer ${this.token}` } : {};
+  }
 
   async request<T>(method: string, path: string, body?: unknown, expected = [200, 201]): Promise<T> {
     const response = await fetch(`${this.baseUrl}${path}`, {
       method,
-      headers: { "content-type": "application/json", "x-aerie-user": this.user },
+      headers: { "content-type": "application/json", ...this.authorization },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await response.text();
@@ -34,14 +40,14 @@ export class AerieClient {
 
   /** A text request (the keyring's PEM routes) with the same credentials as request(); the caller judges the status. */
   async send(method: string, path: string, body: string | undefined, contentType = "text/plain"): Promise<{ status: number; text: string }> {
-    const response = await fetch(`${this.baseUrl}${path}`, { method, headers: { "content-type": contentType, "x-aerie-user": this.user }, body });
+    const response = await fetch(`${this.baseUrl}${path}`, { method, headers: { "content-type": contentType, ...this.authorization }, body });
     return { status: response.status, text: await response.text() };
   }
 
   async uploadArtifact(filename: string, body: Buffer | Readable, size?: number): Promise<{ id: string; sha256: string; size: number }> {
     const response = await fetch(`${this.baseUrl}/api/v1/artifacts?filename=${encodeURIComponent(filename)}`, {
       method: "POST",
-      headers: { "content-type": "application/octet-stream", "x-aerie-user": this.user, ...(size ? { "content-length": String(size) } : {}) },
+      headers: { "content-type": "application/octet-stream", ...this.authorization, ...(size ? { "content-length": String(size) } : {}) },
       body: body as BodyInit,
       duplex: "half",
     } as RequestInit);
@@ -81,7 +87,7 @@ export class AerieClient {
   }
 
   async metrics(): Promise<string> {
-    return (await fetch(`${this.baseUrl}/metrics`)).text();
+    return (await fetch(`${this.baseUrl}/metrics`, { headers: this.authorization })).text();
   }
 }
 

@@ -80,6 +80,9 @@ describe("Prometheus scrapes Aerie's fleet metrics", function () {
       "scrape_configs:",
       "  - job_name: aerie",
       "    metrics_path: /metrics",
+      // /metrics takes a token unless AERIE_METRICS_PUBLIC=true; Prometheus sends it as a bearer token.
+      "    authorization:",
+      `      credentials: ${stack.adminToken}`,
       "    static_configs:",
       `      - targets: ["${api.host}"]`,
       "",
@@ -99,7 +102,7 @@ describe("Prometheus scrapes Aerie's fleet metrics", function () {
 
     // Device traffic: four devices say hello, three stay online, each sends telemetry; one message is
     // delivered twice (stored once), two are malformed (dead letters).
-    const client = new AerieClient(stack.endpoints.api, "tester");
+    const client = new AerieClient(stack.endpoints.api, stack.adminToken);
     for (const controllerId of DEVICES) {
       const device = new SimulatedDevice({ controllerId, mqttUrl: stack.endpoints.mqtt, keyring: new Map(), token: await client.issueDeviceToken(controllerId) });
       await device.start();

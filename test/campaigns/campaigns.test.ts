@@ -42,7 +42,7 @@ describe("campaigns: API, lifecycle, health gate and pacing", function () {
   });
 
   it("serves its OpenAPI document, covering every campaign command", async () => {
-    const doc = await (await fetch(`${h.apiUrl}/openapi.json`)).json();
+    const doc = await (await fetch(`${h.apiUrl}/openapi.json`, { headers: h.api.authorization })).json();
     expect(doc.openapi).to.match(/^3\./);
     for (const verb of ["start", "pause", "resume", "stop", "retry", "approve", "deny"]) expect(doc.paths).to.have.property(`/api/v1/campaigns/{id}/${verb}`);
     expect(doc.components.schemas.CampaignInput.properties).to.include.keys("selection", "stages", "healthGate", "pacing", "maintenanceWindow", "consentRequired", "stuckTimeoutSeconds");
@@ -85,7 +85,11 @@ describe("campaigns: API, lifecycle, health gate and pacing", function () {
     const c = await create({ name: "cp-approved", releaseId, selection: "hardware==rev-a", groups: 2, approval: true, start: true });
     await waitFor("waiting for approval", async () => ((await campaign(c.id)).status === "waiting_for_approval" ? true : undefined), 10_000, 100);
     expect((await h.hawkbit.getRollout(c.hawkbitRolloutId!)).status).to.equal("ready");
-    await command(c.id, "approve");
+    // Four eyes: whoever created or started it cannot approve it; the refusal is audited.
+    await apiError(command(c.id, "approve"), 403, "four_eyes");
+    const approver = await h.clientAs("approver");
+    expect(await h.db.auditEvent.count({ where: { action: "access.denied", subject: `POST /api/v1/campaigns/${c.id}/approve` } })).to.equal(1);
+    await approver.request("POST", `/api/v1/campaigns/${c.id}/approve`);
     await waitFor("running", async () => ((await campaign(c.id)).status === "running" ? true : undefined), 10_000, 100);
     expect((await command(c.id, "pause")).pausedBy).to.equal("operator");
     expect((await h.hawkbit.getRollout(c.hawkbitRolloutId!)).status).to.equal("paused");

@@ -8,8 +8,10 @@ import { Readable } from "node:stream";
 import type { Express } from "express";
 import { HawkbitManagementClient } from "../../hawkbit/management-client.js";
 import { type ApiDependencies, type RunningApi, createApp, createServices, listen } from "../../api/server.js";
+import { TokenStore, newSecret } from "../../api/auth/tokens.js";
 import { CampaignMonitor } from "../../api/services/campaign-monitor.js";
 import { WebhookDispatcher, type WebhookDispatcherOptions } from "../../api/webhooks/dispatcher.js";
+import { WebhookTargetPolicy } from "../../api/webhooks/target-policy.js";
 import { DdiChannel } from "../../hawkbit/ddi-channel.js";
 import { migrate } from "../../core/db/migrator.js";
 import { type Database, closePool, createDatabase, createPool } from "../../core/db/prisma.js";
@@ -30,8 +32,13 @@ export interface CampaignHarness {
   standin: ConformantStandin;
   proxy: HawkbitProxy;
   hawkbit: HawkbitManagementClient;
+  /** Client with an admin API token. */
   api: AerieClient;
   apiUrl: string;
+  /** The admin API token the client sends (the bootstrap token), for tests that use fetch or make more tokens. */
+  adminToken: string;
+  /** A client with a new API token of `role`, created over the API by the admin. */
+  clientAs(role: string, name?: string): Promise<AerieClient>;
   /** Drops the API and reconciler (all in-memory state) and starts them again on the same database. */
   restart(): Promise<void>;
   /** Stops the API and the reconciler only. */
@@ -51,6 +58,8 @@ export interface CampaignHarnessOptions {
   webhooks?: WebhookDispatcherOptions;
   /** Puts something in front of Aerie's app (e.g. an OpenAPI validator); gets the app, returns what listens. */
   front?: (app: Express) => Express;
+  /** Operator authentication settings (OIDC, open /metrics); API tokens work without. */
+  auth?: ApiDependencies["auth"];
 }
 
 export async function startCampaignHarness(opts: CampaignHarnessOptions = {}): Promise<CampaignHarness> {
@@ -59,6 +68,8 @@ export async function startCampaignHarness(opts: CampaignHarnessOptions = {}): P
   await migrate(postgres.url);
   const pool = createPool(postgres.url);
   const db = createDatabase(pool);
+  const adminToken = newSecret();
+  await new TokenStore(db).ensureBootstrap(adminToken);
   const standin = await startConformantStandin({ schedulerIntervalMs: 50 });
   const proxy = await startHawkbitProxy(standin.url);
   const hawkbit = new HawkbitManagementClient({ baseUrl: proxy.url, username: CREDENTIALS.username, password: CREDENTIALS.password, retryDelayMs: { base: 10, max: 50 } });
@@ -75,18 +86,24 @@ export async function startCampaignHarness(opts: CampaignHarnessOptions = {}): P
   let running: { api: RunningApi; monitor: CampaignMonitor; dispatcher?: WebhookDispatcher } | undefined;
 
   const harness: CampaignHarness = {
-    db, standin, proxy, hawkbit, api: new AerieClient(`http://127.0.0.1:${apiPort}`, "tester"), apiUrl: `http://127.0.0.1:${apiPort}`,
+    db, standin, proxy, hawkbit, api: new AerieClient(`http://127.0.0.1:${apiPort}`, adminToken), apiUrl: `http://127.0.0.1:${apiPort}`, adminToken,
     async start() {
       // Signing is not part of campaigns; the signing dependencies are left empty.
-      const deps = { db, store, hawkbit, signer, metrics, readiness: {}, ddi } as unknown as ApiDependencies;
+      // Webhook receivers in these tests listen on loopback, which Aerie refuses unless allowed.
+      const webhookPolicy = new WebhookTargetPolicy({ allow: "127.0.0.1" });
+      const deps = { db, store, hawkbit, signer, metrics, readiness: {}, ddi, auth: opts.auth, webhookPolicy } as unknown as ApiDependencies;
       const services = createServices(deps);
       const monitor = new CampaignMonitor(db, hawkbit, services.campaigns, metrics, opts.monitorIntervalMs ?? 150, services.releases, services.stuckDevices);
       monitor.start();
-      const dispatcher = opts.webhooks ? new WebhookDispatcher(db, opts.webhooks) : undefined;
+      const dispatcher = opts.webhooks ? new WebhookDispatcher(db, { policy: webhookPolicy, ...opts.webhooks }) : undefined;
       dispatcher?.start();
       const app = createApp(deps, services);
       const api = await listen(opts.front ? opts.front(app) : app, "127.0.0.1", apiPort);
       running = { api, monitor, dispatcher };
+    },
+    async clientAs(role, name = `test-${role}`) {
+      const created = await harness.api.request<{ token: string }>("POST", "/api/v1/tokens", { name, role, expires: "1d" });
+      return new AerieClient(harness.apiUrl, created.token);
     },
     async kill() {
       if (!running) return;

@@ -107,7 +107,7 @@ describe("redaction of secrets", () => {
       expect((await stat(join(dir.path, "secrets.json"))).mode & 0o777).to.equal(0o600);
 
       const hawkbitDir = join(dir.path, "hawkbit");
-      const standin = await startHawkbitStandin({ host: "127.0.0.1", port: await freePort(), dataDir: hawkbitDir, tenant: "DEFAULT", username: "admin", password: "pw", gatewayToken: "gw" });
+      const standin = await startHawkbitStandin({ host: "127.0.0.1", port: await freePort(), dataDir: hawkbitDir, tenant: "DEFAULT", username: "admin", password: "pw" });
       try {
         const created = await fetch(`${standin.url}/rest/v1/targets`, {
           method: "POST",

@@ -23,8 +23,8 @@ async function refused(promise: Promise<unknown>, status: number, part: string):
 }
 
 /** Reads a Server-Sent-Events stream into `events` until aborted. */
-async function readEvents(url: string, events: { type: string; data: Record<string, unknown> }[], signal: AbortSignal): Promise<void> {
-  const response = await fetch(url, { signal, headers: { accept: "text/event-stream", "x-aerie-user": "tester" } });
+async function readEvents(url: string, events: { type: string; data: Record<string, unknown> }[], signal: AbortSignal, token: string): Promise<void> {
+  const response = await fetch(url, { signal, headers: { accept: "text/event-stream", authorization: `Bearer ${token}` } });
   expect(response.status).to.equal(200);
   expect(response.headers.get("content-type")).to.match(/^text\/event-stream/);
   const decoder = new TextDecoder();
@@ -58,7 +58,7 @@ describe("dashboard API: fleet, telemetry, artifacts, preview, deletion, live ev
 
   before(async () => {
     test = await startTestStack({ AERIE_BRIDGE_SYNC_MS: "300" });
-    await readEvents(`${test.stack.endpoints.api}/api/v1/events`, events, stream.signal);
+    await readEvents(`${test.stack.endpoints.api}/api/v1/events`, events, stream.signal, test.adminToken);
     await waitFor("the stream to be ready", async () => (events.some((e) => e.type === "ready") ? true : undefined), 10_000);
     const keyring = await test.keyring();
     const specs = [
@@ -191,7 +191,7 @@ describe("dashboard API: fleet, telemetry, artifacts, preview, deletion, live ev
     // Narrowed to one type; an unknown type is refused naming the parameter.
     const only: typeof events = [];
     const narrow = new AbortController();
-    await readEvents(`${test.stack.endpoints.api}/api/v1/events?types=presence`, only, narrow.signal);
+    await readEvents(`${test.stack.endpoints.api}/api/v1/events?types=presence`, only, narrow.signal, test.adminToken);
     await devices[2]!.stop();
     await waitFor("presence only", async () => (only.some((e) => e.type === "presence" && e.data.controllerId === "dash-3") ? true : undefined), 20_000);
     expect(only.every((e) => e.type === "presence" || e.type === "ready")).to.equal(true);

@@ -41,7 +41,7 @@ describe("walking skeleton: one update end to end over MQTT", function () {
 
   async function start(): Promise<void> {
     stack = await startAerie(config);
-    api = new AerieClient(stack.endpoints.api, "tester");
+    api = new AerieClient(stack.endpoints.api, stack.adminToken);
   }
 
   before(async () => {
@@ -181,7 +181,7 @@ describe("walking skeleton: one update end to end over MQTT", function () {
   it("answers bad requests with 4xx and a reason, storing nothing", async () => {
     await expectApiError(api.uploadArtifact("bad name with spaces", Buffer.from("x")), 400, "filename");
     const bytes = Buffer.from("some image");
-    const wrong = await fetch(`${stack!.endpoints.api}/api/v1/artifacts?filename=a.swu&sha256=${"0".repeat(64)}`, { method: "POST", body: bytes, headers: { "content-type": "application/octet-stream" } });
+    const wrong = await fetch(`${stack!.endpoints.api}/api/v1/artifacts?filename=a.swu&sha256=${"0".repeat(64)}`, { method: "POST", body: bytes, headers: { "content-type": "application/octet-stream", ...api.authorization } });
     expect(wrong.status).to.equal(400);
     expect((await wrong.json()).error.message).to.contain("sha256 mismatch");
     await expectApiError(api.createRelease({ name: "x", version: "1", artifacts: ["00000000-0000-4000-8000-000000000000"] }), 404, "artifact");

@@ -80,8 +80,11 @@ describe("hawkBit stand-in: DDI artifact download", () => {
     expect(other.status).to.equal(404);
   });
 
-  it("accepts the target's own security token and refuses another target's", async () => {
+  it("accepts the target's own security token once target-token authentication is on, and refuses another target's", async () => {
     const token = (await mgmt.getTarget("box-1")).securityToken!;
+    // hawkBit 1.1.0: authentication.targettoken.enabled is off by default, so the token is refused until it is set.
+    expect((await fetch(downloadUrl, { headers: { Authorization: `TargetToken ${token}` } })).status).to.equal(401);
+    await mgmt.setTenantConfig("authentication.targettoken.enabled", true);
     const own = await fetch(downloadUrl, { headers: { Authorization: `TargetToken ${token}` } });
     expect(own.status).to.equal(200);
     await own.arrayBuffer();

@@ -65,7 +65,7 @@ describe("hawkBit DMF over RabbitMQ", function () {
   before(async () => {
     dir = await tempDir("aerie-dmf-");
     rabbit = await startRabbitMq({ dir: `${dir.path}/rabbitmq`, vhost: "hawkbit" });
-    standin = await startHawkbitStandin({ dataDir: `${dir.path}/hawkbit`, ...AUTH, gatewayToken: "gw", schedulerIntervalMs: 50, dmfUrl: rabbit.url });
+    standin = await startHawkbitStandin({ dataDir: `${dir.path}/hawkbit`, ...AUTH, schedulerIntervalMs: 50, dmfUrl: rabbit.url });
     mgmt = new HawkbitManagementClient({ baseUrl: standin.url, ...AUTH });
     image = Buffer.from("dmf image ".repeat(500));
     const sm = await mgmt.ensureSoftwareModule({ name: "rootfs", version: "2.0.0", type: "os" });

@@ -85,9 +85,10 @@ describe("hawkBit stand-in: rollout flow through the clients", () => {
     for (const id of second) expect((await ddi.pollController(id)).openActionId).to.equal(undefined);
 
     const open = [];
-    for await (const a of mgmt.iterateActions({ q: "status==pending", sort: "id:ASC" })) open.push(a);
+    // hawkBit 1.1.0 ActionFields: open actions are `active==true`; `status` is the real action status.
+    for await (const a of mgmt.iterateActions({ q: "active==true", sort: "id:ASC" })) open.push(a);
     expect(open).to.have.length(2);
-    expect(open.every((a) => a.detailStatus === "running" && a.rollout === created.id)).to.equal(true);
+    expect(open.every((a) => (a as { active?: boolean }).active === true && a.status === "running" && a.rollout === created.id)).to.equal(true);
 
     const deploy = async (controllerId: string) => {
       const state = await ddi.pollController(controllerId);
@@ -103,7 +104,7 @@ describe("hawkBit stand-in: rollout flow through the clients", () => {
       await ddi.sendFeedback(controllerId, deployment.actionId, { execution: "proceeding", finished: "none", details: ["installing"] });
       await ddi.sendFeedback(controllerId, deployment.actionId, { execution: "closed", finished: "success" });
       const action = await mgmt.getTargetAction(controllerId, deployment.actionId);
-      expect(action).to.include({ status: "finished", detailStatus: "finished" });
+      expect(action).to.include({ status: "finished", active: false });
     };
 
     for (const id of first) await deploy(id);
@@ -132,7 +133,7 @@ describe("hawkBit stand-in: rollout flow through the clients", () => {
     await eventually(() => mgmt.getRollout(rollout.id), (r) => r.status === "running");
     const { openActionId } = await ddi.pollController("dev-1");
     await ddi.sendFeedback("dev-1", openActionId!, { execution: "closed", finished: "failure", details: ["disk full"] });
-    expect((await mgmt.getTargetAction("dev-1", openActionId!)).detailStatus).to.equal("error");
+    expect((await mgmt.getTargetAction("dev-1", openActionId!)).status).to.equal("error");
     expect((await mgmt.getRollout(rollout.id)).status).to.equal("paused");
     expect((await ddi.pollController("dev-2")).openActionId).to.equal(undefined);
     await mgmt.resumeRollout(rollout.id);
@@ -156,6 +157,6 @@ describe("hawkBit stand-in: rollout flow through the clients", () => {
     expect(state.cancelActionId).to.equal(openActionId);
     expect(await ddi.getCancelAction("dev-4", openActionId!)).to.deep.equal({ actionId: openActionId, stopActionId: openActionId });
     await ddi.sendCancelFeedback("dev-4", openActionId!, { execution: "closed", finished: "success" });
-    expect(await mgmt.getTargetAction("dev-4", openActionId!)).to.include({ type: "cancel", status: "finished", detailStatus: "canceled" });
+    expect(await mgmt.getTargetAction("dev-4", openActionId!)).to.include({ type: "cancel", status: "canceled", active: false });
   });
 });

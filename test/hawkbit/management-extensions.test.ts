@@ -72,7 +72,9 @@ describe("hawkBit stand-in: tags, types, metadata, target filters, auto-assignme
     await mgmt.createTargetMetadata("mx-2", [{ key: "site", value: "berlin" }, { key: "rack", value: "7" }]);
     expect((await rejectedByHawkbit(mgmt.createTargetMetadata("mx-2", [{ key: "site", value: "x" }]))).kind).to.equal("conflict");
     expect((await mgmt.listTargetMetadata("mx-2")).content).to.deep.equal([{ key: "rack", value: "7" }, { key: "site", value: "berlin" }]);
-    expect(await mgmt.updateTargetMetadata("mx-2", "site", "munich")).to.deep.equal({ key: "site", value: "munich" });
+    // hawkBit 1.1.0 MgmtTargetResource.updateMetadata answers 204 without a body.
+    await mgmt.updateTargetMetadata("mx-2", "site", "munich");
+    expect(await mgmt.getTargetMetadata("mx-2", "site")).to.deep.equal({ key: "site", value: "munich" });
     expect((await mgmt.listTargets({ q: "metadata.site==munich" })).content.map((t) => t.controllerId)).to.deep.equal(["mx-2"]);
     await mgmt.deleteTargetMetadata("mx-2", "rack");
     expect((await rejectedByHawkbit(mgmt.getTargetMetadata("mx-2", "rack"))).kind).to.equal("not-found");
@@ -80,7 +82,8 @@ describe("hawkBit stand-in: tags, types, metadata, target filters, auto-assignme
     const { sm } = await release("meta");
     await mgmt.createSoftwareModuleMetadata(sm.id, [{ key: "min-bootloader", value: "2.1", targetVisible: true }]);
     expect(await mgmt.getSoftwareModuleMetadata(sm.id, "min-bootloader")).to.deep.equal({ key: "min-bootloader", value: "2.1", targetVisible: true });
-    expect(await mgmt.updateSoftwareModuleMetadata(sm.id, "min-bootloader", { targetVisible: false })).to.include({ value: "2.1", targetVisible: false });
+    await mgmt.updateSoftwareModuleMetadata(sm.id, "min-bootloader", { targetVisible: false }); // 204 in hawkBit 1.1.0
+    expect(await mgmt.getSoftwareModuleMetadata(sm.id, "min-bootloader")).to.include({ value: "2.1", targetVisible: false });
     expect((await mgmt.listSoftwareModuleMetadata(sm.id)).total).to.equal(1);
     await mgmt.deleteSoftwareModuleMetadata(sm.id, "min-bootloader");
     expect((await mgmt.listSoftwareModuleMetadata(sm.id)).total).to.equal(0);
@@ -97,7 +100,7 @@ describe("hawkBit stand-in: tags, types, metadata, target filters, auto-assignme
     expect(assigned).to.include({ autoAssignDistributionSet: ds.id, autoAssignActionType: "forced" });
     expect((await mgmt.getAutoAssignDistributionSet(filter.id)).id).to.equal(ds.id);
     const state = await eventually(() => ddi.pollController("mx-1"), (s) => s.openActionId !== undefined);
-    expect((await mgmt.getAction(state.openActionId!))).to.include({ status: "pending", forceType: "forced" });
+    expect((await mgmt.getAction(state.openActionId!))).to.include({ status: "running", active: true, forceType: "forced" });
     expect((await ddi.pollController("mx-2")).openActionId, "outside the filter").to.equal(undefined);
     await ddi.sendFeedback("mx-1", state.openActionId!, { execution: "closed", finished: "success" });
     await new Promise((r) => setTimeout(r, 200));
@@ -115,7 +118,7 @@ describe("hawkBit stand-in: tags, types, metadata, target filters, auto-assignme
     const open = await eventually(() => ddi.pollController("mx-3"), (s) => s.openActionId !== undefined);
     await mgmt.invalidateDistributionSet(ds.id, { actionCancelationType: "force", cancelRollouts: true });
     expect(await mgmt.getDistributionSet(ds.id)).to.include({ valid: false });
-    expect((await mgmt.getTargetAction("mx-3", open.openActionId!))).to.include({ status: "finished", detailStatus: "canceled" });
+    expect((await mgmt.getTargetAction("mx-3", open.openActionId!))).to.include({ status: "canceled", active: false });
     expect((await mgmt.getTargetFilter(filter.id)).autoAssignDistributionSet).to.equal(undefined);
     const refused = await rejectedByHawkbit(mgmt.createRollout({ name: "too-late", targetFilterQuery: "controllerId==mx-*", distributionSetId: ds.id, amountGroups: 1 }));
     expect(refused.errorCode).to.equal("hawkbit.server.error.distributionset.invalid");

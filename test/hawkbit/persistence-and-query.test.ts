@@ -118,7 +118,7 @@ describe("hawkBit stand-in: RSQL filters and paging", () => {
   });
 
   it("lists all actions with q, offset, limit and sort", async () => {
-    const page = await mgmt.listActions({ q: "status==pending", offset: 0, limit: 500, sort: "id:DESC" });
+    const page = await mgmt.listActions({ q: "active==true", offset: 0, limit: 500, sort: "id:DESC" });
     expect(page).to.include({ total: 0, size: 0 });
   });
 });

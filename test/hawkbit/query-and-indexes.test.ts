@@ -116,7 +116,8 @@ describe("hawkBit stand-in: listings answer as the plain filter-and-sort", () =>
     "name=gt=node", "name=le=NODE", "id==1*",
   ];
   const sorts = [undefined, "id:ASC", "id:DESC", "lastModifiedAt:ASC", "lastModifiedAt:DESC,id:ASC", "name:ASC", "name:DESC,lastModifiedAt:ASC",
-    "lastStatusCode:ASC", "tag:ASC", "detailStatus:ASC,name:DESC,id:DESC", "attribute.hw:DESC"];
+    // No `attribute.hw:DESC`: hawkBit 1.1.0 SortUtility.parse sorts by QueryField constants only, so a sub-attribute is a 400.
+    "lastStatusCode:ASC", "tag:ASC", "detailStatus:ASC,name:DESC,id:DESC"];
 
   it("gives the same page and total for every filter, sort and window", () => {
     const totals = new Set<number>();

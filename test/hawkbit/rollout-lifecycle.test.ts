@@ -133,9 +133,11 @@ describe("hawkBit stand-in: rollout lifecycle", () => {
     expect(await openAction(inA[0]!)).to.be.a("number");
     const { openActionId } = await ddi.pollController(inA[0]!);
     await mgmt.cancelAction(inA[0]!, openActionId!);
-    expect((await rejectedByHawkbit(mgmt.cancelAction(inA[0]!, openActionId!))).status).to.equal(400);
+    // hawkBit 1.1.0: cancelling a canceling action is CancelActionNotAllowedException, 405 (RestConfiguration).
+    expect((await rejectedByHawkbit(mgmt.cancelAction(inA[0]!, openActionId!))).status).to.equal(405);
     await mgmt.cancelAction(inA[0]!, openActionId!, { force: true });
-    expect(await mgmt.getTargetAction(inA[0]!, openActionId!)).to.include({ status: "finished", detailStatus: "canceled" });
+    expect(await mgmt.getTargetAction(inA[0]!, openActionId!)).to.include({ status: "canceled", active: false });
+    expect((await rejectedByHawkbit(mgmt.cancelAction(inA[0]!, openActionId!, { force: true }))).status).to.equal(405);
   });
 
   it("asks devices for consent with the confirmation flow on (confirmationBase, auto-confirm)", async () => {
@@ -152,7 +154,7 @@ describe("hawkBit stand-in: rollout lifecycle", () => {
       expect(base._links.deploymentBase).to.equal(undefined);
       expect(base._links.confirmationBase.href).to.match(/\/confirmationBase\/\d+\?c=-?\d+$/);
       const actionId = Number(/confirmationBase\/(\d+)/.exec(base._links.confirmationBase.href)![1]);
-      expect((await mgmt.getTargetAction("lc-1", actionId)).detailStatus).to.equal("wait_for_confirmation");
+      expect((await mgmt.getTargetAction("lc-1", actionId)).status).to.equal("wait_for_confirmation");
 
       const confirmation = await (await ddiFetch("lc-1/confirmationBase")).json();
       expect(confirmation.autoConfirm).to.deep.equal({ active: false });
@@ -163,10 +165,10 @@ describe("hawkBit stand-in: rollout lifecycle", () => {
 
       const deny = await ddiFetch(`lc-1/confirmationBase/${actionId}/feedback`, { method: "POST", body: JSON.stringify({ confirmation: "denied", details: ["user said later"] }) });
       expect(deny.status).to.equal(200);
-      expect((await mgmt.getTargetAction("lc-1", actionId)).detailStatus).to.equal("wait_for_confirmation");
+      expect((await mgmt.getTargetAction("lc-1", actionId)).status).to.equal("wait_for_confirmation");
       const confirm = await ddiFetch(`lc-1/confirmationBase/${actionId}/feedback`, { method: "POST", body: JSON.stringify({ confirmation: "confirmed", code: 200 }) });
       expect(confirm.status).to.equal(200);
-      expect((await mgmt.getTargetAction("lc-1", actionId)).detailStatus).to.equal("running");
+      expect((await mgmt.getTargetAction("lc-1", actionId)).status).to.equal("running");
       expect((await ddi.pollController("lc-1")).openActionId).to.equal(actionId);
 
       // Auto-confirm: the waiting action of lc-2 is confirmed on activation.

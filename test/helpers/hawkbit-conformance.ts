@@ -4,47 +4,16 @@ import { readFileSync } from "node:fs";
 import { expect } from "chai";
 import { HawkbitError } from "../../hawkbit/errors.js";
 import { type HawkbitStandin, type SpecViolation, startHawkbitStandin } from "../../infrastructure/hawkbit-standin/index.js";
+import { overlayHawkbitSpec } from "../../infrastructure/hawkbit-standin/openapi-overlay.js";
 import { freePort, tempDir } from "./env.js";
 
 const SPEC_DIR = new URL("../../../shared/hawkbit/", import.meta.url);
 
 type Json = Record<string, unknown>;
 
-/**
- * Where the published documents lag or mis-render hawkBit's own code, each patched narrowly:
- * - DDI `DdiPolling.sleep` carries the literal pattern "HH:MM:SS"; hawkBit means hh:mm:ss.
- * - `MgmtRolloutSuccessAction.action` lists only NEXTGROUP, while hawkBit's MgmtRolloutSuccessAction.SuccessAction
- *   (hawkbit-mgmt-api, and docs/rollout-management.md "Pause success action") also has PAUSE.
- * - `MgmtSystemTenantConfigurationValue(Request).value` is Java's Object rendered as `type: object`; hawkBit takes and
- *   returns booleans, numbers and strings there (its own example value is `true`).
- * - The target tag endpoints declare their 4xx answers (401…429, e.g. the 409 of a duplicate name) with the success
- *   body's schema (an array of MgmtTag); hawkBit answers every error with an ExceptionInfo, so those become open.
- */
-function patchKnownQuirks(spec: Json): Json {
-  const schemas = (spec.components as Json | undefined)?.schemas as Json | undefined;
-  const propertiesOf = (name: string) => (schemas?.[name] as Json | undefined)?.properties as Json | undefined;
-  const sleep = propertiesOf("DdiPolling")?.sleep as Json | undefined;
-  if (sleep?.pattern === "HH:MM:SS") sleep.pattern = "^\\d{2}:\\d{2}:\\d{2}$";
-  const successAction = propertiesOf("MgmtRolloutSuccessAction")?.action as Json | undefined;
-  if (Array.isArray(successAction?.enum) && !successAction.enum.includes("PAUSE")) successAction.enum = [...successAction.enum, "PAUSE"];
-  for (const [path, item] of Object.entries((spec.paths ?? {}) as Record<string, Record<string, Json>>)) {
-    if (!path.startsWith("/rest/v1/targettags")) continue;
-    for (const operation of Object.values(item)) {
-      for (const [status, response] of Object.entries((operation.responses ?? {}) as Record<string, Json>)) {
-        const schema = JSON.stringify(response.content ?? {});
-        if (/^4\d\d$/.test(status) && !schema.includes("ExceptionInfo") && schema.includes("MgmtTag")) response.content = { "application/json": {} };
-      }
-    }
-  }
-  for (const name of ["MgmtSystemTenantConfigurationValue", "MgmtSystemTenantConfigurationValueRequest"]) {
-    const value = propertiesOf(name)?.value as Json | undefined;
-    if (value?.type === "object") delete value.type;
-  }
-  return spec;
-}
-
+/** The published document patched to hawkBit 1.1.0 (see infrastructure/hawkbit-standin/openapi-overlay.ts for each patch's source). */
 function loadSpec(file: string): Json {
-  return patchKnownQuirks(JSON.parse(readFileSync(new URL(file, SPEC_DIR), "utf8")) as Json);
+  return overlayHawkbitSpec(JSON.parse(readFileSync(new URL(file, SPEC_DIR), "utf8")) as Json);
 }
 
 export const CREDENTIALS = { username: "aerie", password: "s3cret", gatewayToken: "gw-token-123", tenant: "DEFAULT" };
@@ -58,12 +27,27 @@ export interface ConformantStandin extends HawkbitStandin {
   dispose(): Promise<void>;
 }
 
-export async function startConformantStandin(opts: { dataDir?: string; schedulerIntervalMs?: number; validate?: boolean } = {}): Promise<ConformantStandin> {
+/**
+ * The tenant configuration test stand-ins start with: gateway-token authentication on with the test key, as an operator
+ * would set it (hawkBit's default is off; Aerie does not enable it itself yet). Pass `tenantConfig: {}` for a
+ * stand-in with hawkBit's defaults.
+ */
+export const TEST_TENANT_CONFIG = {
+  "authentication.gatewaytoken.enabled": true,
+  "authentication.gatewaytoken.key": CREDENTIALS.gatewayToken,
+  // Tests poll fast; a real server's hawkbit.controller.pollingTime property sets this global default.
+};
+
+export async function startConformantStandin(opts: {
+  dataDir?: string; schedulerIntervalMs?: number; validate?: boolean; tenantConfig?: Record<string, unknown>;
+} = {}): Promise<ConformantStandin> {
   const tmp = opts.dataDir ? undefined : await tempDir("aerie-hawkbit-");
   const dataDir = opts.dataDir ?? tmp!.path;
   const violations: SpecViolation[] = [];
+  const { gatewayToken: _gatewayToken, ...credentials } = CREDENTIALS;
   const standin = await startHawkbitStandin({
-    ...CREDENTIALS,
+    ...credentials,
+    tenantConfig: opts.tenantConfig ?? TEST_TENANT_CONFIG,
     dataDir,
     port: await freePort(),
     schedulerIntervalMs: opts.schedulerIntervalMs ?? 50,

@@ -2,13 +2,17 @@
 // stop() that ends every process and removes the folder.
 import { loadConfig, type AerieConfig } from "../../core/config.js";
 import { startAerie, type AerieStack } from "../../core/stack.js";
+import { newSecret } from "../../api/auth/tokens.js";
 import { AerieClient } from "../../scripts/lib/aerie-client.js";
 import { freePort, tempDir } from "./env.js";
 
 export interface TestStack {
   stack: AerieStack;
   config: AerieConfig;
+  /** Client with the bootstrap admin token. */
   api: AerieClient;
+  /** The bootstrap admin token (AERIE_BOOTSTRAP_TOKEN), for tests that call the API with fetch. */
+  adminToken: string;
   dataDir: string;
   /** Public keys by version, as a simulated device needs them. */
   keyring(): Promise<Map<number, string>>;
@@ -27,6 +31,7 @@ export async function startTestStack(settings: Record<string, string> = {}): Pro
     AERIE_S3_PORT: "0",
     AERIE_HAWKBIT_PORT: "0",
     AERIE_VAULT_PORT: "0",
+    AERIE_BOOTSTRAP_TOKEN: newSecret(),
     ...settings,
   });
   let stack: AerieStack;
@@ -36,11 +41,13 @@ export async function startTestStack(settings: Record<string, string> = {}): Pro
     await dir.remove();
     throw error;
   }
-  const api = new AerieClient(stack.endpoints.api, "tester");
+  const adminToken = stack.adminToken!;
+  const api = new AerieClient(stack.endpoints.api, adminToken);
   return {
     stack,
     config,
     api,
+    adminToken,
     dataDir: dir.path,
     keyring: async () => new Map((await api.keyring()).keys.map((k) => [k.version, k.pem] as const)),
     deviceToken: (controllerId) => api.issueDeviceToken(controllerId),

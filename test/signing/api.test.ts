@@ -34,7 +34,7 @@ describe("signing through the API, verified by swupdate and rauc", function () {
   let imageId: string;
 
   async function send(method: string, path: string, body: string, contentType: string): Promise<{ status: number; text: string }> {
-    const response = await fetch(`${stack.endpoints.api}${path}`, { method, body: method === "GET" ? undefined : body, headers: { "content-type": contentType } });
+    const response = await fetch(`${stack.endpoints.api}${path}`, { method, body: method === "GET" ? undefined : body, headers: { "content-type": contentType, ...api.authorization } });
     return { status: response.status, text: await response.text() };
   }
 
@@ -94,7 +94,7 @@ describe("signing through the API, verified by swupdate and rauc", function () {
   });
 
   it("puts a CA-issued certificate on the transit key and serves the CA bundle", async () => {
-    const csr = await fetch(`${stack.endpoints.api}/api/v1/keyring/csr`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ subject: "CN=Aerie release signing, O=Aerie Test" }) });
+    const csr = await fetch(`${stack.endpoints.api}/api/v1/keyring/csr`, { method: "POST", headers: { "content-type": "application/json", ...api.authorization }, body: JSON.stringify({ subject: "CN=Aerie release signing, O=Aerie Test" }) });
     expect(csr.status).to.equal(200);
     const chain = await pki.issue(await csr.text());
     const otherKeyChain = await pki.issue((await import("node:child_process")).execFileSync("openssl", ["req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", "/dev/null", "-subj", "/CN=other"]).toString());

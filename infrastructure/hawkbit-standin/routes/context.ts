@@ -6,13 +6,15 @@ import { constraintViolation } from "../errors.js";
 import type { PageParams } from "../query.js";
 import type { RolloutEngine } from "../rollout-engine.js";
 import type { Store } from "../store.js";
+import type { PollingLimits } from "../tenant-config.js";
 
 export interface StandinContext {
   store: Store;
   engine: RolloutEngine;
   artifacts: ArtifactStorage;
   tenant: string;
-  pollingSleep: string;
+  /** hawkbit.controller.pollingTime / minPollingTime / maxPollingTime of this server. */
+  pollingDefaults: PollingLimits;
   log: Logger;
   /** Schedules the mutation's write (coalesced, see state-file.ts) and lets the rollout engine react to it. */
   commit(): Promise<void>;

@@ -2,10 +2,12 @@
 import { Router, type Request, type Response } from "express";
 import {
   activateAutoConfirm, applyCancelFeedback, applyConfirmation, applyDeploymentFeedback, type DdiExecution, type DdiFinished, type Feedback,
-  openAction,
+  openAction, registerRetrieved,
 } from "../actions.js";
 import { type DdiPrincipal, ddiPrincipal } from "../auth.js";
-import { actionGone, autoConfirmAlreadyActive, constraintViolation, notFound } from "../errors.js";
+import { autoConfirmAlreadyActive, constraintViolation, notFound } from "../errors.js";
+import { offlineAssign } from "../assignment.js";
+import { ddiAuthSettings, pollingTimeFor } from "../tenant-config.js";
 import type { ActionRec, ArtifactRec, SoftwareModuleRec, TargetRec } from "../model.js";
 import { type StandinContext, idParam, originOf, requireObject } from "./context.js";
 import { newSecurityToken } from "./mgmt-targets.js";
@@ -24,8 +26,9 @@ function changeHash(action: ActionRec, artifacts: ArtifactRec[]): number {
   return h | 0;
 }
 
-function parseFeedback(raw: unknown): Feedback {
+function parseFeedback(raw: unknown): Feedback & { timestamp?: number } {
   const body = requireObject(raw);
+  const timestamp = typeof body.timestamp === "number" ? body.timestamp : undefined;
   const status = requireObject(body.status);
   const result = requireObject(status.result);
   const execution = status.execution as DdiExecution;
@@ -36,7 +39,7 @@ function parseFeedback(raw: unknown): Feedback {
   const details = status.details === undefined ? [] : status.details;
   if (!Array.isArray(details) || !details.every((d) => typeof d === "string")) throw constraintViolation("status.details must be strings");
   return {
-    execution, finished, details,
+    execution, finished, details, timestamp,
     code: typeof status.code === "number" ? status.code : undefined,
     progress: progress ? { cnt: Number(progress.cnt), of: progress.of === undefined ? undefined : Number(progress.of) } : undefined,
   };
@@ -60,14 +63,17 @@ function parseRange(header: string | undefined, size: number): Range | undefined
   return start >= size || start > end ? null : { start, end };
 }
 
-export function ddiRoutes(ctx: StandinContext, gatewayToken: string): Router {
+export function ddiRoutes(ctx: StandinContext): Router {
   const { store } = ctx;
   const r = Router();
   const root = "/:tenant/controller/v1/:controllerId";
 
+  // hawkBit 1.1.0 DDI security (hawkbit-rest-core ...security): each scheme answers only while its tenant
+  // configuration switch is on (authentication.gatewaytoken.enabled with authentication.gatewaytoken.key,
+  // authentication.targettoken.enabled), all off by default; anything else is 401.
   const authenticate = (req: Request, res: Response): DdiPrincipal | undefined => {
     const tenantOk = String(req.params.tenant).toUpperCase() === ctx.tenant.toUpperCase();
-    const principal = tenantOk ? ddiPrincipal(req, gatewayToken, (id) => store.findTarget(id)?.securityToken) : undefined;
+    const principal = tenantOk ? ddiPrincipal(req, ddiAuthSettings(store), (id) => store.findTarget(id)?.securityToken) : undefined;
     if (!principal) res.status(401).end();
     return principal;
   };
@@ -81,6 +87,14 @@ export function ddiRoutes(ctx: StandinContext, gatewayToken: string): Router {
   };
 
   const knownTarget = (req: Request): TargetRec => store.target(String(req.params.controllerId));
+
+  /** hawkBit 1.1.0 JpaControllerManagement.findInstalledActionByTarget: the newest FINISHED action of the installed set. */
+  const installedAction = (target: TargetRec): ActionRec | undefined => {
+    if (target.installedDistributionSetId === undefined) return undefined;
+    return store.actionsOf(target.controllerId)
+      .filter((a) => a.distributionSetId === target.installedDistributionSetId && a.status === "finished")
+      .sort((a, b) => b.id - a.id)[0];
+  };
 
   const actionOf = (target: TargetRec, actionId: number): ActionRec => {
     const action = store.action(actionId);
@@ -109,6 +123,12 @@ export function ddiRoutes(ctx: StandinContext, gatewayToken: string): Router {
     const forced = action.actionType === "forced" || (action.actionType === "timeforced" && (action.forcedTime ?? 0) <= Date.now());
     if (action.actionType === "downloadonly") return { download: "forced", update: "skip" } as const;
     return forced ? ({ download: "forced", update: "forced" } as const) : ({ download: "attempt", update: "attempt" } as const);
+  };
+
+  /** `actionHistory`: how many history messages to include (DdiRootControllerRestApi: none by default, -1 all). */
+  const historyCount = (req: Request): number => {
+    const n = Number(req.query.actionHistory ?? 0);
+    return Number.isFinite(n) ? Math.trunc(n) : 0;
   };
 
   const deploymentBody = (req: Request, target: TargetRec, action: ActionRec, history: number) => {
@@ -143,22 +163,27 @@ export function ddiRoutes(ctx: StandinContext, gatewayToken: string): Router {
     seen(req, target);
     await ctx.commit();
 
+    // hawkBit 1.1.0 DataConversionHelper.fromTarget: the active action (ControllerManagement
+    // .findActiveActionWithHighestWeight) is linked as confirmationBase while it waits for confirmation, as
+    // cancelAction while canceling, else as deploymentBase; installedBase links the last FINISHED action of the
+    // installed set (findInstalledActionByTarget); configData while attributes are requested. The polling time is
+    // the tenant's pollingTime (ControllerManagement.getPollingTime).
     const self = `${originOf(req)}/${ctx.tenant}/controller/v1/${encodeURIComponent(controllerId)}`;
     const links: Record<string, { href: string }> = {};
     const open = openAction(store, controllerId);
-    if (open?.status === "canceling") {
-      links.cancelAction = { href: `${self}/cancelAction/${open.id}` };
-    } else if (open?.status === "wait_for_confirmation") {
+    if (open?.status === "wait_for_confirmation") {
       const artifacts = modulesOf(open).flatMap((m) => store.artifactsOf(m.id));
       links.confirmationBase = { href: `${self}/confirmationBase/${open.id}?c=${changeHash(open, artifacts)}` };
+    } else if (open?.status === "canceling" || open?.status === "canceled") {
+      links.cancelAction = { href: `${self}/cancelAction/${open.id}` };
     } else if (open) {
       const artifacts = modulesOf(open).flatMap((m) => store.artifactsOf(m.id));
       links.deploymentBase = { href: `${self}/deploymentBase/${open.id}?c=${changeHash(open, artifacts)}` };
     }
-    const installed = store.actionsOf(controllerId).filter((a) => a.status === "finished").sort((a, b) => b.id - a.id)[0];
-    if (installed) links.installedBase = { href: `${self}/installedBase/${installed.id}` };
+    const installed = installedAction(target);
+    if (installed && !installed.active) links.installedBase = { href: `${self}/installedBase/${installed.id}` };
     if (target.requestAttributes) links.configData = { href: `${self}/configData` };
-    res.json({ config: { polling: { sleep: ctx.pollingSleep } }, _links: links });
+    res.json({ config: { polling: { sleep: pollingTimeFor(store, ctx.pollingDefaults) } }, _links: links });
   });
 
   // Consent flow: an action waiting for confirmation is offered here instead of on deploymentBase.
@@ -186,10 +211,11 @@ export function ddiRoutes(ctx: StandinContext, gatewayToken: string): Router {
     if (!authenticate(req, res)) return;
     const target = knownTarget(req);
     const action = actionOf(target, idParam(req, "actionId"));
-    if (!action.active || action.status !== "wait_for_confirmation") throw notFound("Action awaiting confirmation", action.id);
+    // DdiRootController.getConfirmationBaseAction: a bare 404 unless the action waits for confirmation.
+    if (!action.active || action.status !== "wait_for_confirmation") return void res.status(404).end();
     seen(req, target);
     await ctx.commit();
-    const { deployment, ...rest } = deploymentBody(req, target, action, Number(req.query.actionHistory ?? 0));
+    const { deployment, ...rest } = deploymentBody(req, target, action, historyCount(req));
     res.json({ ...rest, confirmation: deployment });
   });
 
@@ -201,8 +227,9 @@ export function ddiRoutes(ctx: StandinContext, gatewayToken: string): Router {
     if (body.confirmation !== "confirmed" && body.confirmation !== "denied") throw constraintViolation("confirmation must be confirmed or denied");
     const details = body.details === undefined ? [] : body.details;
     if (!Array.isArray(details) || !details.every((d) => typeof d === "string")) throw constraintViolation("details must be strings");
-    if (!action.active) throw actionGone(action.id);
-    if (action.status !== "wait_for_confirmation") throw notFound("Action awaiting confirmation", action.id);
+    // DdiRootController.postConfirmationActionFeedback: bare 410 once closed, bare 404 when not waiting for confirmation.
+    if (!action.active) return void res.status(410).end();
+    if (action.status !== "wait_for_confirmation") return void res.status(404).end();
     seen(req, target);
     applyConfirmation(store, action, target, body.confirmation === "confirmed", details, typeof body.code === "number" ? body.code : undefined);
     await ctx.commit();
@@ -230,28 +257,44 @@ export function ddiRoutes(ctx: StandinContext, gatewayToken: string): Router {
     res.status(200).end();
   });
 
+  // hawkBit 1.1.0 DdiRootController.getControllerDeploymentBaseAction: a bare 404 (ResponseEntity.notFound()) while the action waits for confirmation or
+  // is being (or was) cancelled; otherwise the deployment, and the retrieval is registered.
   r.get(`${root}/deploymentBase/:actionId`, async (req, res) => {
     if (!authenticate(req, res)) return;
     const target = knownTarget(req);
     const action = actionOf(target, idParam(req, "actionId"));
     seen(req, target);
-    if (action.active && action.status === "running") {
-      action.status = "retrieved";
-      action.history.push({
-        id: store.nextId("actionStatus"), status: "retrieved", reportedAt: Date.now(),
-        messages: ["Update Server: Target retrieved update action and should start now the download."],
-      });
-    }
     await ctx.commit();
-    res.json(deploymentBody(req, target, action, Number(req.query.actionHistory ?? 0)));
+    if (["canceling", "canceled", "wait_for_confirmation"].includes(action.status)) return void res.status(404).end();
+    registerRetrieved(store, action, "Update Server: Target retrieved update action and should start now the download.");
+    res.json(deploymentBody(req, target, action, historyCount(req)));
   });
 
+  // hawkBit 1.1.0 DdiRootController.getControllerInstalledAction: any closed action that was not cancelled.
   r.get(`${root}/installedBase/:actionId`, (req, res) => {
     if (!authenticate(req, res)) return;
     const target = knownTarget(req);
     const action = actionOf(target, idParam(req, "actionId"));
-    if (action.status !== "finished") throw notFound("Action", action.id);
-    res.json(deploymentBody(req, target, action, Number(req.query.actionHistory ?? 0)));
+    if (action.active || action.status === "canceling" || action.status === "canceled") return void res.status(404).end();
+    res.json(deploymentBody(req, target, action, historyCount(req)));
+  });
+
+  // hawkBit 1.1.0 DdiRootController.setAssignedOfflineVersion: the device reports a set (by name and version) it
+  // installed by itself; it becomes assigned and installed through a FINISHED action (201), or nothing changes when it
+  // already is (200). An unknown set is a 404 (DistributionSetManagement.findByNameAndVersion).
+  r.put(`${root}/installedBase`, async (req, res) => {
+    if (!authenticate(req, res)) return;
+    const target = knownTarget(req);
+    const body = requireObject(req.body);
+    const name = typeof body.name === "string" ? body.name : undefined;
+    const version = typeof body.version === "string" ? body.version : undefined;
+    if (!name || !version) throw constraintViolation("name and version must not be empty");
+    const ds = store.state.distributionSets.find((d) => d.name === name && d.version === version && !d.deleted);
+    if (!ds) throw notFound("DistributionSet", `${name}:${version}`);
+    seen(req, target);
+    const created = offlineAssign(store, ds, target, target.controllerId);
+    await ctx.commit();
+    res.status(created ? 201 : 200).end();
   });
 
   r.post(`${root}/deploymentBase/:actionId/feedback`, async (req, res) => {
@@ -260,7 +303,10 @@ export function ddiRoutes(ctx: StandinContext, gatewayToken: string): Router {
     const action = actionOf(target, idParam(req, "actionId"));
     const feedback = parseFeedback(req.body);
     seen(req, target);
-    applyDeploymentFeedback(store, action, target, feedback);
+    // DdiRootController.postDeploymentBaseActionFeedback: 404 while waiting for confirmation, 410 once closed.
+    if (action.status === "wait_for_confirmation") return void res.status(404).end();
+    if (!action.active) return void res.status(410).end();
+    applyDeploymentFeedback(store, action, target, feedback, feedback.timestamp);
     ctx.engine.tick();
     await ctx.commit();
     res.status(200).end();
@@ -270,8 +316,10 @@ export function ddiRoutes(ctx: StandinContext, gatewayToken: string): Router {
     if (!authenticate(req, res)) return;
     const target = knownTarget(req);
     const action = actionOf(target, idParam(req, "actionId"));
-    if (action.status !== "canceling") throw notFound("CancelAction", action.id);
+    // DdiRootController.getControllerCancelAction: served while canceling or canceled; the retrieval is registered.
+    if (action.status !== "canceling" && action.status !== "canceled") return void res.status(404).end();
     seen(req, target);
+    registerRetrieved(store, action, "Update Server: Target retrieved cancel action and should start now the cancellation.");
     await ctx.commit();
     res.json({ id: String(action.id), cancelAction: { stopId: String(action.id) } });
   });
@@ -282,7 +330,8 @@ export function ddiRoutes(ctx: StandinContext, gatewayToken: string): Router {
     const action = actionOf(target, idParam(req, "actionId"));
     const feedback = parseFeedback(req.body);
     seen(req, target);
-    applyCancelFeedback(store, action, target, feedback);
+    // DdiRootController.postCancelActionFeedback → ControllerManagement.addCancelActionStatus (405 unless canceling).
+    applyCancelFeedback(store, action, target, feedback, feedback.timestamp);
     ctx.engine.tick();
     await ctx.commit();
     res.status(200).end();
@@ -336,7 +385,8 @@ export function ddiRoutes(ctx: StandinContext, gatewayToken: string): Router {
         .send(Buffer.from(`${md5For.md5}  ${md5For.filename}`));
       return;
     }
-    if (!exact) throw notFound("Artifact", requested);
+    // DdiRootController.downloadArtifact: an unknown file is a bare 404 (checkModule).
+    if (!exact) return void res.status(404).end();
 
     res.set({
       "Accept-Ranges": "bytes", ETag: exact.sha1, "Last-Modified": new Date(exact.lastModifiedAt).toUTCString(),

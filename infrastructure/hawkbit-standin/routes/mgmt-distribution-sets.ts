@@ -52,7 +52,9 @@ export function distributionSetRoutes(ctx: StandinContext): Router {
     for (const body of requireArray(req.body)) {
       const name = requireString(body, "name");
       const version = requireString(body, "version");
-      const typeKey = optionalString(body, "type") ?? DEFAULT_DS_TYPE_KEY;
+      // The tenant's default type (tenant metadata `default.ds.type`) when the request names none.
+      const defaultType = store.state.defaultDsTypeId === undefined ? undefined : store.state.distributionSetTypes.find((t) => t.id === store.state.defaultDsTypeId);
+      const typeKey = optionalString(body, "type") ?? defaultType?.key ?? DEFAULT_DS_TYPE_KEY;
       const type = store.distributionSetTypeByKey(typeKey);
       if (!type) throw constraintViolation(`Distribution set type ${typeKey} does not exist`);
       if ([...store.state.distributionSets, ...created].some((d) => d.name === name && d.version === version)) {
@@ -87,7 +89,7 @@ export function distributionSetRoutes(ctx: StandinContext): Router {
     else store.state.distributionSets = store.state.distributionSets.filter((d) => d !== ds);
     for (const f of store.state.targetFilters ?? []) if (f.autoAssign?.distributionSetId === ds.id) f.autoAssign = undefined;
     await ctx.commit();
-    res.status(200).end();
+    res.status(204).end(); // hawkBit 1.1.0 Mgmt*Resource: Void operations answer ResponseEntity.noContent()
   });
 
   /**
@@ -124,7 +126,7 @@ export function distributionSetRoutes(ctx: StandinContext): Router {
       }
     }
     await ctx.commit();
-    res.status(200).end();
+    res.status(204).end(); // hawkBit 1.1.0 Mgmt*Resource: Void operations answer ResponseEntity.noContent()
   });
 
   r.get("/distributionsets/:id", (req, res) => {
@@ -137,7 +139,7 @@ export function distributionSetRoutes(ctx: StandinContext): Router {
     assignModules(store, ds, moduleIds(req.body));
     store.touch(ds, userOf(res));
     await ctx.commit();
-    res.status(200).end();
+    res.status(204).end(); // hawkBit 1.1.0 Mgmt*Resource: Void operations answer ResponseEntity.noContent()
   });
 
   r.get("/distributionsets/:id/assignedSM", (req, res) => {

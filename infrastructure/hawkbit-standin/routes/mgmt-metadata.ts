@@ -19,7 +19,7 @@ export function metadataRoutes(ctx: StandinContext): Router {
     for (const e of entries) metadata[e.key] = e.value;
     store.touch(target, userOf(res));
     await ctx.commit();
-    res.status(201).json(entries);
+    res.status(201).end(); // hawkBit 1.1.0 Mgmt*Resource.createMetadata: ResponseEntity.status(CREATED).build()
   });
 
   r.get("/targets/:controllerId/metadata", (req, res) => {
@@ -44,7 +44,7 @@ export function metadataRoutes(ctx: StandinContext): Router {
     target.metadata![req.params.key] = optionalString(requireObject(req.body), "value") ?? "";
     store.touch(target, userOf(res));
     await ctx.commit();
-    res.json({ key: req.params.key, value: target.metadata![req.params.key] });
+    res.status(204).end(); // hawkBit 1.1.0 MgmtTargetResource.updateMetadata: noContent
   });
 
   r.delete("/targets/:controllerId/metadata/:key", async (req, res) => {
@@ -52,7 +52,54 @@ export function metadataRoutes(ctx: StandinContext): Router {
     delete target.metadata![req.params.key];
     store.touch(target, userOf(res));
     await ctx.commit();
-    res.status(200).end();
+    res.status(204).end(); // hawkBit 1.1.0 Mgmt*Resource: Void operations answer ResponseEntity.noContent()
+  });
+
+  // Distribution sets: a plain map, as hawkBit 1.1.0 MgmtDistributionSetResource.createMetadata / getMetadata /
+  // getMetadataValue / updateMetadata / deleteMetadata (201 and 204 without bodies).
+  const dsOf = (req: { params: Record<string, string> }) => {
+    const ds = store.distributionSet(idParam(req as never, "id"));
+    if (ds.deleted) throw notFound("DistributionSet", ds.id);
+    return ds;
+  };
+  r.post("/distributionsets/:id/metadata", async (req, res) => {
+    const ds = dsOf(req);
+    const entries = requireArray(req.body).map((b) => ({ key: requireString(b, "key"), value: optionalString(b, "value") ?? "" }));
+    const metadata = (ds.metadata ??= {});
+    for (const e of entries) if (e.key in metadata) throw alreadyExists(`Metadata with key ${e.key} already exists for distribution set ${ds.id}`);
+    for (const e of entries) metadata[e.key] = e.value;
+    store.touch(ds, userOf(res));
+    await ctx.commit();
+    res.status(201).end();
+  });
+  r.get("/distributionsets/:id/metadata", (req, res) => {
+    const ds = dsOf(req);
+    const entries = Object.entries(ds.metadata ?? {}).map(([key, value]) => ({ key, value }));
+    res.json(pagedBody(page(entries, { ...pageParams(req), sort: pageParams(req).sort ?? "key:ASC" }, metadataFields), (m) => m));
+  });
+  const dsEntry = (req: { params: Record<string, string> }) => {
+    const ds = dsOf(req);
+    const key = String(req.params.key);
+    if (!ds.metadata || !(key in ds.metadata)) throw notFound("DistributionSetMetadata", key);
+    return { ds, key };
+  };
+  r.get("/distributionsets/:id/metadata/:key", (req, res) => {
+    const { ds, key } = dsEntry(req);
+    res.json({ key, value: ds.metadata![key] });
+  });
+  r.put("/distributionsets/:id/metadata/:key", async (req, res) => {
+    const { ds, key } = dsEntry(req);
+    ds.metadata![key] = optionalString(requireObject(req.body), "value") ?? "";
+    store.touch(ds, userOf(res));
+    await ctx.commit();
+    res.status(204).end();
+  });
+  r.delete("/distributionsets/:id/metadata/:key", async (req, res) => {
+    const { ds, key } = dsEntry(req);
+    delete ds.metadata![key];
+    store.touch(ds, userOf(res));
+    await ctx.commit();
+    res.status(204).end();
   });
 
   // Software modules: entries with a target-visible flag.
@@ -66,7 +113,7 @@ export function metadataRoutes(ctx: StandinContext): Router {
     metadata.push(...entries);
     store.touch(module, userOf(res));
     await ctx.commit();
-    res.status(201).json(entries);
+    res.status(201).end(); // hawkBit 1.1.0 Mgmt*Resource.createMetadata: ResponseEntity.status(CREATED).build()
   });
 
   r.get("/softwaremodules/:id/metadata", (req, res) => {
@@ -93,7 +140,7 @@ export function metadataRoutes(ctx: StandinContext): Router {
     entry.targetVisible = optionalBoolean(body, "targetVisible") ?? entry.targetVisible;
     store.touch(module, userOf(res));
     await ctx.commit();
-    res.json({ ...entry });
+    res.status(204).end(); // hawkBit 1.1.0 MgmtSoftwareModuleResource.updateMetadata: noContent
   });
 
   r.delete("/softwaremodules/:id/metadata/:key", async (req, res) => {
@@ -101,7 +148,7 @@ export function metadataRoutes(ctx: StandinContext): Router {
     module.metadata = module.metadata!.filter((m) => m !== entry);
     store.touch(module, userOf(res));
     await ctx.commit();
-    res.status(200).end();
+    res.status(204).end(); // hawkBit 1.1.0 Mgmt*Resource: Void operations answer ResponseEntity.noContent()
   });
 
   return r;

@@ -41,9 +41,15 @@ function conditionsOf(body: Record<string, unknown>, defaults: GroupConditions):
   };
 }
 
+/**
+ * hawkBit 1.1.0 RolloutGroupConditionBuilder.withDefaults (used by MgmtRolloutMapper when the request omits them):
+ * success THRESHOLD 50 → NEXTGROUP, error THRESHOLD 50 → PAUSE.
+ */
 const HAWKBIT_DEFAULT_CONDITIONS: GroupConditions = {
-  successCondition: { condition: "THRESHOLD", expression: "100" },
+  successCondition: { condition: "THRESHOLD", expression: "50" },
   successAction: { action: "NEXTGROUP", expression: "" },
+  errorCondition: { condition: "THRESHOLD", expression: "50" },
+  errorAction: { action: "PAUSE", expression: "" },
 };
 
 /**
@@ -176,6 +182,8 @@ export function rolloutRoutes(ctx: StandinContext): Router {
     pause: (x, user) => engine.pause(x, user),
     resume: (x, user) => engine.resume(x, user),
     triggerNextGroup: (x, user) => engine.triggerNextGroup(x, user),
+    // hawkBit 1.1.0 MgmtRolloutResource.stop → JpaRolloutManagement.stop.
+    stop: (x, user) => engine.requestStop(x, user),
     approve: (x, user, req) => engine.approve(x, user, remarkOf(req)),
     deny: (x, user, req) => engine.deny(x, user, remarkOf(req)),
   } satisfies Record<string, (x: RolloutRec, user: string, req: { query: Record<string, unknown> }) => void>;
@@ -183,7 +191,7 @@ export function rolloutRoutes(ctx: StandinContext): Router {
     r.post(`/rollouts/:id/${verb}`, async (req, res) => {
       apply(store.rollout(idParam(req, "id")), userOf(res), req);
       await ctx.commit();
-      res.status(200).end();
+      res.status(204).end(); // hawkBit 1.1.0 Mgmt*Resource: Void operations answer ResponseEntity.noContent()
     });
   }
 
@@ -212,7 +220,7 @@ export function rolloutRoutes(ctx: StandinContext): Router {
   r.delete("/rollouts/:id", async (req, res) => {
     engine.delete(store.rollout(idParam(req, "id")), userOf(res));
     await ctx.commit();
-    res.status(200).end();
+    res.status(204).end(); // hawkBit 1.1.0 Mgmt*Resource: Void operations answer ResponseEntity.noContent()
   });
 
   const groupOf = (rolloutId: number, groupId: number) => {

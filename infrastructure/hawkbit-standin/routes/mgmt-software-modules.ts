@@ -91,7 +91,7 @@ export function softwareModuleRoutes(ctx: StandinContext): Router {
       store.state.artifacts = store.state.artifacts.filter((a) => a.softwareModuleId !== module.id);
     }
     await ctx.commit();
-    res.status(200).end();
+    res.status(204).end(); // hawkBit 1.1.0 Mgmt*Resource: Void operations answer ResponseEntity.noContent()
   });
 
   r.get("/softwaremodules/:id", (req, res) => {

@@ -1,63 +1,96 @@
-// Tenant configuration (/system/configs): the switches that change hawkBit's behaviour per tenant, such as the
-// rollout approval workflow and the user-consent (confirmation) flow. Only known keys are accepted.
+// Tenant configuration (/system/configs), as hawkBit 1.1.0 MgmtTenantManagementResource serves it: every known key with
+// its value (the tenant's, else the global default, `global: true`), single and bulk updates (204), and deletion back to
+// the default. Keys and types are in tenant-config.ts; an unknown key is a 400 (InvalidTenantConfigurationKeyException).
 import { Router } from "express";
-import { constraintViolation, notFound } from "../errors.js";
-import { APPROVAL_ENABLED, CONFIRMATION_FLOW_ENABLED } from "../rollout-engine.js";
-import { type StandinContext, requireObject, userOf } from "./context.js";
-
-/** Keys and their global defaults, as hawkBit ships them. */
-const DEFAULTS: Record<string, unknown> = {
-  [APPROVAL_ENABLED]: false,
-  [CONFIRMATION_FLOW_ENABLED]: false,
-  "pollingTime": "00:05:00",
-  "pollingOverdueTime": "00:05:00",
-  "maintenanceWindowPollCount": 3,
-  "multi.assignments.enabled": false,
-};
+import { HawkbitHttpError, constraintViolation, notFound } from "../errors.js";
+import { DEFAULT_DS_TYPE_KEY } from "../store.js";
+import { DEFAULT_DS_TYPE, TENANT_CONFIG_KEYS, type TenantConfigValue, configValue, keyDef, setConfig } from "../tenant-config.js";
+import { type StandinContext, originOf, requireObject, userOf } from "./context.js";
 
 export function systemRoutes(ctx: StandinContext): Router {
   const { store } = ctx;
   const r = Router();
+  const limits = ctx.pollingDefaults;
 
-  const render = (key: string) => {
-    const entry = store.state.tenantConfig?.[key];
-    if (!entry) return { value: DEFAULTS[key], global: true };
-    return { value: entry.value, global: false, lastModifiedAt: entry.lastModifiedAt, lastModifiedBy: entry.lastModifiedBy,
-      createdAt: entry.createdAt, createdBy: entry.createdBy };
-  };
-  const known = (key: string): string => {
-    if (!(key in DEFAULTS)) throw notFound("TenantConfiguration", key);
-    return key;
+  /** MgmtTenantManagementMapper.toResponseTenantConfigurationValue, with its self link. */
+  const render = (base: string, key: string) => {
+    const v: TenantConfigValue = key === DEFAULT_DS_TYPE ? defaultDsType() : configValue(store, key, limits);
+    return {
+      value: v.value, global: v.global, lastModifiedAt: v.lastModifiedAt, lastModifiedBy: v.lastModifiedBy,
+      createdAt: v.createdAt, createdBy: v.createdBy,
+      _links: { self: { href: `${base}/rest/v1/system/configs/${encodeURIComponent(key)}` } },
+    };
   };
 
-  r.get("/system/configs", (_req, res) => {
-    res.json(Object.fromEntries(Object.keys(DEFAULTS).map((k) => [k, render(k)])));
+  /** The tenant metadata's default distribution set type (MgmtTenantManagementMapper.toResponseDefaultDsType). */
+  const defaultDsType = (): TenantConfigValue => {
+    const id = store.state.defaultDsTypeId ?? store.distributionSetTypeByKey(DEFAULT_DS_TYPE_KEY)?.id ?? 0;
+    return { value: id, global: false };
+  };
+
+  const setDefaultDsType = (value: unknown): void => {
+    if (typeof value !== "number" || !Number.isInteger(value)) {
+      throw new HawkbitHttpError(400, "org.eclipse.hawkbit.repository.exception.TenantConfigurationValidatorException", "hawkbit.server.error.configValueInvalid",
+        `Default DistributionSetType Value Type is incorrect. Expected Long, received ${typeof value}`);
+    }
+    store.state.defaultDsTypeId = store.distributionSetType(value).id;
+  };
+
+  r.get("/system/configs", (req, res) => {
+    const base = originOf(req);
+    res.json(Object.fromEntries([...TENANT_CONFIG_KEYS, DEFAULT_DS_TYPE].map((k) => [k, render(base, k)])));
   });
 
   r.get("/system/configs/:keyName", (req, res) => {
-    res.json(render(known(req.params.keyName)));
+    const key = req.params.keyName;
+    if (key !== DEFAULT_DS_TYPE) keyDef(key);
+    res.json(render(originOf(req), key));
   });
 
   r.put("/system/configs/:keyName", async (req, res) => {
-    const key = known(req.params.keyName);
+    const key = req.params.keyName;
     const body = requireObject(req.body);
-    if (!("value" in body)) throw constraintViolation("value must not be null");
-    if (typeof DEFAULTS[key] === "boolean" && typeof body.value !== "boolean") throw constraintViolation(`${key} takes a boolean`);
-    const user = userOf(res);
-    store.state.tenantConfig ??= {};
-    const previous = store.state.tenantConfig[key];
-    store.state.tenantConfig[key] = previous
-      ? { ...previous, value: body.value, lastModifiedAt: Date.now(), lastModifiedBy: user }
-      : { value: body.value, ...store.audit(user) };
+    if (body.value === undefined || body.value === null) throw constraintViolation("value must not be null");
+    if (key === DEFAULT_DS_TYPE) setDefaultDsType(body.value);
+    else setConfig(store, key, body.value, userOf(res), limits);
     await ctx.commit();
-    res.json(render(key));
+    res.status(204).end();
+  });
+
+  // MgmtTenantManagementResource.updateTenantConfiguration: all keys are checked and converted before any is written.
+  r.put("/system/configs", async (req, res) => {
+    const body = requireObject(req.body);
+    const user = userOf(res);
+    const entries = Object.entries(body);
+    for (const [key, value] of entries) {
+      if (value === null || value === undefined) throw constraintViolation(`value of ${key} must not be null`);
+      if (key !== DEFAULT_DS_TYPE) keyDef(key);
+    }
+    // Validate every value on a copy first: a bad value leaves nothing half-written.
+    const before = structuredClone(store.state.tenantConfig ?? {});
+    const beforeDs = store.state.defaultDsTypeId;
+    try {
+      for (const [key, value] of entries) {
+        if (key === DEFAULT_DS_TYPE) setDefaultDsType(value);
+        else setConfig(store, key, value, user, limits);
+      }
+    } catch (err) {
+      store.state.tenantConfig = before;
+      store.state.defaultDsTypeId = beforeDs;
+      throw err;
+    }
+    await ctx.commit();
+    res.status(204).end();
   });
 
   r.delete("/system/configs/:keyName", async (req, res) => {
-    const key = known(req.params.keyName);
+    const key = req.params.keyName;
+    // "Default DistributionSet Type cannot be deleted as is part of TenantMetadata".
+    if (key === DEFAULT_DS_TYPE) throw notFound("Configuration key", key);
+    keyDef(key);
     if (store.state.tenantConfig) delete store.state.tenantConfig[key];
     await ctx.commit();
-    res.status(200).end();
+    res.status(204).end();
   });
 
   return r;

@@ -54,7 +54,7 @@ export function targetFilterRoutes(ctx: StandinContext): Router {
     const f = filter(idParam(req, "id"));
     store.state.targetFilters = filters().filter((x) => x !== f);
     await ctx.commit();
-    res.status(200).end();
+    res.status(204).end(); // hawkBit 1.1.0 Mgmt*Resource: Void operations answer ResponseEntity.noContent()
   });
 
   r.post("/targetfilters/:id/autoAssignDS", async (req, res) => {
@@ -89,7 +89,7 @@ export function targetFilterRoutes(ctx: StandinContext): Router {
     f.autoAssign = undefined;
     store.touch(f, userOf(res));
     await ctx.commit();
-    res.status(200).end();
+    res.status(204).end(); // hawkBit 1.1.0 Mgmt*Resource: Void operations answer ResponseEntity.noContent()
   });
 
   return r;

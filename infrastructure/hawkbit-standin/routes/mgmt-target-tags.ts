@@ -58,7 +58,7 @@ export function targetTagRoutes(ctx: StandinContext): Router {
     store.state.targetTags = tags().filter((x) => x !== t);
     for (const target of store.state.targets) target.tagIds = target.tagIds?.filter((id) => id !== t.id);
     await ctx.commit();
-    res.status(200).end();
+    res.status(204).end(); // hawkBit 1.1.0 Mgmt*Resource: Void operations answer ResponseEntity.noContent()
   });
 
   r.get("/targettags/:id/assigned", (req, res) => {
@@ -78,7 +78,7 @@ export function targetTagRoutes(ctx: StandinContext): Router {
     }
     await ctx.commit();
     if (missing.length > 0 && policy === "ON_WHAT_FOUND_AND_FAIL") throw notFound("Target", missing.join(","));
-    res.status(200).end();
+    res.status(204).end(); // hawkBit 1.1.0 Mgmt*Resource: Void operations answer ResponseEntity.noContent()
   });
 
   r.delete("/targettags/:id/assigned", async (req, res) => {
@@ -88,7 +88,7 @@ export function targetTagRoutes(ctx: StandinContext): Router {
     for (const target of found) target.tagIds = target.tagIds?.filter((id) => id !== t.id);
     await ctx.commit();
     if (missing.length > 0 && policy === "ON_WHAT_FOUND_AND_FAIL") throw notFound("Target", missing.join(","));
-    res.status(200).end();
+    res.status(204).end(); // hawkBit 1.1.0 Mgmt*Resource: Void operations answer ResponseEntity.noContent()
   });
 
   r.post("/targettags/:id/assigned/:controllerId", async (req, res) => {
@@ -96,7 +96,7 @@ export function targetTagRoutes(ctx: StandinContext): Router {
     const target = store.target(req.params.controllerId);
     if (!target.tagIds?.includes(t.id)) target.tagIds = [...(target.tagIds ?? []), t.id];
     await ctx.commit();
-    res.status(200).end();
+    res.status(204).end(); // hawkBit 1.1.0 Mgmt*Resource: Void operations answer ResponseEntity.noContent()
   });
 
   r.delete("/targettags/:id/assigned/:controllerId", async (req, res) => {
@@ -104,7 +104,7 @@ export function targetTagRoutes(ctx: StandinContext): Router {
     const target = store.target(req.params.controllerId);
     target.tagIds = target.tagIds?.filter((id) => id !== t.id);
     await ctx.commit();
-    res.status(200).end();
+    res.status(204).end(); // hawkBit 1.1.0 Mgmt*Resource: Void operations answer ResponseEntity.noContent()
   });
 
   r.get("/targets/:controllerId/tags", (req, res) => {

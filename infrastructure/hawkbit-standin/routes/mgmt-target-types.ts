@@ -47,7 +47,7 @@ export function targetTypeRoutes(ctx: StandinContext): Router {
     if (store.state.targets.some((x) => x.targetTypeId === t.id)) throw constraintViolation(`TargetType ${t.id} is assigned to targets`);
     store.state.targetTypes = types().filter((x) => x !== t);
     await ctx.commit();
-    res.status(200).end();
+    res.status(204).end(); // hawkBit 1.1.0 Mgmt*Resource: Void operations answer ResponseEntity.noContent()
   });
 
   r.post("/targets/:controllerId/targettype", async (req, res) => {
@@ -57,7 +57,7 @@ export function targetTypeRoutes(ctx: StandinContext): Router {
     target.targetTypeId = type(id).id;
     store.touch(target, userOf(res));
     await ctx.commit();
-    res.status(200).end();
+    res.status(204).end(); // hawkBit 1.1.0 Mgmt*Resource: Void operations answer ResponseEntity.noContent()
   });
 
   r.delete("/targets/:controllerId/targettype", async (req, res) => {
@@ -65,7 +65,7 @@ export function targetTypeRoutes(ctx: StandinContext): Router {
     target.targetTypeId = undefined;
     store.touch(target, userOf(res));
     await ctx.commit();
-    res.status(200).end();
+    res.status(204).end(); // hawkBit 1.1.0 Mgmt*Resource: Void operations answer ResponseEntity.noContent()
   });
 
   return r;

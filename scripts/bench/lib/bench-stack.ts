@@ -122,7 +122,7 @@ export async function startBenchStack(opts: { broker: BrokerKind; countHawkbit?:
     const pool = createPool(aerie.databaseUrl, 2);
     cleanups.push(() => closePool(pool));
     return {
-      aerie, api: new AerieClient(aerie.endpoints.api, "bench"), mqttUrl: aerie.endpoints.mqtt, pool, proxy,
+      aerie, api: new AerieClient(aerie.endpoints.api, aerie.adminToken), mqttUrl: aerie.endpoints.mqtt, pool, proxy,
       // Straight to the stand-in: the benchmark's own look-ups are not counted.
       hawkbit: new HawkbitManagementClient({ baseUrl: standin.url, username: credentials.username, password: credentials.password }),
       stop,
