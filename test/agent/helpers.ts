@@ -6,6 +6,7 @@ import { createHash, generateKeyPairSync, sign, type KeyObject } from "node:cryp
 import { createReadStream } from "node:fs";
 import { readFile, stat, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
+import { once } from "node:events";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import mqtt, { type MqttClient } from "mqtt";
@@ -69,26 +70,25 @@ export async function startFileServer(root: string): Promise<FileServer> {
     }
     let sent = 0;
     const stream = createReadStream(file, { start, highWaterMark: 16 * 1024 });
-    stream.on("data", (chunk) => {
-      const buffer = chunk as Buffer;
-      if (sent + buffer.length > limit) {
-        res.write(buffer.subarray(0, limit - sent));
-        stream.destroy();
-        res.destroy();
-        return;
+    void (async () => {
+      for await (const chunk of stream) {
+        const buffer = chunk as Buffer;
+        if (sent + buffer.length > limit) {
+          res.write(buffer.subarray(0, limit - sent));
+          stream.destroy();
+          res.destroy();
+          return;
+        }
+        sent += buffer.length;
+        if (!res.write(buffer)) await once(res, "drain");
+        if (rate) await new Promise((r) => setTimeout(r, (buffer.length / rate!) * 1000));
+        if (res.destroyed) {
+          stream.destroy();
+          return;
+        }
       }
-      sent += buffer.length;
-      if (!res.write(buffer)) {
-        stream.pause();
-        res.once("drain", () => stream.resume());
-      }
-      if (rate) {
-        stream.pause();
-        setTimeout(() => stream.resume(), (buffer.length / rate) * 1000);
-      }
-    });
-    stream.on("end", () => res.end());
-    stream.on("error", () => res.destroy());
+      res.end();
+    })().catch(() => res.destroy());
   });
   const port = await freePort();
   await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
