@@ -290,6 +290,56 @@ const document = {
     "/api/v1/tokens/{id}": {
       delete: { summary: "Revoke an API token", parameters: [idParam("id", "Token id")], responses: { 204: { description: "Revoked" }, ...errors } },
     },
+    "/api/v1/audit": {
+      get: {
+        summary: "The audit trail: who changed what (actors are token:<id> or oidc:<sub>), denied requests included; filtered, paged, exported as CSV or JSON",
+        parameters: [
+          { name: "actor", in: "query", schema: { type: "string" } },
+          { name: "action", in: "query", description: "Exact, or a prefix ending in * (campaign.*)", schema: { type: "string" } },
+          { name: "subject", in: "query", description: "e.g. campaign:<id>, device:<controllerId>", schema: { type: "string" } },
+          { name: "from", in: "query", schema: { type: "string", format: "date-time" } },
+          { name: "to", in: "query", schema: { type: "string", format: "date-time" } },
+          { name: "limit", in: "query", schema: { type: "integer", minimum: 1, maximum: 10000, default: 100 } },
+          { name: "offset", in: "query", schema: { type: "integer", minimum: 0, maximum: 100000000, default: 0 } },
+          { name: "format", in: "query", description: "csv or json: the page as a download", schema: { type: "string", enum: ["csv", "json"] } },
+        ],
+        responses: {
+          200: {
+            description: "A page of events, oldest first",
+            content: {
+              "application/json": { schema: { type: "object", properties: { total: { type: "integer" }, offset: { type: "integer" }, limit: { type: "integer" }, events: { type: "array", items: ref("AuditEvent") } } } },
+              "text/csv": { schema: { type: "string" } },
+            },
+          },
+          ...errors,
+        },
+      },
+    },
+    "/api/v1/audit/campaigns/{id}": {
+      get: {
+        summary: "Compliance report of a campaign: who created, started and approved it, its trail, and which devices it reached with what result",
+        parameters: [idParam("id", "Campaign id"), { name: "format", in: "query", description: "csv: the devices as a download; json: the report as a download", schema: { type: "string", enum: ["csv", "json"] } }],
+        responses: {
+          200: {
+            description: "The report",
+            content: {
+              "application/json": {
+                schema: {
+                  type: "object",
+                  properties: {
+                    campaign: { type: "object" }, summary: { type: "object", properties: { devices: { type: "integer" }, byStatus: { type: "object", additionalProperties: { type: "integer" } } } },
+                    devices: { type: "array", items: { type: "object", properties: { controllerId: { type: "string" }, status: { type: "string" }, detail: { type: "string", nullable: true }, actionId: { type: "integer" }, attempts: { type: "integer" }, reachedAt: { type: "string", format: "date-time" }, updatedAt: { type: "string", format: "date-time" } } } },
+                    trail: { type: "array", items: ref("AuditEvent") },
+                  },
+                },
+              },
+              "text/csv": { schema: { type: "string" } },
+            },
+          },
+          ...errors,
+        },
+      },
+    },
     "/api/v1/me": {
       get: {
         summary: "The authenticated caller: audit id, roles and permissions",
@@ -409,6 +459,10 @@ const document = {
       },
       WebhookInput: toOpenApi30(webhookInputSchema),
       TokenInput: toOpenApi30(tokenInputSchema),
+      AuditEvent: {
+        type: "object",
+        properties: { id: { type: "integer" }, at: { type: "string", format: "date-time" }, actor: { type: "string" }, action: { type: "string" }, subject: { type: "string" }, details: { type: "object" } },
+      },
       Token: {
         type: "object",
         properties: {
@@ -509,6 +563,8 @@ export const OPERATION_PERMISSIONS: Record<string, Permission | null> = {
   "GET /api/v1/tokens": "tokens:manage",
   "DELETE /api/v1/tokens/{id}": "tokens:manage",
   "GET /api/v1/me": "read",
+  "GET /api/v1/audit": "audit:read",
+  "GET /api/v1/audit/campaigns/{id}": "audit:read",
 };
 
 const BEARER = [{ bearer: [] }];

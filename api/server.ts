@@ -39,6 +39,7 @@ import { createAuthenticator } from "./auth/authenticate.js";
 import { OidcVerifier, type OidcSettings } from "./auth/oidc.js";
 import { TokenStore } from "./auth/tokens.js";
 import { meRoutes, tokenRoutes } from "./routes/tokens.js";
+import { auditRoutes } from "./routes/audit.js";
 import { artifactCatalogRoutes, campaignPreviewRoutes, releaseCatalogRoutes } from "./routes/catalog.js";
 import { CampaignPreviewService } from "./services/campaign-preview.js";
 import { CatalogService } from "./services/catalog.js";
@@ -176,6 +177,7 @@ export function createApp(deps: ApiDependencies, services: ApiServices): express
   v1.use("/builds", buildRoutes(services.signing));
   v1.use("/tokens", tokenRoutes(deps.db, tokens));
   v1.use("/me", meRoutes());
+  v1.use("/audit", auditRoutes(deps.db));
   app.use("/api/v1", v1);
 
   app.use((req: Request, res: Response) => {

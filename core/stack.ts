@@ -26,7 +26,7 @@ import type { AerieConfig } from "./config.js";
 import { migrate } from "./db/migrator.js";
 import { closePool, createDatabase, createPool } from "./db/prisma.js";
 import { logger, redactUrl } from "./log.js";
-import { ShutdownSequence } from "./shutdown.js";
+import { ShutdownSequence, unlessAborted } from "./shutdown.js";
 import { lockDataDir } from "./data-lock.js";
 import { assertPortsFree, type PortClaim } from "./ports.js";
 import { AerieMetrics } from "./metrics.js";
@@ -67,8 +67,13 @@ function portClaims(config: AerieConfig): PortClaim[] {
   return claims.filter((claim) => claim.port !== 0);
 }
 
-export async function startAerie(config: AerieConfig): Promise<AerieStack> {
-  const parts = new ShutdownSequence(log);
+export interface StartOptions {
+  /** Aborted (SIGTERM/SIGINT during start-up): start-up stops and stops whatever had started. */
+  signal?: AbortSignal;
+}
+
+export async function startAerie(config: AerieConfig, options: StartOptions = {}): Promise<AerieStack> {
+  const parts = new ShutdownSequence(log, undefined, options.signal);
   const stopAll = () => parts.stopAll();
   try {
     // Before anything else: a second Aerie on this folder must not touch the first one's services.
@@ -174,6 +179,8 @@ export async function startAerie(config: AerieConfig): Promise<AerieStack> {
         // Aerie's mosquitto files bind client ids to logins: the bridge's client ids are then its logins.
         clientId: config.mosquittoAuthDir ? mqttUsername : config.bridgeClientId, loginPerConnection: Boolean(config.mosquittoAuthDir),
         shareGroup: config.bridgeShareGroup, maxInFlight: config.bridgeMaxInFlight,
+        // Started by hand or by compose, mosquitto may need Aerie's files before it accepts the bridge.
+        waitForBroker: Boolean(config.mosquittoAuthDir),
       },
     );
     const readiness = {
@@ -208,8 +215,9 @@ export async function startAerie(config: AerieConfig): Promise<AerieStack> {
     const apiDependencies = { db, pool, store, hawkbit: management, signer, transit, metrics, readiness, ddi: channel, credentialsChanged, auth, webhookPolicy, requireSigned: config.requireSigned };
     const services = createServices(apiDependencies);
 
-    await bridge.start();
+    // Registered before it connects: a bridge still waiting for its broker is stopped with the rest.
     parts.add("bridge", () => bridge.stop());
+    await unlessAborted(bridge.start(), options.signal);
     const monitor = new CampaignMonitor(db, management, services.campaigns, metrics, 1000, services.releases, services.stuckDevices);
     monitor.start();
     parts.add("campaign monitor", () => monitor.stop());

@@ -95,16 +95,21 @@ export class CampaignService {
         options: options as object, status: "provisioning" satisfies CampaignStatus, startRequested: start,
       },
     });
-    await audit(this.db, actor, "campaign.create", `campaign:${campaign.id}`, { name, release: releaseId, targetFilter: plan.targetFilter });
+    let pending: unknown;
     try {
       await this.provision(campaign.id);
     } catch (error) {
-      // hawkBit refused the rollout (filter, thresholds, groups): no campaign without a rollout remains.
+      // hawkBit refused the rollout (filter, thresholds, groups): no campaign without a rollout remains, and a
+      // refused request leaves no audit event (whose trigger would also enqueue campaign.created webhooks).
       if (error instanceof HawkbitError && error.status !== undefined && error.status < 500 && error.status !== 429) {
         await this.db.campaign.delete({ where: { id: campaign.id } });
+        throw error;
       }
-      throw error;
+      // hawkBit unreachable: the campaign exists and the reconciler provisions it later, so it is audited.
+      pending = error;
     }
+    await audit(this.db, actor, "campaign.create", `campaign:${campaign.id}`, { name, release: releaseId, targetFilter: plan.targetFilter });
+    if (pending) throw pending;
     return this.get(campaign.id);
   }
 
