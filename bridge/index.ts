@@ -28,6 +28,7 @@ import { limitedChannel } from "../hawkbit/limited-channel.js";
 import { LeaderElection } from "./leader.js";
 import { NoticeBuilder } from "./notices.js";
 import { DEVICE_MESSAGE_KINDS, type DeviceMessageKind, Topics } from "./protocol/topics.js";
+import type { PayloadLimits } from "./protocol/limits.js";
 import { logger } from "../core/log.js";
 
 export type BridgeDependencies = Omit<BridgeContext, "mqtt" | "bus" | "topics" | "deadLetters" | "log" | "notices" | "publish" | keyof BridgeSettings> & Partial<BridgeSettings>;
@@ -92,6 +93,8 @@ export interface BridgeOptions {
   ddiConcurrency?: number;
   /** Only these extensions (default: all). */
   extensions?: readonly ExtensionName[];
+  /** Largest payload per upstream leaf (default DEFAULT_PAYLOAD_LIMITS); larger ones become dead letters. */
+  payloadLimits?: PayloadLimits;
   /** How often a follower tries to become leader. */
   leaderRetryMs?: number;
   /**
@@ -215,7 +218,7 @@ export class FleetBridge {
           if (error) this.log.warn({ topic, err: error.message }, "publish failed");
         }),
     };
-    const dispatcher = new Dispatcher(ctx);
+    const dispatcher = new Dispatcher(ctx, this.options.payloadLimits);
     // A session's queue can arrive before the extensions have started: those messages wait for them, in order
     // (PUBACKs leave in arrival order, so one left unhandled would hold back the whole connection).
     let started = false;

@@ -123,7 +123,7 @@ export async function startAerie(config: AerieConfig, options: StartOptions = {}
       const access = embeddedBrokerAccess({ mode: config.deviceAuth, pool, baseTopic: config.mqttBaseTopic, bridgeClientIds: bridgeClientIds(config.bridgeClientId), log });
       mqttUsername = access.username;
       mqttPassword = access.password;
-      const broker = await startEmbeddedBroker({ host: config.host, port: config.mqttPort, auth: access.auth });
+      const broker = await startEmbeddedBroker({ host: config.host, port: config.mqttPort, auth: access.auth, maxPacketBytes: config.mqttMaxPacketBytes });
       // A revoked or rotated token's live connection ends at once (tokens are checked only at CONNECT).
       disconnectDevice = async (controllerId) => void aedesDisconnect(broker.broker, controllerId);
       parts.add("embedded broker", () => broker.stop());
@@ -178,7 +178,7 @@ export async function startAerie(config: AerieConfig, options: StartOptions = {}
         mqttUrl, mqttUsername, mqttPassword, baseTopic: config.mqttBaseTopic,
         // Aerie's mosquitto files bind client ids to logins: the bridge's client ids are then its logins.
         clientId: config.mosquittoAuthDir ? mqttUsername : config.bridgeClientId, loginPerConnection: Boolean(config.mosquittoAuthDir),
-        shareGroup: config.bridgeShareGroup, maxInFlight: config.bridgeMaxInFlight,
+        shareGroup: config.bridgeShareGroup, maxInFlight: config.bridgeMaxInFlight, payloadLimits: config.mqttPayloadLimits,
         // Started by hand or by compose, mosquitto may need Aerie's files before it accepts the bridge.
         waitForBroker: Boolean(config.mosquittoAuthDir),
       },
