@@ -14,6 +14,7 @@ import { embeddedBrokerAccess } from "../bridge/auth/embedded-access.js";
 import { MosquittoAuthSync } from "../bridge/auth/mosquitto-auth-sync.js";
 import { bridgeAccounts } from "../bridge/auth/mosquitto-files.js";
 import { DdiChannel } from "../hawkbit/ddi-channel.js";
+import { startDmfChannel } from "./hawkbit-dmf.js";
 import { startHawkbitStandin } from "../infrastructure/hawkbit-standin/index.js";
 import { startEmbeddedBroker } from "../infrastructure/embedded/mqtt-broker.js";
 import { startEmbeddedPostgres } from "../infrastructure/embedded/postgres.js";
@@ -148,6 +149,7 @@ export async function startAerie(config: AerieConfig, options: StartOptions = {}
         // The embedded stand-in starts provisioned like a hawkBit whose operator enabled gateway-token authentication
         // (hawkBit's default is off: DDI 401).
         tenantConfig: { "authentication.gatewaytoken.enabled": true, "authentication.gatewaytoken.key": hawkbit.gatewayToken },
+        dmfUrl: config.hawkbitDmfUrl,
       });
       parts.add("hawkbit stand-in", () => standin.close());
       hawkbit.url = standin.url;
@@ -166,7 +168,9 @@ export async function startAerie(config: AerieConfig, options: StartOptions = {}
 
     const metrics = new AerieMetrics();
     const management = new HawkbitManagementClient({ baseUrl: hawkbit.url, username: hawkbit.username, password: hawkbit.password });
-    const channel = new DdiChannel({ baseUrl: hawkbit.url, tenant: hawkbit.tenant, gatewayToken: hawkbit.gatewayToken });
+    const channel = config.hawkbitDmfUrl
+      ? await startDmfChannel({ url: config.hawkbitDmfUrl, tenant: hawkbit.tenant, replyExchange: config.hawkbitDmfReplyExchange, management }, pool, parts)
+      : new DdiChannel({ baseUrl: hawkbit.url, tenant: hawkbit.tenant, gatewayToken: hawkbit.gatewayToken });
 
     const bridge = new FleetBridge(
       {

@@ -1,7 +1,7 @@
 // A hawkBit stand-in for Aerie's tests and local runs: the Management API subset and the DDI API Aerie uses,
 // answering with hawkBit's shapes, status codes and state machines, persisted under `dataDir`.
 import type { AddressInfo } from "node:net";
-import express, { type Router } from "express";
+import express from "express";
 import { logger } from "../../core/log.js";
 import { ArtifactStorage } from "./artifact-storage.js";
 import { basicAuth } from "./auth.js";
@@ -64,19 +64,6 @@ export interface HawkbitStandin {
   close(): Promise<void>;
 }
 
-type RouteLayer = { match(path: string): boolean; route?: { methods: Record<string, boolean> } };
-
-/** The methods the routers serve on `path` (Express 5 route layers). */
-function allowedMethods(routers: readonly Router[], path: string): string[] {
-  const methods = new Set<string>();
-  for (const router of routers) {
-    for (const layer of (router as unknown as { stack: RouteLayer[] }).stack) {
-      if (layer.route && layer.match(path)) for (const [m, on] of Object.entries(layer.route.methods)) if (on && m !== "_all") methods.add(m.toUpperCase());
-    }
-  }
-  return [...methods];
-}
-
 export async function startHawkbitStandin(opts: HawkbitStandinOptions): Promise<HawkbitStandin> {
   const log = logger("hawkbit-standin");
   const store = await Store.open(opts.dataDir, (err) => log.error({ err }, "persisting state failed"));
@@ -120,26 +107,15 @@ export async function startHawkbitStandin(opts: HawkbitStandinOptions): Promise<
   if (validation) app.use(validation.validate);
 
   const mgmt = express.Router();
-  const mgmtRouters: Router[] = [];
   mgmt.use(basicAuth(opts.username, opts.password));
   for (const routes of [
     typeRoutes, softwareModuleRoutes, distributionSetRoutes, targetRoutes, actionRoutes, rolloutRoutes, systemRoutes,
     targetTagRoutes, targetTypeRoutes, metadataRoutes, targetFilterRoutes, distributionSetTagRoutes, userInfoRoutes,
   ]) {
-    const router = routes(ctx);
-    mgmtRouters.push(router);
-    mgmt.use(router);
+    mgmt.use(routes(ctx));
   }
   app.use("/rest/v1", mgmt);
-  const ddi = ddiRoutes(ctx);
-  app.use(ddi);
-  // Spring MVC answers a known path with an unmapped method 405 (HttpRequestMethodNotSupportedException), with Allow.
-  app.use((req, res, next) => {
-    const [routers, path] = req.path.startsWith("/rest/v1/") ? [mgmtRouters, req.path.slice("/rest/v1".length)] : [[ddi], req.path];
-    const allowed = allowedMethods(routers, path);
-    if (allowed.length === 0) return next();
-    res.status(405).set("Allow", allowed.join(", ")).end();
-  });
+  app.use(ddiRoutes(ctx));
   app.use((req, _res, next) => {
     next(new HawkbitHttpError(404, "org.springframework.web.servlet.NoHandlerFoundException", "hawkbit.server.error.repo.entityNotFound",
       `No endpoint ${req.method} ${req.path}`));

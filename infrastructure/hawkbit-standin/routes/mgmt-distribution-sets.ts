@@ -218,41 +218,6 @@ export function distributionSetRoutes(ctx: StandinContext): Router {
     res.status(204).end();
   });
 
-  // hawkBit 1.1.0 MgmtDistributionSetResource statistics: rollouts and actions of the set counted by status (enum names,
-  // DistributionSetRepository.count*ByStatusForDistributionSet) plus "total", and its auto-assigning filters.
-  // The three single statistics leave out what is empty (MgmtDistributionSetStatistics.Builder(false)).
-  const statistics = (dsId: number, full: boolean, parts: { rollouts?: boolean; actions?: boolean; auto?: boolean }) => {
-    const ds = store.distributionSet(dsId);
-    const count = (statuses: string[]) => {
-      const map: Record<string, number> = {};
-      for (const status of statuses) map[status.toUpperCase()] = (map[status.toUpperCase()] ?? 0) + 1;
-      if (!full && statuses.length === 0) return map;
-      map.total = statuses.length;
-      return map;
-    };
-    const autos = (store.state.targetFilters ?? []).filter((f) => f.autoAssign?.distributionSetId === ds.id).length;
-    const actions = parts.actions ? count(store.state.actions.filter((a) => a.distributionSetId === ds.id).map((a) => a.status)) : {};
-    const rollouts = parts.rollouts ? count(store.state.rollouts.filter((x) => x.distributionSetId === ds.id).map((x) => x.status)) : {};
-    // @JsonInclude(NON_EMPTY): empty maps are left out.
-    return {
-      ...(Object.keys(actions).length > 0 ? { actions } : {}),
-      ...(Object.keys(rollouts).length > 0 ? { rollouts } : {}),
-      ...(parts.auto ? { totalAutoAssignments: autos } : {}),
-    };
-  };
-  r.get("/distributionsets/:id/statistics", (req, res) => {
-    res.json(statistics(idParam(req, "id"), true, { rollouts: true, actions: true, auto: true }));
-  });
-  r.get("/distributionsets/:id/statistics/rollouts", (req, res) => {
-    res.json(statistics(idParam(req, "id"), false, { rollouts: true }));
-  });
-  r.get("/distributionsets/:id/statistics/actions", (req, res) => {
-    res.json(statistics(idParam(req, "id"), false, { actions: true }));
-  });
-  r.get("/distributionsets/:id/statistics/autoassignments", (req, res) => {
-    res.json(statistics(idParam(req, "id"), false, { auto: true }));
-  });
-
   r.get("/distributionsets/:id", (req, res) => {
     res.json(rep.distributionSet(originOf(req), store, store.distributionSet(idParam(req, "id"))));
   });
