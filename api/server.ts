@@ -1,5 +1,6 @@
 // Aerie's REST API: /api/v1 (artifacts, releases, campaigns, devices, keyring), /metrics,
 // /healthz (the process is alive) and /readyz (every dependency answers).
+import { redactText } from "../core/redact.js";
 import type { Server } from "node:http";
 import type { Socket } from "node:net";
 import express, { type NextFunction, type Request, type Response } from "express";
@@ -120,7 +121,7 @@ async function renderError(error: unknown, req: Request, res: Response, db: Data
   if (error instanceof HawkbitError) {
     // hawkBit's own refusal (4xx) is the caller's problem and keeps its code; its failures are ours.
     const status = error.status && error.status < 500 ? error.status : 502;
-    res.status(status).json({ error: { status, code: "hawkbit", message: error.message, hawkbit: { status: error.status, errorCode: error.errorCode } } });
+    res.status(status).json({ error: { status, code: "hawkbit", message: redactText(error.message), hawkbit: { status: error.status, errorCode: error.errorCode } } });
     return;
   }
   const body = error as { type?: string; status?: number; message?: string };
