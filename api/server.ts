@@ -46,6 +46,7 @@ import { CampaignPreviewService } from "./services/campaign-preview.js";
 import { CatalogService } from "./services/catalog.js";
 import { EventHub } from "./events/hub.js";
 import { eventRoutes } from "./routes/events.js";
+import { dashboard } from "./routes/dashboard.js";
 
 const log = logger("api");
 
@@ -151,6 +152,9 @@ export function createApp(deps: ApiDependencies, services: ApiServices): express
     res.send(await deps.metrics.registry.metrics());
   };
   if (deps.auth?.metricsPublic) app.get("/metrics", metrics);
+
+  // The dashboard's page and assets hold no data (it signs in with a token for every API call).
+  app.use(dashboard());
 
   // Everything below needs an authenticated principal (API token or OIDC JWT).
   const tokens = new TokenStore(deps.db);
