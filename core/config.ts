@@ -126,6 +126,8 @@ export const SETTINGS = {
   hawkbitPassword: define("HAWKBIT_PASSWORD", undefined, "text", "Management API password. Stand-in default: generated, kept in DATA_DIR/secrets.json.", text),
   hawkbitTenant: define("HAWKBIT_TENANT", "DEFAULT", "text", "hawkBit tenant used on the DDI API.", text),
   hawkbitGatewayToken: define("HAWKBIT_GATEWAY_TOKEN", undefined, "text", "DDI gateway security token the bridge uses for devices. Stand-in default: generated.", text),
+  hawkbitDmfUrl: define("HAWKBIT_DMF_URL", undefined, "amqp(s):// URL", "hawkBit's Device Management Federation broker (RabbitMQ, path = vhost): devices reach hawkBit over DMF, pushed, with no per-device HTTP call. Unset: DDI. With the stand-in, it speaks DMF on this broker too.", url(["amqp", "amqps"])),
+  hawkbitDmfReplyExchange: define("HAWKBIT_DMF_REPLY_EXCHANGE", "aerie.dmf", "text", "Exchange hawkBit sends DMF messages for Aerie's devices to (their address); every Aerie instance binds a queue to it.", text),
 
   vaultAddr: define("VAULT_ADDR", undefined, "http(s):// URL", "Vault server. Unset: Aerie's Vault transit stand-in under DATA_DIR/vault.", url(["http", "https"])),
   vaultPort: define("AERIE_VAULT_PORT", 8200, "port", "Port of the Vault stand-in.", port),

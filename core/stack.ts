@@ -15,6 +15,7 @@ import { MosquittoAuthSync } from "../bridge/auth/mosquitto-auth-sync.js";
 import { bridgeAccounts } from "../bridge/auth/mosquitto-files.js";
 import { DdiChannel } from "../hawkbit/ddi-channel.js";
 import { prepareHawkbit } from "../hawkbit/startup.js";
+import { startDmfChannel } from "./hawkbit-dmf.js";
 import { startHawkbitStandin } from "../infrastructure/hawkbit-standin/index.js";
 import { startEmbeddedBroker } from "../infrastructure/embedded/mqtt-broker.js";
 import { startEmbeddedPostgres } from "../infrastructure/embedded/postgres.js";
@@ -147,6 +148,7 @@ export async function startAerie(config: AerieConfig, options: StartOptions = {}
         username: hawkbit.username,
         password: hawkbit.password,
         // Starts with hawkBit's defaults (gateway-token authentication off): Aerie switches it on below, as with any hawkBit.
+        dmfUrl: config.hawkbitDmfUrl,
       });
       parts.add("hawkbit stand-in", () => standin.close());
       hawkbit.url = standin.url;
@@ -165,8 +167,11 @@ export async function startAerie(config: AerieConfig, options: StartOptions = {}
 
     const metrics = new AerieMetrics();
     const management = new HawkbitManagementClient({ baseUrl: hawkbit.url, username: hawkbit.username, password: hawkbit.password });
-    const channel = new DdiChannel({ baseUrl: hawkbit.url, tenant: hawkbit.tenant, gatewayToken: hawkbit.gatewayToken });
-    const hawkbitReady = await prepareHawkbit(management, hawkbit.gatewayToken, log);
+    const channel = config.hawkbitDmfUrl
+      ? await startDmfChannel({ url: config.hawkbitDmfUrl, tenant: hawkbit.tenant, replyExchange: config.hawkbitDmfReplyExchange, management }, pool, parts)
+      : new DdiChannel({ baseUrl: hawkbit.url, tenant: hawkbit.tenant, gatewayToken: hawkbit.gatewayToken });
+    // Over DMF the bridge needs no gateway token.
+    const hawkbitReady = await prepareHawkbit(management, config.hawkbitDmfUrl ? undefined : hawkbit.gatewayToken, log);
 
     const bridge = new FleetBridge(
       {

@@ -9,7 +9,8 @@ import type { HawkbitManagementClient } from "./management-client.js";
 
 export type ReadinessCheck = () => Promise<string | void>;
 
-export async function prepareHawkbit(client: HawkbitManagementClient, gatewayToken: string, log: Pick<Logger, "info" | "warn">): Promise<ReadinessCheck> {
+/** `gatewayToken` undefined: the device channel needs none (DMF), so it is neither checked nor switched on. */
+export async function prepareHawkbit(client: HawkbitManagementClient, gatewayToken: string | undefined, log: Pick<Logger, "info" | "warn">): Promise<ReadinessCheck> {
   let compatible = false;
   let gateway: GatewayTokenState | undefined;
 
@@ -19,7 +20,7 @@ export async function prepareHawkbit(client: HawkbitManagementClient, gatewayTok
     compatible = true;
   };
   const checkGateway = async () => {
-    if (gateway?.ok) return;
+    if (gatewayToken === undefined || gateway?.ok) return;
     gateway = await ensureGatewayToken(client, gatewayToken);
     if (gateway.ok && gateway.changed.length > 0) log.info({ keys: gateway.changed }, "switched on gateway-token authentication in hawkBit with Aerie's key");
     if (!gateway.ok) log.warn({ reason: gateway.reason }, "hawkBit does not accept Aerie's gateway token; devices behind the bridge cannot be served");
@@ -38,6 +39,6 @@ export async function prepareHawkbit(client: HawkbitManagementClient, gatewayTok
     await checkGateway();
     if (gateway && !gateway.ok) throw new Error(gateway.reason);
     await client.listSoftwareModuleTypes({ limit: 1 });
-    return "hawkBit 1.x, gateway token accepted";
+    return gatewayToken === undefined ? "hawkBit 1.x" : "hawkBit 1.x, gateway token accepted";
   };
 }
