@@ -1,6 +1,8 @@
 // Deployment notice fan-out: how long after a rollout starts do 10,000 MQTT devices each hold their notice?
 //   npm run bench:fanout
-//   BENCH_DEVICES=10000 BENCH_BROKER=mosquitto|aedes|both BENCH_WORKERS=4 BENCH_WAKE=0|1 npm run bench:fanout
+//   BENCH_DEVICES=10000 BENCH_BROKER=mosquitto|aedes|both BENCH_WORKERS=4 BENCH_WAKE=0|1 BENCH_CHANNELS=ddi,dmf npm run bench:fanout
+// Each broker runs once per hawkBit channel, DDI then DMF (a RabbitMQ of its own, HAWKBIT_DMF_URL), on the same
+// fleet size, one after the other in this run.
 // The whole stack runs in this process as `aerie start` runs it (embedded PostgreSQL, S3, Vault, the hawkBit
 // stand-in; Debian mosquitto on a free loopback port, or the embedded aedes), with default bridge intervals.
 // The devices are one MQTT connection each (LightDevice, a bare mqtt-packet client), spread over worker
@@ -10,7 +12,7 @@
 // the notice minus T0, and also minus its hawkBit action's createdAt (the rollout start in hawkBit).
 // BENCH_WAKE=1 additionally sends `NOTIFY aerie_bridge_wake` when the benchmark sees the rollout started (the
 // campaign monitor already sends it after starting the rollout, and again when hawkBit reports it running).
-// Last line: the p95 from T0.
+// Last line: the p95 from T0 over DMF (the last channel run).
 import { randomBytes } from "node:crypto";
 import { cpus, totalmem } from "node:os";
 import { setLogLevel } from "../../core/log.js";
@@ -24,15 +26,17 @@ const DEVICES = Number(process.env.BENCH_DEVICES ?? 10_000);
 const WORKERS = Number(process.env.BENCH_WORKERS ?? 4);
 const WAKE = process.env.BENCH_WAKE === "1";
 const brokers: BrokerKind[] = process.env.BENCH_BROKER === "both" ? ["mosquitto", "aedes"] : [(process.env.BENCH_BROKER as BrokerKind | undefined) ?? "mosquitto"];
+const CHANNELS = (process.env.BENCH_CHANNELS ?? "ddi,dmf").split(",").map((c) => c.trim()) as ("ddi" | "dmf")[];
 
 interface Result {
   broker: BrokerKind;
+  channel: "ddi" | "dmf";
   received: number;
   fromStart: ReturnType<typeof summary>;
   fromAction: ReturnType<typeof summary>;
 }
 
-async function run(broker: BrokerKind): Promise<Result> {
+async function run(broker: BrokerKind, channel: "ddi" | "dmf"): Promise<Result> {
   let stack: BenchStack | undefined;
   let fleet: Fleet | undefined;
   const stopAll = async () => {
@@ -44,27 +48,27 @@ async function run(broker: BrokerKind): Promise<Result> {
   stopOnSignals(stopAll);
   try {
     const bootStarted = Date.now();
-    stack = await startBenchStack({ broker, countHawkbit: true, logHawkbit: true });
+    stack = await startBenchStack({ broker, countHawkbit: true, logHawkbit: true, dmf: channel === "dmf" });
     const bridgeStartedAt = Date.now();
-    console.log(`[${broker}] stack up in ${seconds(bridgeStartedAt - bootStarted)} (${stack.mqttUrl})`);
+    console.log(`[${broker}/${channel}] stack up in ${seconds(bridgeStartedAt - bootStarted)} (${stack.mqttUrl})`);
     const count = async (sql: string) => Number((await stack!.pool.query(sql)).rows[0].n);
 
     // Registration: every device connects, subscribes, says online and hello; the bridge registers it in
     // Postgres and as a hawkBit target.
     const registerStarted = Date.now();
     fleet = await startFleet({ mqttUrl: stack.mqttUrl, count: DEVICES, prefix: "fan", workers: WORKERS, concurrencyPerWorker: 100, pool: stack.pool });
-    console.log(`[${broker}] ${DEVICES} devices connected in ${fleet.connectSeconds.toFixed(1)} s (${WORKERS} worker processes)`);
+    console.log(`[${broker}/${channel}] ${DEVICES} devices connected in ${fleet.connectSeconds.toFixed(1)} s (${WORKERS} worker processes)`);
     let lastReport = Date.now();
     await until("every device registered in Aerie and hawkBit", async () => {
       const n = await count("SELECT count(*) AS n FROM device_presence WHERE online AND hawkbit_contact_at IS NOT NULL");
       if (Date.now() - lastReport > 30_000) {
         lastReport = Date.now();
-        console.log(`[${broker}]   ${n} registered after ${seconds(Date.now() - registerStarted)}`);
+        console.log(`[${broker}/${channel}]   ${n} registered after ${seconds(Date.now() - registerStarted)}`);
       }
       return n >= DEVICES;
     }, 20 * 60_000, 1000);
     const registerSeconds = (Date.now() - registerStarted) / 1000;
-    console.log(`[${broker}] ${DEVICES} devices registered in ${registerSeconds.toFixed(1)} s (${Math.round(DEVICES / registerSeconds)} devices/s)`);
+    console.log(`[${broker}/${channel}] ${DEVICES} devices registered in ${registerSeconds.toFixed(1)} s (${Math.round(DEVICES / registerSeconds)} devices/s)`);
 
     // A release and a one-group campaign over the whole fleet, created with start: the campaign monitor
     // provisions the rollout in hawkBit and starts it at once. Waited for through Postgres and hawkBit only:
@@ -85,12 +89,12 @@ async function run(broker: BrokerKind): Promise<Result> {
       return r.status === "starting" || r.status === "running" ? r : undefined;
     }, 5 * 60_000, 50);
     const seenRunningAt = Date.now();
-    console.log(`[${broker}] rollout ${rollout.id} with ${rollout.totalTargets} targets (one group) seen started in hawkBit ${seconds(seenRunningAt - campaignAt)} after the campaign was created`);
+    console.log(`[${broker}/${channel}] rollout ${rollout.id} with ${rollout.totalTargets} targets (one group) seen started in hawkBit ${seconds(seenRunningAt - campaignAt)} after the campaign was created`);
     if (rollout.totalTargets !== DEVICES) throw new Error(`the rollout has ${rollout.totalTargets} targets, expected ${DEVICES}`);
     if (WAKE) await stack.pool.query(`NOTIFY ${WAKE_CHANNEL}`);
     const t0 = seenRunningAt;
     const timeoutMs = Number(process.env.BENCH_TIMEOUT_MS ?? 180_000);
-    await until(`${DEVICES} notices`, async () => new Set(fleet!.receipts.map((r) => r.controllerId)).size >= DEVICES, timeoutMs, 100).catch((error) => console.log(`[${broker}] ${(error as Error).message}`));
+    await until(`${DEVICES} notices`, async () => new Set(fleet!.receipts.map((r) => r.controllerId)).size >= DEVICES, timeoutMs, 100).catch((error) => console.log(`[${broker}/${channel}] ${(error as Error).message}`));
 
     // Each device's own action, with its creation time in hawkBit.
     const createdAt = new Map<number, number>();
@@ -107,24 +111,22 @@ async function run(broker: BrokerKind): Promise<Result> {
     const fromStart = summary(received.map((r) => r.at - created0));
     const fromSeen = summary(received.map((r) => r.at - t0));
     const fromAction = summary(received.filter((r) => createdAt.has(r.actionId)).map((r) => r.at - createdAt.get(r.actionId)!));
-    console.log(`[${broker}] bridge up ${seconds(idleFor)} before the campaign (quick polling for its first 5 min, idle after; woken by the campaign start); actions created ${seconds(created0 - campaignAt)} after the campaign, ${seconds(Math.max(...createdAt.values()) - created0)} apart; start seen by polling ${seconds(t0 - created0)} later${WAKE ? " (wake sent then)" : ""}`);
-    console.log(`[${broker}] notices received by ${received.length}/${DEVICES} devices (${fleet.receipts.length} notices in all)`);
-    console.log(`[${broker}] latency from rollout start:      p50 ${seconds(fromStart.p50)}  p95 ${seconds(fromStart.p95)}  max ${seconds(fromStart.max)}  (first ${seconds(fromStart.min)})`);
-    console.log(`[${broker}] latency from start seen by poll: p50 ${seconds(fromSeen.p50)}  p95 ${seconds(fromSeen.p95)}  max ${seconds(fromSeen.max)}`);
+    console.log(`[${broker}/${channel}] bridge up ${seconds(idleFor)} before the campaign (quick polling for its first 5 min, idle after; woken by the campaign start); actions created ${seconds(created0 - campaignAt)} after the campaign, ${seconds(Math.max(...createdAt.values()) - created0)} apart; start seen by polling ${seconds(t0 - created0)} later${WAKE ? " (wake sent then)" : ""}`);
+    console.log(`[${broker}/${channel}] notices received by ${received.length}/${DEVICES} devices (${fleet.receipts.length} notices in all)`);
+    console.log(`[${broker}/${channel}] latency from rollout start:      p50 ${seconds(fromStart.p50)}  p95 ${seconds(fromStart.p95)}  max ${seconds(fromStart.max)}  (first ${seconds(fromStart.min)})`);
+    console.log(`[${broker}/${channel}] latency from start seen by poll: p50 ${seconds(fromSeen.p50)}  p95 ${seconds(fromSeen.p95)}  max ${seconds(fromSeen.max)}`);
     const pages = stack.proxy!.log.filter((l) => l.route === "GET /rest/v1/actions" && l.at >= created0 - 1000);
-    console.log(`[${broker}] bridge's action listing after the start: ${pages.length} pages, ${seconds(pages.reduce((n, l) => n + l.ms, 0))} in hawkBit (max ${pages.reduce((n, l) => Math.max(n, l.ms), 0)} ms), first page at +${seconds((pages[0]?.at ?? created0) - created0)}, last done at +${seconds(Math.max(0, ...pages.map((l) => l.at + l.ms - created0)))}`);
-    console.log(`[${broker}] latency from action createdAt:  p50 ${seconds(fromAction.p50)}  p95 ${seconds(fromAction.p95)}  max ${seconds(fromAction.max)}  (first ${seconds(fromAction.min)})`);
-    return { broker, received: received.length, fromStart, fromAction };
+    console.log(`[${broker}/${channel}] bridge's action listing after the start: ${pages.length} pages, ${seconds(pages.reduce((n, l) => n + l.ms, 0))} in hawkBit (max ${pages.reduce((n, l) => Math.max(n, l.ms), 0)} ms), first page at +${seconds((pages[0]?.at ?? created0) - created0)}, last done at +${seconds(Math.max(0, ...pages.map((l) => l.at + l.ms - created0)))}`);
+    console.log(`[${broker}/${channel}] latency from action createdAt:  p50 ${seconds(fromAction.p50)}  p95 ${seconds(fromAction.p95)}  max ${seconds(fromAction.max)}  (first ${seconds(fromAction.min)})`);
+    return { broker, channel, received: received.length, fromStart, fromAction };
   } finally {
     await stopAll();
   }
 }
 
 const results: Result[] = [];
-for (const broker of brokers) results.push(await run(broker));
+for (const broker of brokers) for (const channel of CHANNELS) results.push(await run(broker, channel));
 console.log(`machine: ${cpus().length} cores (${cpus()[0]?.model}), ${Math.round(totalmem() / 2 ** 30)} GiB; load generator on the same cores`);
-for (const r of results.slice(1).reverse()) {
-  console.log(`deployment notice latency p95 (${DEVICES} devices, ${r.broker}): ${seconds(r.fromStart.p95)} (p50 ${seconds(r.fromStart.p50)}, max ${seconds(r.fromStart.max)}, ${r.received}/${DEVICES} received)`);
+for (const r of results) {
+  console.log(`deployment notice latency p95 (${DEVICES} devices, ${r.broker}, ${r.channel}${WAKE ? ", wake" : ""}): ${seconds(r.fromStart.p95)} (p50 ${seconds(r.fromStart.p50)}, max ${seconds(r.fromStart.max)}, ${r.received}/${DEVICES} received)`);
 }
-const head = results[0]!;
-console.log(`deployment notice latency p95 (${DEVICES} devices, ${head.broker}${WAKE ? ", wake" : ""}): ${seconds(head.fromStart.p95)} (p50 ${seconds(head.fromStart.p50)}, max ${seconds(head.fromStart.max)}, ${head.received}/${DEVICES} received)`);
