@@ -204,7 +204,8 @@ export async function startAerie(config: AerieConfig): Promise<AerieStack> {
       oidc: config.oidcIssuer ? { issuer: config.oidcIssuer, audience: config.oidcAudience!, rolesClaim: config.oidcRolesClaim, jwksUrl: config.oidcJwksUrl } : undefined,
     };
     if (config.metricsPublic) log.warn("AERIE_METRICS_PUBLIC=true: /metrics answers without a token");
-    const apiDependencies = { db, pool, store, hawkbit: management, signer, transit, metrics, readiness, ddi: channel, credentialsChanged, auth, webhookPolicy };
+    const apiDependencies = { db, pool, store, hawkbit: management, signer, transit, metrics, readiness, ddi: channel, credentialsChanged, auth, webhookPolicy,
+      http: { corsOrigins: config.corsOrigins, authFailuresPerMinute: config.rateLimitAuthFailures, mutationsPerMinute: config.rateLimitMutations, maxArtifactBytes: config.maxArtifactBytes } };
     const services = createServices(apiDependencies);
 
     await bridge.start();
