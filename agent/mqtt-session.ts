@@ -52,7 +52,8 @@ export class MqttSession extends EventEmitter<SessionEvents> {
   start(): void {
     const offline = Buffer.from(JSON.stringify({ state: "offline" }));
     this.client = mqtt.connect(this.config.mqtt.url, {
-      clientId: this.config.mqtt.clientId ?? `device-${this.config.controllerId}`,
+      // The broker binds the client id to the login: a device connects only as its controller id.
+      clientId: this.config.mqtt.clientId ?? this.config.controllerId,
       username: this.config.controllerId,
       password: readToken(this.config),
       clean: true,

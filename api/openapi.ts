@@ -184,7 +184,20 @@ const document = {
     "/api/v1/campaigns/{id}/start": campaignCommand("Ask for the start (waits for approval, startAt and the maintenance window)"),
     "/api/v1/campaigns/{id}/pause": campaignCommand("Pause: no further group starts until resumed"),
     "/api/v1/campaigns/{id}/resume": campaignCommand("Resume; also overrides a health gate, pacing or error pause"),
-    "/api/v1/campaigns/{id}/stop": campaignCommand("Stop: devices not notified yet are dropped"),
+    "/api/v1/campaigns/{id}/stop": campaignCommand("Stop (hawkBit rollout stop): devices not notified yet are dropped, every open update is cancelled and its device receives `cancel`"),
+    "/api/v1/campaigns/{id}/devices/{controllerId}/cancel": {
+      post: {
+        summary: "Cancel one device's update in a started campaign (hawkBit soft cancel: the device receives `cancel`; its answer ends the update)",
+        parameters: [idParam("id", "Campaign id"), { name: "controllerId", in: "path", required: true, description: "The device's controller id", schema: { type: "string" } }],
+        responses: {
+          200: json({
+            type: "object", required: ["campaignId", "controllerId", "actionId", "status"],
+            properties: { campaignId: { type: "string", format: "uuid" }, controllerId: { type: "string" }, actionId: { type: "integer" }, status: { type: "string", enum: ["canceling"] } },
+          }),
+          ...errors,
+        },
+      },
+    },
     "/api/v1/campaigns/{id}/retry": campaignCommand("Roll out again to the devices that failed (hawkBit retry rollout)"),
     "/api/v1/campaigns/{id}/approve": campaignCommand("Approve a campaign waiting for approval"),
     "/api/v1/campaigns/{id}/deny": campaignCommand("Deny a campaign waiting for approval"),
@@ -544,6 +557,7 @@ export const OPERATION_PERMISSIONS: Record<string, Permission | null> = {
   "POST /api/v1/campaigns/{id}/resume": "campaigns:operate",
   "POST /api/v1/campaigns/{id}/stop": "campaigns:operate",
   "POST /api/v1/campaigns/{id}/retry": "campaigns:operate",
+  "POST /api/v1/campaigns/{id}/devices/{controllerId}/cancel": "campaigns:operate",
   "POST /api/v1/campaigns/{id}/approve": "campaigns:approve",
   "POST /api/v1/campaigns/{id}/deny": "campaigns:approve",
   "GET /api/v1/devices": "read",

@@ -1,4 +1,6 @@
 // Each dependency reports up or down with a reason; /readyz is 200 only when all are up.
+import { redactText } from "../core/redact.js";
+
 export type DependencyCheck = () => Promise<string | void>;
 
 export interface DependencyState {
@@ -19,7 +21,8 @@ export async function checkAll(checks: Record<string, DependencyCheck>, timeoutM
         const detail = await Promise.race([check(), timeout]);
         return [name, { state: "up", detail: detail || undefined, latencyMs: Date.now() - started }] as const;
       } catch (error) {
-        return [name, { state: "down", detail: (error as Error).message, latencyMs: Date.now() - started }] as const;
+        // A dependency's error may name its URL, credentials included (a DATABASE_URL in a pg error).
+        return [name, { state: "down", detail: redactText((error as Error).message), latencyMs: Date.now() - started }] as const;
       } finally {
         clearTimeout(timer);
       }

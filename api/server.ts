@@ -1,5 +1,6 @@
 // Aerie's REST API: /api/v1 (artifacts, releases, campaigns, devices, keyring), /metrics,
 // /healthz (the process is alive) and /readyz (every dependency answers).
+import { redactText } from "../core/redact.js";
 import { createServer, type Server } from "node:http";
 import type { Socket } from "node:net";
 import express, { type NextFunction, type Request, type Response } from "express";
@@ -47,6 +48,7 @@ import { CampaignPreviewService } from "./services/campaign-preview.js";
 import { CatalogService } from "./services/catalog.js";
 import { EventHub } from "./events/hub.js";
 import { eventRoutes } from "./routes/events.js";
+import { dashboard } from "./routes/dashboard.js";
 
 const log = logger("api");
 
@@ -121,7 +123,7 @@ async function renderError(error: unknown, req: Request, res: Response, db: Data
   if (error instanceof HawkbitError) {
     // hawkBit's own refusal (4xx) is the caller's problem and keeps its code; its failures are ours.
     const status = error.status && error.status < 500 ? error.status : 502;
-    res.status(status).json({ error: { status, code: "hawkbit", message: error.message, hawkbit: { status: error.status, errorCode: error.errorCode } } });
+    res.status(status).json({ error: { status, code: "hawkbit", message: redactText(error.message), hawkbit: { status: error.status, errorCode: error.errorCode } } });
     return;
   }
   const body = error as { type?: string; status?: number; message?: string };
@@ -160,6 +162,9 @@ export function createApp(deps: ApiDependencies, services: ApiServices): express
     res.send(await deps.metrics.registry.metrics());
   };
   if (deps.auth?.metricsPublic) app.get("/metrics", metrics);
+
+  // The dashboard's page and assets hold no data (it signs in with a token for every API call).
+  app.use(dashboard());
 
   // Everything below needs an authenticated principal (API token or OIDC JWT).
   const tokens = new TokenStore(deps.db);

@@ -3,15 +3,17 @@
 // The returned promise settles when the message is fully handled, which is when it may be acked.
 // Every telemetry message passes here, so the path is synchronous up to the bus (no async layers, plain
 // tallies for the counters): at full load the bridge's CPU per message is what limits ingest.
+import { isUtf8 } from "node:buffer";
 import type { BridgeContext } from "./extension.js";
 import type { TelemetryEvent } from "./extensions/telemetry.js";
+import { DEFAULT_PAYLOAD_LIMITS, type PayloadLimits } from "./protocol/limits.js";
 import { CONTROLLER_ID, describeErrors, validators, type Telemetry } from "./protocol/schemas.js";
 
 /** JSON's \u0000 escape cannot be stored in jsonb/text: reject it here instead of failing a batch. */
 const NUL_ESCAPE = /\\u0000/;
 
 export class Dispatcher {
-  constructor(private readonly ctx: BridgeContext) {}
+  constructor(private readonly ctx: BridgeContext, private readonly limits: PayloadLimits = DEFAULT_PAYLOAD_LIMITS) {}
 
   handle(topic: string, payload: Buffer): Promise<void> {
     try {
@@ -37,6 +39,13 @@ export class Dispatcher {
     this.ctx.metrics.countDeviceMessage(parsed.kind, payload.length);
     // An empty retained message only clears a retained topic; it carries nothing to process.
     if (payload.length === 0) return Promise.resolve();
+    // Checked before anything reads the payload: an oversized one is never parsed (bridge/protocol/limits.ts).
+    const limit = this.limits[parsed.kind];
+    if (payload.length > limit) {
+      return deadLetters.record(topic, "too-large", `${payload.length} bytes, ${parsed.kind} takes at most ${limit} (AERIE_MQTT_PAYLOAD_LIMITS)`, payload, parsed.controllerId);
+    }
+    // Payloads are UTF-8 JSON: invalid bytes would otherwise be replaced by U+FFFD and stored as if sent.
+    if (!isUtf8(payload)) return deadLetters.record(topic, "not-json", "payload is not valid UTF-8", payload, parsed.controllerId);
     let body: unknown;
     const text = payload.toString("utf8");
     try {

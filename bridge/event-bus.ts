@@ -27,8 +27,8 @@ export interface BridgeEvents {
   request: [RequestEvent];
   /** A device's feedback or consent was stored and waits for the relay to hawkBit (feedback-relay.ts). */
   reportQueued: [];
-  /** A device was registered (in Postgres and hawkBit) and may need its pending deployment again. */
-  deviceRegistered: [{ controllerId: string; deviceId: string }];
+  /** Devices were registered (in Postgres and hawkBit), one batch of hellos; each may need its pending deployment again. */
+  devicesRegistered: [{ controllerId: string; deviceId: string }[]];
   /** This instance became (true) or stopped being (false) the leader of hawkBit synchronisation. */
   leadership: [boolean];
 }

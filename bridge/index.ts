@@ -28,6 +28,7 @@ import { limitedChannel } from "../hawkbit/limited-channel.js";
 import { LeaderElection } from "./leader.js";
 import { NoticeBuilder } from "./notices.js";
 import { DEVICE_MESSAGE_KINDS, type DeviceMessageKind, Topics } from "./protocol/topics.js";
+import type { PayloadLimits } from "./protocol/limits.js";
 import { logger } from "../core/log.js";
 
 export type BridgeDependencies = Omit<BridgeContext, "mqtt" | "bus" | "topics" | "deadLetters" | "log" | "notices" | "publish" | keyof BridgeSettings> & Partial<BridgeSettings>;
@@ -92,8 +93,16 @@ export interface BridgeOptions {
   ddiConcurrency?: number;
   /** Only these extensions (default: all). */
   extensions?: readonly ExtensionName[];
+  /** Largest payload per upstream leaf (default DEFAULT_PAYLOAD_LIMITS); larger ones become dead letters. */
+  payloadLimits?: PayloadLimits;
   /** How often a follower tries to become leader. */
   leaderRetryMs?: number;
+  /**
+   * Until the first connection, wait for the broker (retrying with a delay doubling from 1 s to 30 s,
+   * also on "not authorised") instead of failing start(): a mosquitto started alongside Aerie may come
+   * up, or load the auth files Aerie just wrote, after Aerie does. stop() ends the wait.
+   */
+  waitForBroker?: boolean;
 }
 
 /** Aerie's configuration defaults, for a bridge embedded without a configuration (tests, benchmarks). */
@@ -153,14 +162,37 @@ export class FleetBridge {
     // Created synchronously and wired (by the caller, before any await) ahead of the first byte: a persistent
     // session starts delivering its queue right after CONNACK, and a message without a listener would be
     // acknowledged unseen.
+    const waiting = this.options.waitForBroker === true;
+    if (waiting) connectOptions.reconnectOnConnackError = true;
     const client = mqtt.connect(this.options.mqttUrl, connectOptions);
     const connected = new Promise<void>((resolve, reject) => {
       client.once("connect", () => resolve());
-      client.once("error", reject);
+      if (!waiting) client.once("error", reject);
+      client.once("end", () => reject(new Error("MQTT connection closed before it was established")));
     });
     connected.catch(() => undefined);
+    if (waiting) this.backOffUntilConnected(client, name);
     client.on("error", (error) => this.log.warn({ connection: name, err: error.message }, "MQTT error"));
     return { name, client, gate: new AckGate(client, maxInFlight), connected, kinds, ownClientId: clientIdSuffix === "" };
+  }
+
+  private backOffUntilConnected(client: MqttClient, connection: string): void {
+    let delayMs = 1000;
+    let attempt = 0;
+    const onClose = () => {
+      attempt++;
+      this.log.warn({ connection, attempt, retryInMs: delayMs }, "waiting for the MQTT broker");
+      // Read by MQTT.js when it schedules the next reconnect.
+      client.options.reconnectPeriod = delayMs;
+      delayMs = Math.min(delayMs * 2, 30_000);
+    };
+    client.on("close", onClose);
+    client.once("connect", () => {
+      client.off("close", onClose);
+      client.options.reconnectPeriod = 1000;
+      client.options.reconnectOnConnackError = false;
+      if (attempt > 0) this.log.info({ connection, attempts: attempt + 1 }, "connected to the MQTT broker");
+    });
   }
 
   async start(): Promise<void> {
@@ -186,7 +218,7 @@ export class FleetBridge {
           if (error) this.log.warn({ topic, err: error.message }, "publish failed");
         }),
     };
-    const dispatcher = new Dispatcher(ctx);
+    const dispatcher = new Dispatcher(ctx, this.options.payloadLimits);
     // A session's queue can arrive before the extensions have started: those messages wait for them, in order
     // (PUBACKs leave in arrival order, so one left unhandled would hold back the whole connection).
     let started = false;
@@ -253,6 +285,15 @@ export class FleetBridge {
    * closes the connection. The subscriptions stay with the broker's session, which queues meanwhile.
    */
   async stop(): Promise<void> {
+    // Once at a time: Aerie may stop a bridge whose start() is still waiting for the broker, and that
+    // start() then stops it too.
+    this.stopped ??= this.stopOnce().finally(() => (this.stopped = undefined));
+    return this.stopped;
+  }
+
+  private stopped: Promise<void> | undefined;
+
+  private async stopOnce(): Promise<void> {
     if (this.lanes.length === 0) return;
     this.stopping = true;
     await this.election?.stop();

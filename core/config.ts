@@ -5,6 +5,7 @@
 // The README's configuration table is generated from SETTINGS (`aerie config --markdown`).
 import { readFileSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
+import { DEFAULT_PAYLOAD_LIMITS, parsePayloadLimits, type PayloadLimits } from "../bridge/protocol/limits.js";
 import { parseAllowList } from "../api/webhooks/target-policy.js";
 import { redactText } from "./redact.js";
 
@@ -62,6 +63,14 @@ function url(protocols: string[]): Parser<string> {
   };
 }
 
+function payloadLimits(raw: string): PayloadLimits {
+  try {
+    return parsePayloadLimits(raw);
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
+}
+
 function webhookAllowList(raw: string): string {
   try {
     parseAllowList(raw);
@@ -99,6 +108,8 @@ export const SETTINGS = {
   mqttPassword: define("MQTT_PASSWORD", undefined, "text", "Password of the bridge on an external broker.", text),
   mosquittoAuthDir: define("AERIE_MOSQUITTO_AUTH_DIR", undefined, "path", "External mosquitto: Aerie keeps its password and ACL files here (written at start and whenever device credentials change; mosquitto reloads them on SIGHUP and then drops revoked devices). Mosquitto must set use_username_as_clientid true (infrastructure/mosquitto/mosquitto.conf). Needs MQTT_USERNAME and MQTT_PASSWORD.", text),
   mqttBaseTopic: define("AERIE_MQTT_BASE_TOPIC", "aerie/v1", "topic prefix", "Base of every device topic.", text),
+  mqttPayloadLimits: define("AERIE_MQTT_PAYLOAD_LIMITS", undefined, "leaf=bytes,…", "Largest payload per upstream leaf, e.g. telemetry=131072; larger messages are kept as truncated dead letters, never parsed or stored as rows. Defaults: telemetry 65536, feedback 32768, hello and health 16384, consent and request 4096, availability 1024.", payloadLimits),
+  mqttMaxPacketBytes: define("AERIE_MQTT_MAX_PACKET_BYTES", 1048576, "bytes", "Embedded broker: a larger MQTT packet closes its sender's connection as soon as its header arrives, before it is buffered. At least the largest payload limit plus 1024.", positiveInt),
 
   s3Endpoint: define("S3_ENDPOINT", undefined, "http(s):// URL", "S3-compatible endpoint (MinIO, AWS). Unset: embedded s3rver under DATA_DIR/s3.", url(["http", "https"])),
   s3PublicEndpoint: define("S3_PUBLIC_ENDPOINT", undefined, "http(s):// URL", "S3 endpoint as devices reach it, used in presigned URLs (e.g. outside a compose network). Default: S3_ENDPOINT.", url(["http", "https"])),
@@ -115,6 +126,8 @@ export const SETTINGS = {
   hawkbitPassword: define("HAWKBIT_PASSWORD", undefined, "text", "Management API password. Stand-in default: generated, kept in DATA_DIR/secrets.json.", text),
   hawkbitTenant: define("HAWKBIT_TENANT", "DEFAULT", "text", "hawkBit tenant used on the DDI API.", text),
   hawkbitGatewayToken: define("HAWKBIT_GATEWAY_TOKEN", undefined, "text", "DDI gateway security token the bridge uses for devices. Stand-in default: generated.", text),
+  hawkbitDmfUrl: define("HAWKBIT_DMF_URL", undefined, "amqp(s):// URL", "hawkBit's Device Management Federation broker (RabbitMQ, path = vhost): devices reach hawkBit over DMF, pushed, with no per-device HTTP call. Unset: DDI. With the stand-in, it speaks DMF on this broker too.", url(["amqp", "amqps"])),
+  hawkbitDmfReplyExchange: define("HAWKBIT_DMF_REPLY_EXCHANGE", "aerie.dmf", "text", "Exchange hawkBit sends DMF messages for Aerie's devices to (their address); every Aerie instance binds a queue to it.", text),
 
   vaultAddr: define("VAULT_ADDR", undefined, "http(s):// URL", "Vault server. Unset: Aerie's Vault transit stand-in under DATA_DIR/vault.", url(["http", "https"])),
   vaultPort: define("AERIE_VAULT_PORT", 8200, "port", "Port of the Vault stand-in.", port),
@@ -204,6 +217,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AerieConfig {
   if (result.mosquittoAuthDir && !(result.mqttUrl && result.mqttUsername && result.mqttPassword)) {
     // Mosquitto would lock the bridge itself out: its own account must be in the generated files.
     throw new InvalidConfigError("AERIE_MOSQUITTO_AUTH_DIR", "MQTT_URL, MQTT_USERNAME and MQTT_PASSWORD set as well", result.mosquittoAuthDir);
+  }
+  // The broker must let through every message the bridge would take (topic and header need room too).
+  const largestPayload = Math.max(...Object.values(result.mqttPayloadLimits ?? DEFAULT_PAYLOAD_LIMITS));
+  if (result.mqttMaxPacketBytes < largestPayload + 1024) {
+    throw new InvalidConfigError("AERIE_MQTT_MAX_PACKET_BYTES", `at least ${largestPayload + 1024} (the largest AERIE_MQTT_PAYLOAD_LIMITS plus 1024)`, String(result.mqttMaxPacketBytes));
   }
   if (result.oidcIssuer && !result.oidcAudience) {
     // Without an audience check, any token the IdP issues for any client would be accepted.

@@ -9,14 +9,36 @@ export interface StoppablePart {
   stop: () => Promise<unknown>;
 }
 
+export class StartAbortedError extends Error {
+  constructor() {
+    super("start-up interrupted by a signal");
+  }
+}
+
+/** `promise`, or a StartAbortedError as soon as `signal` fires (the promise is left to settle unobserved). */
+export function unlessAborted<T>(promise: Promise<T>, signal?: AbortSignal): Promise<T> {
+  if (!signal) return promise;
+  if (signal.aborted) return Promise.reject(new StartAbortedError());
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new StartAbortedError());
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
+}
+
 export class ShutdownSequence {
   private readonly parts: StoppablePart[] = [];
 
-  constructor(private readonly log: Logger, private readonly deadlineMs = 30_000) {}
+  constructor(private readonly log: Logger, private readonly deadlineMs = 30_000, private readonly signal?: AbortSignal) {}
 
-  /** Registers a started part; it is stopped before every part registered earlier. */
+  /**
+   * Registers a started part; it is stopped before every part registered earlier. With a signal that
+   * has fired (SIGTERM during start-up), throws StartAbortedError after registering, so the start
+   * goes no further and its catch stops what has started.
+   */
   add(name: string, stop: () => Promise<unknown>): void {
     this.parts.push({ name, stop });
+    if (this.signal?.aborted) throw new StartAbortedError();
   }
 
   async stopAll(): Promise<void> {

@@ -14,6 +14,7 @@ import { embeddedBrokerAccess } from "../bridge/auth/embedded-access.js";
 import { MosquittoAuthSync } from "../bridge/auth/mosquitto-auth-sync.js";
 import { bridgeAccounts } from "../bridge/auth/mosquitto-files.js";
 import { DdiChannel } from "../hawkbit/ddi-channel.js";
+import { startDmfChannel } from "./hawkbit-dmf.js";
 import { startHawkbitStandin } from "../infrastructure/hawkbit-standin/index.js";
 import { startEmbeddedBroker } from "../infrastructure/embedded/mqtt-broker.js";
 import { startEmbeddedPostgres } from "../infrastructure/embedded/postgres.js";
@@ -26,7 +27,7 @@ import type { AerieConfig } from "./config.js";
 import { migrate } from "./db/migrator.js";
 import { closePool, createDatabase, createPool } from "./db/prisma.js";
 import { logger, redactUrl } from "./log.js";
-import { ShutdownSequence } from "./shutdown.js";
+import { ShutdownSequence, unlessAborted } from "./shutdown.js";
 import { lockDataDir } from "./data-lock.js";
 import { assertPortsFree, type PortClaim } from "./ports.js";
 import { AerieMetrics } from "./metrics.js";
@@ -67,8 +68,13 @@ function portClaims(config: AerieConfig): PortClaim[] {
   return claims.filter((claim) => claim.port !== 0);
 }
 
-export async function startAerie(config: AerieConfig): Promise<AerieStack> {
-  const parts = new ShutdownSequence(log);
+export interface StartOptions {
+  /** Aborted (SIGTERM/SIGINT during start-up): start-up stops and stops whatever had started. */
+  signal?: AbortSignal;
+}
+
+export async function startAerie(config: AerieConfig, options: StartOptions = {}): Promise<AerieStack> {
+  const parts = new ShutdownSequence(log, undefined, options.signal);
   const stopAll = () => parts.stopAll();
   try {
     // Before anything else: a second Aerie on this folder must not touch the first one's services.
@@ -118,7 +124,7 @@ export async function startAerie(config: AerieConfig): Promise<AerieStack> {
       const access = embeddedBrokerAccess({ mode: config.deviceAuth, pool, baseTopic: config.mqttBaseTopic, bridgeClientIds: bridgeClientIds(config.bridgeClientId), log });
       mqttUsername = access.username;
       mqttPassword = access.password;
-      const broker = await startEmbeddedBroker({ host: config.host, port: config.mqttPort, auth: access.auth });
+      const broker = await startEmbeddedBroker({ host: config.host, port: config.mqttPort, auth: access.auth, maxPacketBytes: config.mqttMaxPacketBytes });
       // A revoked or rotated token's live connection ends at once (tokens are checked only at CONNECT).
       disconnectDevice = async (controllerId) => void aedesDisconnect(broker.broker, controllerId);
       parts.add("embedded broker", () => broker.stop());
@@ -143,6 +149,7 @@ export async function startAerie(config: AerieConfig): Promise<AerieStack> {
         // The embedded stand-in starts provisioned like a hawkBit whose operator enabled gateway-token authentication
         // (hawkBit's default is off: DDI 401).
         tenantConfig: { "authentication.gatewaytoken.enabled": true, "authentication.gatewaytoken.key": hawkbit.gatewayToken },
+        dmfUrl: config.hawkbitDmfUrl,
       });
       parts.add("hawkbit stand-in", () => standin.close());
       hawkbit.url = standin.url;
@@ -161,7 +168,9 @@ export async function startAerie(config: AerieConfig): Promise<AerieStack> {
 
     const metrics = new AerieMetrics();
     const management = new HawkbitManagementClient({ baseUrl: hawkbit.url, username: hawkbit.username, password: hawkbit.password });
-    const channel = new DdiChannel({ baseUrl: hawkbit.url, tenant: hawkbit.tenant, gatewayToken: hawkbit.gatewayToken });
+    const channel = config.hawkbitDmfUrl
+      ? await startDmfChannel({ url: config.hawkbitDmfUrl, tenant: hawkbit.tenant, replyExchange: config.hawkbitDmfReplyExchange, management }, pool, parts)
+      : new DdiChannel({ baseUrl: hawkbit.url, tenant: hawkbit.tenant, gatewayToken: hawkbit.gatewayToken });
 
     const bridge = new FleetBridge(
       {
@@ -173,7 +182,9 @@ export async function startAerie(config: AerieConfig): Promise<AerieStack> {
         mqttUrl, mqttUsername, mqttPassword, baseTopic: config.mqttBaseTopic,
         // Aerie's mosquitto files bind client ids to logins: the bridge's client ids are then its logins.
         clientId: config.mosquittoAuthDir ? mqttUsername : config.bridgeClientId, loginPerConnection: Boolean(config.mosquittoAuthDir),
-        shareGroup: config.bridgeShareGroup, maxInFlight: config.bridgeMaxInFlight,
+        shareGroup: config.bridgeShareGroup, maxInFlight: config.bridgeMaxInFlight, payloadLimits: config.mqttPayloadLimits,
+        // Started by hand or by compose, mosquitto may need Aerie's files before it accepts the bridge.
+        waitForBroker: Boolean(config.mosquittoAuthDir),
       },
     );
     const readiness = {
@@ -208,8 +219,9 @@ export async function startAerie(config: AerieConfig): Promise<AerieStack> {
       http: { corsOrigins: config.corsOrigins, authFailuresPerMinute: config.rateLimitAuthFailures, mutationsPerMinute: config.rateLimitMutations, maxArtifactBytes: config.maxArtifactBytes } };
     const services = createServices(apiDependencies);
 
-    await bridge.start();
+    // Registered before it connects: a bridge still waiting for its broker is stopped with the rest.
     parts.add("bridge", () => bridge.stop());
+    await unlessAborted(bridge.start(), options.signal);
     const monitor = new CampaignMonitor(db, management, services.campaigns, metrics, 1000, services.releases, services.stuckDevices);
     monitor.start();
     parts.add("campaign monitor", () => monitor.stop());

@@ -32,6 +32,27 @@ export function actionStatus(action: MgmtAction): string {
   return status;
 }
 
+/**
+ * The controller id of the action's target, from its links' paths (`/targets/{controllerId}` in `target`, or
+ * `/targets/{controllerId}/actions/{id}` in `self`, the only link of hawkBit 1.x's compact representation). Never the
+ * `target` link's name: that is the target's display name, which may differ from its controller id.
+ */
+export function controllerIdOf(action: MgmtAction): string | undefined {
+  for (const href of [action._links?.target?.href, action._links?.self?.href]) {
+    if (!href) continue;
+    const match = /\/targets\/([^/?#]+)/.exec(new URL(href, "http://x").pathname);
+    if (match) return decodeURIComponent(match[1]!);
+  }
+  return undefined;
+}
+
+/** The distribution set id of the action (its `distributionset` link, in hawkBit's full representation). */
+export function distributionSetIdOf(action: MgmtAction): number | undefined {
+  const href = action._links?.distributionset?.href;
+  const id = href ? Number(new URL(href, "http://x").pathname.split("/").pop()) : Number.NaN;
+  return Number.isInteger(id) ? id : undefined;
+}
+
 /** Whether hawkBit still has the action open. */
 export function isOpen(action: MgmtAction): boolean {
   if (typeof action.active === "boolean") return action.active;

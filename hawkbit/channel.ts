@@ -85,6 +85,13 @@ export interface DdiConfirmation {
 }
 
 export interface HawkbitDeviceChannel {
+  /** DDI (HTTP per device, polled) unless said otherwise; DMF pushes over AMQP. */
+  readonly transport?: "ddi" | "dmf";
+  /**
+   * Registers many devices with their attributes at once, where the transport can (DMF: THING_CREATED with the
+   * attributes). Without it, the caller creates targets in bulk through the Management API.
+   */
+  registerMany?(devices: readonly { controllerId: string; attributes: Record<string, string> }[]): Promise<void>;
   /** Also registers an unknown device with hawkBit. */
   pollController(controllerId: string): Promise<DdiControllerState>;
   getDeployment(controllerId: string, actionId: number): Promise<DdiDeployment>;

@@ -23,6 +23,8 @@ export class Semaphore {
 
 /** The same channel, with at most `concurrency` requests in flight, each counted as api="ddi". */
 export function limitedChannel(inner: HawkbitDeviceChannel, concurrency: number, metrics: AerieMetrics): HawkbitDeviceChannel {
+  // DMF sends no HTTP request: nothing to bound, and a wait for a pushed action must not hold a slot.
+  if (inner.transport === "dmf") return inner;
   const gate = new Semaphore(concurrency);
   const wrap = <A extends unknown[], R>(fn: (...args: A) => Promise<R>) => (...args: A): Promise<R> =>
     gate.run(() => {

@@ -291,6 +291,8 @@ export interface PageQuery {
   offset?: number;
   limit?: number;
   sort?: string;
+  /** Action listings (hawkBit 1.x): `compact` (default, self link only) or `full` (target, distributionset, rollout links). */
+  representation?: "compact" | "full";
 }
 
 export interface MgmtTagRequestBodyPut {

@@ -16,6 +16,9 @@ export function campaignRoutes(campaigns: CampaignService): Router {
   router.get("/:id", allow("read"), async (req, res) => {
     res.json(present(await campaigns.get(uuidParam(req.params.id, "campaign id"))));
   });
+  router.post("/:id/devices/:controllerId/cancel", allow("campaigns:operate"), async (req, res) => {
+    res.json(await campaigns.cancelDevice(uuidParam(req.params.id, "campaign id"), req.params.controllerId, actorOf(req)));
+  });
   for (const command of COMMANDS) {
     router.post(`/:id/${command}`, allow(command === "approve" || command === "deny" ? "campaigns:approve" : "campaigns:operate"), async (req, res) => {
       res.json(present(await campaigns[command](uuidParam(req.params.id, "campaign id"), actorOf(req))));

@@ -12,12 +12,13 @@
 //                                   │                                        pacing interval, maintenance window)
 //                                   ├──hawkBit FINISHED──► finished
 //                                   ├──abort criteria met──► aborted
-//   created | running | paused ──stop──► stopped
+//   created | running | paused ──stop──► stopped (hawkBit's rollout stop: open actions cancelled, devices told `cancel`)
 //   finished | stopped | aborted (with failed devices) ──retry──► retrying ──retry rollout ensured──► created (start requested)
 import { GroupMembers } from "./group-members.js";
 import { wakeBridge } from "./bridge-wake.js";
 import type { HawkbitManagementClient } from "../../hawkbit/management-client.js";
 import { HawkbitError } from "../../hawkbit/errors.js";
+import { actionStatus, openActionsOfRollout } from "../../hawkbit/actions.js";
 import type { MgmtRolloutGroupResponseBody } from "../../hawkbit/types.js";
 import type { Database } from "../../core/db/prisma.js";
 import { SerialByKey } from "../../core/serial-by-key.js";
@@ -208,7 +209,11 @@ export class CampaignService {
     });
   }
 
-  /** Ends the campaign: hawkBit drops the actions not started yet (devices already updating finish). */
+  /**
+   * Ends the campaign with hawkBit 1.x's rollout stop: hawkBit drops the actions not started yet and cancels every open
+   * one (CANCELING), so each notified device receives `cancel` from the bridge and answers it; the rollout ends
+   * STOPPED once they have.
+   */
   stop(id: string, actor: string) {
     return this.exclusive(id, () => this.end(id, actor, `stopped by ${actor}`, "stopped"));
   }
@@ -220,10 +225,47 @@ export class CampaignService {
       throw conflictState(id, campaign.status, "it cannot be stopped");
     }
     const rolloutId = campaign.hawkbitRolloutId ?? (campaign.status === "provisioning" ? await this.provision(id) : undefined);
-    if (rolloutId) await this.hawkbit.deleteRollout(rolloutId);
+    if (rolloutId) await this.stopRollout(rolloutId);
     await this.db.campaign.update({ where: { id }, data: { status, statusReason: reason, finishedAt: new Date(), startRequested: false } });
+    await wakeBridge(this.db);
     await audit(this.db, actor, `campaign.${status}`, `campaign:${id}`, { reason });
     return this.get(id);
+  }
+
+  /** POST /rollouts/{id}/stop; a rollout hawkBit has already ended (finished, stopped, deleted) needs none. */
+  private async stopRollout(rolloutId: number): Promise<void> {
+    const rollout = await this.hawkbit.getRollout(rolloutId).catch((error: unknown) => {
+      if (error instanceof HawkbitError && error.kind === "not-found") return undefined;
+      throw error;
+    });
+    // JpaRolloutManagement.stop accepts these (ROLLOUT_STATUS_STOPPABLE); anything else is over or on its way out.
+    const stoppable = ["creating", "ready", "waiting_for_approval", "starting", "running", "paused", "approval_denied"];
+    if (rollout && stoppable.includes(rollout.status ?? "")) await this.hawkbit.stopRollout(rolloutId);
+  }
+
+  /**
+   * Cancels one device's update in a started campaign: hawkBit's soft cancel of its open action (CANCELING), which the
+   * bridge announces to the device as `cancel`; the device's answer ends it (canceled, or back to running if it
+   * refuses). The rest of the campaign goes on.
+   */
+  cancelDevice(id: string, controllerId: string, actor: string) {
+    return this.exclusive(id, async () => {
+      const campaign = await this.load(id);
+      if (!["starting", "running", "paused"].includes(campaign.status) || !campaign.hawkbitRolloutId) {
+        throw conflictState(id, campaign.status, "only a started campaign has device updates to cancel");
+      }
+      const q = openActionsOfRollout(campaign.hawkbitRolloutId);
+      const open = await this.hawkbit.listTargetActions(controllerId, { q, sort: "id:DESC", limit: 1 }).catch((error: unknown) => {
+        if (error instanceof HawkbitError && error.kind === "not-found") throw notFound(`device ${controllerId}`);
+        throw error;
+      });
+      const action = open.content[0];
+      if (!action) throw notFound(`an open update of device ${controllerId} in campaign ${id}`);
+      if (actionStatus(action) !== "canceling") await this.hawkbit.cancelAction(controllerId, action.id);
+      await audit(this.db, actor, "campaign.device-cancel", `campaign:${id}`, { controllerId, actionId: action.id });
+      await wakeBridge(this.db);
+      return { campaignId: id, controllerId, actionId: action.id, status: "canceling" };
+    });
   }
 
   approve(id: string, actor: string) {

@@ -10,7 +10,7 @@ import { logger } from "../../core/log.js";
 import { audit } from "../audit.js";
 import { HawkbitError } from "../../hawkbit/errors.js";
 import { MAX_PAGE_SIZE, type HawkbitManagementClient } from "../../hawkbit/management-client.js";
-import { actionStatus, openActionsOfRollout, pagesById } from "../../hawkbit/actions.js";
+import { actionStatus, controllerIdOf, openActionsOfRollout, pagesById } from "../../hawkbit/actions.js";
 import type { MgmtAction } from "../../hawkbit/types.js";
 
 /** Only the feedback call is needed; any HawkbitDeviceChannel (DDI today) will do. */
@@ -89,9 +89,3 @@ export class StuckDevices {
   }
 }
 
-function controllerIdOf(action: MgmtAction): string | undefined {
-  const href = action._links?.target?.href;
-  if (!href) return undefined;
-  const m = /\/targets\/([^/?]+)/.exec(new URL(href).pathname);
-  return m ? decodeURIComponent(m[1]!) : undefined;
-}

@@ -18,7 +18,7 @@ import { PassLoop } from "../../core/pass-loop.js";
 import { HawkbitError } from "../../hawkbit/errors.js";
 import type { MgmtAction } from "../../hawkbit/types.js";
 import { pagesAhead } from "../../hawkbit/pages-ahead.js";
-import { OPEN_ACTIONS, actionStatus, isOpen, pagesById } from "../../hawkbit/actions.js";
+import { OPEN_ACTIONS, actionStatus, controllerIdOf, distributionSetIdOf, isOpen, pagesById } from "../../hawkbit/actions.js";
 import type { BridgeContext, Extension } from "../extension.js";
 import { WAKE_CHANNEL } from "../wake.js";
 import { FINAL_STATUSES } from "./action-status.js";
@@ -58,12 +58,6 @@ ins AS (
   ON CONFLICT (hawkbit_action_id) DO NOTHING
 )
 SELECT a.action_id FROM a JOIN devices d ON d.controller_id = a.controller_id`;
-
-function lastPathSegment(href: string | undefined): string | undefined {
-  if (!href) return undefined;
-  const path = new URL(href, "http://x").pathname;
-  return decodeURIComponent(path.slice(path.lastIndexOf("/") + 1));
-}
 
 export class ActionSyncExtension implements Extension {
   readonly name = "action-sync";
@@ -170,7 +164,8 @@ export class ActionSyncExtension implements Extension {
     let seen = 0;
     const list = (query: { q: string; sort: string; offset: number; limit: number }) => {
       this.ctx.metrics.hawkbitRequests.inc({ api: "mgmt" });
-      return this.ctx.hawkbit.listActions(query);
+      // Full: hawkBit 1.x's default compact representation has no distributionset link, which the notice uses.
+      return this.ctx.hawkbit.listActions({ ...query, representation: "full" });
     };
     // The full pass reads every open action by id (pages that never shift while actions close). The pass over
     // recent changes asks for them in the order they changed, its pages requested ahead (a rollout start opens
@@ -206,7 +201,7 @@ export class ActionSyncExtension implements Extension {
     const fresh: { action: MgmtAction; controllerId: string; phase: Phase }[] = [];
     let changed = 0;
     for (const action of actions) {
-      const controllerId = action._links?.target?.name ?? lastPathSegment(action._links?.target?.href);
+      const controllerId = controllerIdOf(action);
       if (!controllerId) continue;
       const known = this.known.get(action.id);
       const status = actionStatus(action);
@@ -250,8 +245,14 @@ export class ActionSyncExtension implements Extension {
     const controllerId = known.controllerId;
     try {
       if (phase === "canceling") {
+        const moved = await db.deviceAction.updateMany({ where: { hawkbitActionId: action.id, status: { notIn: [...FINAL_STATUSES] } }, data: { status: "canceling" } });
+        // Already over on the device's side (a rejected consent Aerie is ending in hawkBit): nothing to cancel there.
+        if (moved.count === 0 && !isNew) {
+          known.phase = phase;
+          known.announced = true;
+          return;
+        }
         const cancel = await this.ctx.channel.getCancelAction(controllerId, action.id);
-        await db.deviceAction.updateMany({ where: { hawkbitActionId: action.id, status: { notIn: [...FINAL_STATUSES] } }, data: { status: "canceling" } });
         this.ctx.publish(topics.device(controllerId, "cancel"), JSON.stringify({ actionId: cancel.stopActionId, issuedAt: new Date().toISOString() }), { qos: 1, retain: true });
         metrics.cancelsSent.inc();
       } else {
@@ -262,8 +263,8 @@ export class ActionSyncExtension implements Extension {
             data: { status: consentRequired ? "awaiting-consent" : "notified" },
           });
         }
-        const dsId = Number(lastPathSegment(action._links?.distributionset?.href));
-        const notice = await this.ctx.notices.build({ actionId: action.id, controllerId, consentRequired, distributionSetId: Number.isInteger(dsId) ? dsId : undefined, rolloutId: action.rollout });
+        const dsId = distributionSetIdOf(action);
+        const notice = await this.ctx.notices.build({ actionId: action.id, controllerId, consentRequired, distributionSetId: dsId, rolloutId: action.rollout });
         this.ctx.publish(topics.device(controllerId, "deployment"), JSON.stringify(notice), { qos: 1, retain: true });
         metrics.deploymentsSent.inc();
         if (isNew && action.createdAt) metrics.noticeLatencySeconds.observe(Math.max(0, Date.now() - action.createdAt) / 1000);

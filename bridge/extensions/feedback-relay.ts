@@ -9,6 +9,7 @@
 //
 // New reports wake the relay at once, except while it waits out a failure: then hawkBit is not asked again
 // per incoming message. Reports stored by other instances are found by the next pass (every second at most).
+import { actionStatus, isOpen } from "../../hawkbit/actions.js";
 import { HawkbitError } from "../../hawkbit/errors.js";
 import type { Prisma } from "../../core/db/prisma.js";
 import { PassLoop } from "../../core/pass-loop.js";
@@ -119,7 +120,8 @@ export class FeedbackRelayExtension implements Extension {
     const { channel, pool, metrics, deadLetters, topics, log } = this.ctx;
     const { controller_id: controllerId, hawkbit_action_id: actionId } = report;
     try {
-      if (report.kind === "consent") await channel.sendConfirmation(controllerId, actionId, report.ddi as DdiConfirmation);
+      if (report.kind === "consent" && report.status === "reject") await this.relayRejection(controllerId, actionId, report.ddi as DdiConfirmation);
+      else if (report.kind === "consent") await channel.sendConfirmation(controllerId, actionId, report.ddi as DdiConfirmation);
       else if (report.kind === "cancel-answer") await channel.sendCancelFeedback(controllerId, actionId, report.ddi as DdiFeedback);
       else await channel.sendFeedback(controllerId, actionId, report.ddi as DdiFeedback);
     } catch (error) {
@@ -142,6 +144,30 @@ export class FeedbackRelayExtension implements Extension {
     if (report.kind === "consent") await this.consentRelayed(report);
     else metrics.feedbackRelayed.inc({ status: report.status });
     return "relayed";
+  }
+
+  /**
+   * A rejected consent ends the action. hawkBit keeps a denied action waiting for confirmation for ever
+   * (JpaConfirmationManagement.denyAction: "Action will stay in confirmation pending state"), which would hold its
+   * rollout group and the campaign: after relaying the denial (hawkBit's history keeps the device's reason), the
+   * action is cancelled and force-quit (DeploymentManagement.cancelAction, then forceQuitAction, which needs
+   * CANCELING), so it closes as canceled; Aerie counts it as rejected. Each step is taken only if the action is still
+   * before it, so a retry after a failure resumes where it stopped.
+   */
+  private async relayRejection(controllerId: string, actionId: number, denial: DdiConfirmation): Promise<void> {
+    const { channel, hawkbit } = this.ctx;
+    let action;
+    try {
+      action = await hawkbit.getTargetAction(controllerId, actionId);
+    } catch (error) {
+      if (error instanceof HawkbitError && error.kind === "not-found") return;
+      throw error;
+    }
+    if (!isOpen(action)) return;
+    const status = actionStatus(action);
+    if (status === "wait_for_confirmation") await channel.sendConfirmation(controllerId, actionId, denial);
+    if (status !== "canceling") await hawkbit.cancelAction(controllerId, actionId);
+    await hawkbit.cancelAction(controllerId, actionId, { force: true });
   }
 
   private async consentRelayed({ status: decision, controller_id: controllerId, hawkbit_action_id: actionId }: PendingReport): Promise<void> {

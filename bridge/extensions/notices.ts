@@ -6,21 +6,24 @@ import { FINAL_STATUSES } from "./action-status.js";
 
 export class NoticesExtension implements Extension {
   readonly name = "notices";
-  private readonly onRegistered = (event: { controllerId: string; deviceId: string }) => this.reannounce(event.controllerId, event.deviceId);
+  private readonly onRegistered = (devices: { controllerId: string; deviceId: string }[]) => this.reannounce(devices);
 
   constructor(private readonly ctx: BridgeContext) {}
 
   async start(): Promise<void> {
-    this.ctx.bus.on("deviceRegistered", this.onRegistered);
+    this.ctx.bus.on("devicesRegistered", this.onRegistered);
   }
 
   async stop(): Promise<void> {
-    this.ctx.bus.off("deviceRegistered", this.onRegistered);
+    this.ctx.bus.off("devicesRegistered", this.onRegistered);
   }
 
-  private async reannounce(controllerId: string, deviceId: string): Promise<void> {
-    const open = await this.ctx.db.deviceAction.findMany({ where: { deviceId, status: { notIn: [...FINAL_STATUSES] } }, orderBy: { hawkbitActionId: "asc" } });
+  /** One query for a whole batch of hellos (a reconnecting fleet sends thousands at once; most have nothing open). */
+  private async reannounce(devices: { controllerId: string; deviceId: string }[]): Promise<void> {
+    const controllerIds = new Map(devices.map((d) => [d.deviceId, d.controllerId]));
+    const open = await this.ctx.db.deviceAction.findMany({ where: { deviceId: { in: [...controllerIds.keys()] }, status: { notIn: [...FINAL_STATUSES] } }, orderBy: { hawkbitActionId: "asc" } });
     for (const action of open) {
+      const controllerId = controllerIds.get(action.deviceId)!;
       try {
         if (action.status === "canceling") {
           this.ctx.publish(this.ctx.topics.device(controllerId, "cancel"), JSON.stringify({ actionId: action.hawkbitActionId, issuedAt: new Date().toISOString() }), { qos: 1, retain: true });

@@ -3,6 +3,7 @@ import { InvalidConfigError, loadConfig } from "../../core/config.js";
 import { DataDirInUseError } from "../../core/data-lock.js";
 import { PortInUseError } from "../../core/ports.js";
 import { redactUrl } from "../../core/redact.js";
+import { StartAbortedError } from "../../core/shutdown.js";
 import { startAerie } from "../../core/stack.js";
 
 export const summary = "Run Aerie (API, bridge, and embedded services for every unset variable).";
@@ -28,10 +29,21 @@ export async function run(args: string[]): Promise<number> {
     }
     throw error;
   }
+  // Signals are handled from the start: SIGTERM while PostgreSQL is starting, or while Aerie waits for
+  // its MQTT broker, stops what has started instead of killing Node and leaving PostgreSQL behind.
+  const interrupted = new AbortController();
+  let onSignal = (signal: NodeJS.Signals) => {
+    console.log(`\n${signal}: stopping Aerie's start-up…`);
+    interrupted.abort();
+  };
+  const handle = (signal: NodeJS.Signals) => onSignal(signal);
+  process.on("SIGINT", handle);
+  process.on("SIGTERM", handle);
   let stack;
   try {
-    stack = await startAerie(config);
+    stack = await startAerie(config, { signal: interrupted.signal });
   } catch (error) {
+    if (error instanceof StartAbortedError) return 0;
     // Start-up refused for a reason the operator fixes in the configuration: exit code 2, as for a bad variable.
     if (error instanceof PortInUseError || error instanceof DataDirInUseError) {
       console.error(`aerie: ${error.message}`);
@@ -49,13 +61,14 @@ export async function run(args: string[]): Promise<number> {
   PostgreSQL   ${shown.database}
 Press Ctrl-C to stop.`);
 
+  const running = stack;
   return new Promise<number>((resolve) => {
     let stopping = false;
-    const shutdown = (signal: NodeJS.Signals) => {
+    onSignal = (signal: NodeJS.Signals) => {
       if (stopping) return;
       stopping = true;
       console.log(`\n${signal}: stopping Aerie…`);
-      stack.stop().then(
+      running.stop().then(
         () => resolve(0),
         (error) => {
           console.error(`aerie: error while stopping: ${(error as Error).message}`);
@@ -63,7 +76,5 @@ Press Ctrl-C to stop.`);
         },
       );
     };
-    process.once("SIGINT", shutdown);
-    process.once("SIGTERM", shutdown);
   });
 }

@@ -1,8 +1,8 @@
 // HawkbitDeviceChannel over hawkBit's Device Management Federation API (AMQP 0-9-1 on RabbitMQ): hawkBit pushes
 // each device's actions to Aerie's reply exchange, and Aerie sends status, attributes and registrations to
-// `dmf.exchange`. No request is per device over HTTP and nothing polls: the only HTTP call is one Management
-// API read per software module, because DMF 1.1.0 gives artifacts' sha1 and md5 but not the sha256 Aerie's
-// notices are keyed by.
+// `dmf.exchange`. No request is per device over HTTP and nothing polls: the only HTTP calls are two Management
+// API reads per software module (cached), because DMF 1.1.0 names a module by type and version only and gives
+// artifacts' sha1 and md5 but not the sha256 Aerie's notices are keyed by.
 //
 // Every instance binds a queue of its own to one fanout reply exchange, so each keeps every device's latest
 // action in memory, whichever instance registered the device; the leader's notices read from it. An action
@@ -15,6 +15,7 @@ import type {
   ConfigDataMode, DdiCancelAction, DdiConfirmation, DdiControllerState, DdiDeployment, DdiDeploymentChunk, DdiFeedback, HawkbitDeviceChannel,
 } from "../channel.js";
 import { HawkbitError, HawkbitNotFoundError } from "../errors.js";
+import type { HawkbitManagementClient } from "../management-client.js";
 import type { MgmtArtifact } from "../types.js";
 import {
   DMF_EXCHANGE, type DmfActionStatus, type DmfActionUpdateStatus, type DmfBatchDownloadAndUpdateRequest, type DmfDownloadAndUpdateRequest,
@@ -27,8 +28,8 @@ export interface DmfChannelOptions {
   tenant: string;
   /** The fanout exchange hawkBit replies to (the targets' address); shared by every Aerie instance. */
   replyExchange?: string;
-  /** Reads a software module's artifacts (Management API), for their sha256. */
-  listArtifacts(softwareModuleId: number): Promise<MgmtArtifact[]>;
+  /** The Management API, for a module's name and its artifacts' sha256 (once per module, cached). */
+  management: Pick<HawkbitManagementClient, "listArtifacts" | "getSoftwareModule">;
   /** How long getDeployment waits for hawkBit's message before asking again and then giving up. */
   deploymentWaitMs?: number;
   reconnectDelayMs?: { base: number; max: number };
@@ -49,7 +50,7 @@ interface DeviceState {
 
 /** DMF does not poll: the heartbeat extension's next look is this far away. */
 const NO_POLLING_MS = 24 * 3600_000;
-const ARTIFACT_CACHE_MS = 10 * 60_000;
+const MODULE_CACHE_MS = 10 * 60_000;
 
 /** DDI feedback → DMF status, as hawkBit's DdiRootController.generateUpdateStatus maps the DDI execution values. */
 export function dmfStatusOf(feedback: DdiFeedback): DmfActionStatus {
@@ -72,10 +73,11 @@ export function dmfCancelStatusOf(feedback: DdiFeedback): DmfActionStatus {
 }
 
 export class DmfChannel extends EventEmitter implements HawkbitDeviceChannel {
+  readonly transport = "dmf" as const;
   private readonly log = logger("hawkbit-dmf");
   private readonly devices = new Map<string, DeviceState>();
   private readonly registered = new Set<string>();
-  private readonly artifacts = new Map<number, { until: number; list: Promise<MgmtArtifact[]> }>();
+  private readonly modules = new Map<number, { until: number; name: Promise<string>; artifacts: Promise<MgmtArtifact[]> }>();
   private readonly replyExchange: string;
   private connection: ChannelModel | undefined;
   private channel: ConfirmChannel | undefined;
@@ -248,6 +250,11 @@ export class DmfChannel extends EventEmitter implements HawkbitDeviceChannel {
     this.registered.add(controllerId);
   }
 
+  /** THING_CREATED for each, attributes included: one AMQP message per device, confirmed by RabbitMQ together. */
+  async registerMany(devices: readonly { controllerId: string; attributes: Record<string, string> }[]): Promise<void> {
+    await Promise.all(devices.map((d) => this.register(d.controllerId, d.attributes)));
+  }
+
   async pollController(controllerId: string): Promise<DdiControllerState> {
     if (!this.registered.has(controllerId)) await this.register(controllerId);
     const state = this.state(controllerId);
@@ -267,36 +274,45 @@ export class DmfChannel extends EventEmitter implements HawkbitDeviceChannel {
     };
     const wait = this.options.deploymentWaitMs ?? 10_000;
     for (let attempt = 0; attempt < 2; attempt++) {
-      const hit = found();
-      if (hit) return hit;
-      // The action may be on its way (Management listed it first) or was sent while this instance was away.
-      if (attempt === 1) await this.register(controllerId);
-      const arrived = await new Promise<boolean>((resolve) => {
-        const timer = setTimeout(() => {
-          this.off("changed", onChange);
-          resolve(false);
-        }, wait / 2);
-        const onChange = (id: string) => {
-          if (id !== controllerId || !found()) return;
-          clearTimeout(timer);
-          this.off("changed", onChange);
-          resolve(true);
+      // Listening before asking: hawkBit's answer can arrive in the same read as RabbitMQ's confirmation.
+      let onChange!: (id: string) => void;
+      let timer: NodeJS.Timeout | undefined;
+      const arrived = new Promise<boolean>((resolve) => {
+        onChange = (id: string) => {
+          if (id === controllerId && found()) resolve(true);
         };
         this.on("changed", onChange);
+        // A short first wait: asking again costs one message, and hawkBit's answer to it is idempotent.
+        timer = setTimeout(() => resolve(false), attempt === 0 ? Math.min(3000, wait / 3) : wait - Math.min(3000, wait / 3));
       });
-      if (arrived) return found()!;
+      try {
+        if (found()) return found()!;
+        // The action may be on its way (Management listed it first) or was sent while this instance was away.
+        if (attempt === 1) await this.register(controllerId);
+        if (found() || (await arrived)) return found()!;
+      } finally {
+        clearTimeout(timer);
+        this.off("changed", onChange);
+      }
     }
     throw new HawkbitNotFoundError(404, `DMF: hawkBit sent no ${which === "open" ? "deployment" : "confirmation request"} for action ${actionId} of ${controllerId}`);
   }
 
-  private async sha256Of(moduleId: number, filename: string, sha1?: string): Promise<string | undefined> {
-    let entry = this.artifacts.get(moduleId);
+  private module(moduleId: number): { name: Promise<string>; artifacts: Promise<MgmtArtifact[]> } {
+    let entry = this.modules.get(moduleId);
     if (!entry || entry.until < Date.now()) {
-      entry = { until: Date.now() + ARTIFACT_CACHE_MS, list: this.options.listArtifacts(moduleId) };
-      entry.list.catch(() => this.artifacts.delete(moduleId));
-      this.artifacts.set(moduleId, entry);
+      const { management } = this.options;
+      entry = { until: Date.now() + MODULE_CACHE_MS, name: management.getSoftwareModule(moduleId).then((m) => m.name), artifacts: management.listArtifacts(moduleId) };
+      const forget = () => this.modules.delete(moduleId);
+      entry.name.catch(forget);
+      entry.artifacts.catch(forget);
+      this.modules.set(moduleId, entry);
     }
-    const list = await entry.list;
+    return entry;
+  }
+
+  private async sha256Of(moduleId: number, filename: string, sha1?: string): Promise<string | undefined> {
+    const list = await this.module(moduleId).artifacts;
     const match = list.find((a) => (sha1 && a.hashes?.sha1 === sha1) || a.providedFilename === filename);
     return match?.hashes?.sha256;
   }
@@ -314,8 +330,7 @@ export class DmfChannel extends EventEmitter implements HawkbitDeviceChannel {
           links: { downloadHttps: artifact.urls?.HTTPS, downloadHttp: artifact.urls?.HTTP },
         });
       }
-      // DMF names a module by type and version only.
-      chunks.push({ part: module.moduleType, name: module.moduleType, version: module.moduleVersion, encrypted: module.encrypted ?? false, artifacts, metadata: module.metadata ?? [] });
+      chunks.push({ part: module.moduleType, name: await this.module(module.moduleId).name, version: module.moduleVersion, encrypted: module.encrypted ?? false, artifacts, metadata: module.metadata ?? [] });
     }
     // DMF says download-only (or outside the maintenance window: AmqpMessageDispatcherService.getEventTypeForTarget)
     // or download-and-install; it has no soft/forced distinction, so the device installs when told to.

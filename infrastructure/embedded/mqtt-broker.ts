@@ -5,6 +5,7 @@ import { createServer, type Server, type Socket } from "node:net";
 import { Aedes, type AedesOptions } from "aedes";
 import { logger } from "../../core/log.js";
 import { boundedDepthEmitter } from "./mq-emitter.js";
+import { limitPacketSize } from "./packet-limit.js";
 
 const log = logger("aedes");
 
@@ -16,7 +17,11 @@ export interface EmbeddedBroker {
 
 export type BrokerAuth = Pick<AedesOptions, "authenticate" | "authorizePublish" | "authorizeSubscribe">;
 
-export async function startEmbeddedBroker(options: { host: string; port: number; auth?: BrokerAuth }): Promise<EmbeddedBroker> {
+/** Default largest MQTT packet: room for the largest payload limit (bridge/protocol/limits.ts) and then some. */
+export const DEFAULT_MAX_PACKET_BYTES = 1024 * 1024;
+
+export async function startEmbeddedBroker(options: { host: string; port: number; auth?: BrokerAuth; /** Larger packets close the sender's connection unread. */ maxPacketBytes?: number }): Promise<EmbeddedBroker> {
+  const maxPacketBytes = options.maxPacketBytes ?? DEFAULT_MAX_PACKET_BYTES;
   const broker = await Aedes.createBroker({
     // Messages processed in parallel per broker, so that TCP back-pressure slows publishers down; the
     // router drains what queues behind that limit without overflowing its stack (see mq-emitter.ts).
@@ -36,7 +41,14 @@ export async function startEmbeddedBroker(options: { host: string; port: number;
   const server: Server = createServer((socket) => {
     sockets.add(socket);
     socket.on("close", () => sockets.delete(socket));
-    broker.handle(socket);
+    const client = broker.handle(socket) as unknown as { id?: string };
+    const limited = limitPacketSize(client, socket, maxPacketBytes, (bytes) =>
+      log.warn({ client: client.id ?? null, remote: socket.remoteAddress, bytes, limit: maxPacketBytes }, "MQTT packet larger than AERIE_MQTT_MAX_PACKET_BYTES: connection closed"));
+    if (!limited) {
+      // The aedes/mqtt-packet internals moved (an upgrade): refuse clients rather than buffer any size.
+      log.error("cannot limit the MQTT packet size with this aedes version; connection refused");
+      socket.destroy();
+    }
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

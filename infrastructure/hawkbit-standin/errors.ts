@@ -66,8 +66,9 @@ export const dsIncomplete = (id: number): HawkbitHttpError =>
 export const dsModuleUnsupported = (message: string): HawkbitHttpError =>
   new HawkbitHttpError(400, `${REPO}.UnsupportedSoftwareModuleForThisDistributionSetException`, "hawkbit.server.error.distributionset.modules.unsupported", message);
 
+/** SP_LOCKED, mapped to 423 LOCKED by hawkBit 1.1.0 RestConfiguration.ResponseExceptionHandler. */
 export const locked = (message: string): HawkbitHttpError =>
-  new HawkbitHttpError(400, `${REPO}.LockedException`, "hawkbit.server.error.locked", message);
+  new HawkbitHttpError(423, `${REPO}.LockedException`, "hawkbit.server.error.locked", message);
 
 export const checksumMismatch = (hash: "md5" | "sha1" | "sha256"): HawkbitHttpError => {
   const cls = { md5: "InvalidMD5HashException", sha1: "InvalidSHA1HashException", sha256: "InvalidSHA256HashException" }[hash];

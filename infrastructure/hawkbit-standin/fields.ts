@@ -33,7 +33,10 @@ export function distributionSetFields(store: Store): FieldMap<DistributionSetRec
   return {
     ...audited, id: (d) => d.id, name: (d) => d.name, version: (d) => d.version, description: (d) => d.description,
     type: (d) => store.distributionSetType(d.typeId).key, complete: (d) => String(store.isComplete(d)),
-    locked: (d) => String(d.locked),
+    locked: (d) => String(d.locked), valid: (d) => String(d.valid !== false),
+    // DistributionSetFields.TAG ("tags", name) and METADATA (a map).
+    tag: (d) => (d.tagIds ?? []).map((id) => store.state.distributionSetTags?.find((x) => x.id === id)?.name ?? ""),
+    metadata: (d, sub) => (sub === undefined ? undefined : d.metadata?.[sub]),
   };
 }
 

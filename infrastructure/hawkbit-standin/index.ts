@@ -22,6 +22,8 @@ import { metadataRoutes } from "./routes/mgmt-metadata.js";
 import { targetFilterRoutes } from "./routes/mgmt-target-filters.js";
 import { targetTagRoutes } from "./routes/mgmt-target-tags.js";
 import { targetTypeRoutes } from "./routes/mgmt-target-types.js";
+import { distributionSetTagRoutes } from "./routes/mgmt-distribution-set-tags.js";
+import { userInfoRoutes } from "./routes/mgmt-userinfo.js";
 import { type SpecValidationOptions, specValidators } from "./spec-validation.js";
 import { Store } from "./store.js";
 import { DEFAULT_POLLING, type PollingLimits, ddiAuthSettings, setConfig } from "./tenant-config.js";
@@ -108,7 +110,7 @@ export async function startHawkbitStandin(opts: HawkbitStandinOptions): Promise<
   mgmt.use(basicAuth(opts.username, opts.password));
   for (const routes of [
     typeRoutes, softwareModuleRoutes, distributionSetRoutes, targetRoutes, actionRoutes, rolloutRoutes, systemRoutes,
-    targetTagRoutes, targetTypeRoutes, metadataRoutes, targetFilterRoutes,
+    targetTagRoutes, targetTypeRoutes, metadataRoutes, targetFilterRoutes, distributionSetTagRoutes, userInfoRoutes,
   ]) {
     mgmt.use(routes(ctx));
   }

@@ -18,6 +18,7 @@ const standin = await startHawkbitStandin({
     : undefined,
   schedulerIntervalMs: env.HAWKBIT_STANDIN_SCHEDULER_MS ? Number(env.HAWKBIT_STANDIN_SCHEDULER_MS) : undefined,
   pollingSleep: env.HAWKBIT_STANDIN_POLLING_SLEEP,
+  dmfUrl: env.HAWKBIT_STANDIN_DMF_URL,
 });
 log.info({ url: standin.url }, "hawkBit stand-in ready");
 

@@ -14,6 +14,9 @@ export interface SoftwareModuleTypeRec extends Audit {
   name: string;
   description: string;
   maxAssignments: number;
+  colour?: string;
+  /** Soft-deleted: still in use by modules or DS types (JpaSoftwareModuleTypeManagement.delete). */
+  deleted?: boolean;
 }
 
 export interface DistributionSetTypeRec extends Audit {
@@ -23,6 +26,9 @@ export interface DistributionSetTypeRec extends Audit {
   description: string;
   mandatoryModuleTypeIds: number[];
   optionalModuleTypeIds: number[];
+  colour?: string;
+  /** Soft-deleted: still in use by sets (JpaDistributionSetTypeManagement.delete). */
+  deleted?: boolean;
 }
 
 export interface SoftwareModuleRec extends Audit {
@@ -230,6 +236,8 @@ export interface StandinState {
   tenantConfig?: Record<string, TenantConfigRec>;
   /** Absent in state files written before tags, target types and target filters. */
   targetTags?: TargetTagRec[];
+  /** Distribution set tags (same shape as target tags). */
+  distributionSetTags?: TargetTagRec[];
   targetTypes?: TargetTypeRec[];
   targetFilters?: TargetFilterRec[];
 }

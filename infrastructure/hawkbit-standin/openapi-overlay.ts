@@ -116,6 +116,13 @@ const PATCHES: Patch[] = [
     },
   },
   {
+    source: "MgmtUserInfo has `permissions` (hawkbit-mgmt/hawkbit-mgmt-api/.../MgmtUserInfo.java, filled by MgmtBasicAuthResource.validateBasicAuth)",
+    apply(spec) {
+      const props = propertiesOf(spec, "MgmtUserInfo");
+      if (props && !props.permissions) props.permissions = { type: "array", items: { type: "string" } };
+    },
+  },
+  {
     source: "POST /rest/v1/rollouts/{rolloutId}/stop (hawkbit-mgmt/hawkbit-mgmt-api/.../MgmtRolloutRestApi.java stop; MgmtRolloutResource.stop answers 204)",
     apply(spec) {
       const paths = pathsOf(spec);
@@ -146,6 +153,27 @@ const PATCHES: Patch[] = [
         const responses = pathsOf(spec)[path]?.[method]?.responses as Record<string, Json> | undefined;
         if (responses?.["201"]) responses["201"] = noContent("Created");
       }
+    },
+  },
+  {
+    source: "423 LOCKED for changes to a locked set or module (SpServerError.SP_LOCKED → LOCKED in hawkbit-rest/hawkbit-rest-core/.../RestConfiguration.java; LockedException from JpaDistributionSetManagement / JpaSoftwareModuleManagement)",
+    apply(spec) {
+      if (!isMgmt(spec)) return;
+      for (const item of Object.values(pathsOf(spec))) {
+        for (const [method, operation] of Object.entries(item)) {
+          const responses = operation.responses as Record<string, Json> | undefined;
+          if (["post", "put", "delete"].includes(method) && responses && !responses["423"]) {
+            responses["423"] = { description: "The set or module is locked", content: EXCEPTION_INFO };
+          }
+        }
+      }
+    },
+  },
+  {
+    source: "409 for deleting a target type still in use (TargetTypeInUseException, SP_TARGET_TYPE_IN_USE → CONFLICT in RestConfiguration; JpaTargetTypeManagement.delete)",
+    apply(spec) {
+      const responses = pathsOf(spec)["/rest/v1/targettypes/{targetTypeId}"]?.delete?.responses as Record<string, Json> | undefined;
+      if (responses && !responses["409"]) responses["409"] = { description: "Target type in use", content: EXCEPTION_INFO };
     },
   },
   {

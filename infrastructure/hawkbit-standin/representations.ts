@@ -21,8 +21,8 @@ function audited<F extends object>(e: Audit, fields: F) {
 
 export function softwareModuleType(base: string, t: SoftwareModuleTypeRec) {
   return audited(t, {
-    name: t.name, description: t.description, key: t.key, maxAssignments: t.maxAssignments,
-    deleted: false, id: t.id,
+    name: t.name, description: t.description, key: t.key, maxAssignments: t.maxAssignments, colour: t.colour,
+    deleted: t.deleted ?? false, id: t.id,
     _links: { self: link(`${base}${API}/softwaremoduletypes/${t.id}`) } satisfies Links,
   });
 }
@@ -30,7 +30,7 @@ export function softwareModuleType(base: string, t: SoftwareModuleTypeRec) {
 export function distributionSetType(base: string, t: DistributionSetTypeRec) {
   const self = `${base}${API}/distributionsettypes/${t.id}`;
   return audited(t, {
-    name: t.name, description: t.description, key: t.key, deleted: false, id: t.id,
+    name: t.name, description: t.description, key: t.key, colour: t.colour, deleted: t.deleted ?? false, id: t.id,
     _links: {
       self: link(self), mandatorymodules: link(`${self}/mandatorymoduletypes`), optionalmodules: link(`${self}/optionalmoduletypes`),
     } satisfies Links,
@@ -174,6 +174,15 @@ export function rolloutGroup(base: string, store: Store, g: RolloutGroupRec) {
     confirmationRequired: g.confirmationRequired ?? store.rollout(g.rolloutId).confirmationRequired ?? false, id: g.id, dynamic: g.dynamic ?? false, status: g.status,
     totalTargets: g.controllerIds.length, totalTargetsPerStatus: rolloutTargetCounts(actions, g.controllerIds.length),
     _links: { self: link(`${base}${API}/rollouts/${g.rolloutId}/deploygroups/${g.id}`) } satisfies Links,
+  });
+}
+
+/** MgmtTagMapper: a distribution set tag renders as a target tag, with its own links. */
+export function distributionSetTag(base: string, t: TargetTagRec) {
+  const self = `${base}${API}/distributionsettags/${t.id}`;
+  return audited(t, {
+    name: t.name, description: t.description, colour: t.colour, id: t.id,
+    _links: { self: link(self), assignedDistributionSets: link(`${self}/assigned?offset=0&limit=50`) } satisfies Links,
   });
 }
 

@@ -14,6 +14,8 @@ export interface MosquittoOptions {
   host?: string;
   /** Password and ACL files (see bridge/auth/mosquitto-files.ts); anonymous access when unset. */
   auth?: { passwordFile: string; aclFile: string };
+  /** Largest MQTT packet mosquitto accepts (default 1 MiB, as the embedded broker). */
+  maxPacketBytes?: number;
   /** Keep sessions and queued messages in dir across a restart of mosquitto. */
   persistence?: boolean;
 }
@@ -36,6 +38,8 @@ export function mosquittoConfig(opts: MosquittoOptions): string {
     ...(opts.auth ? [`password_file ${opts.auth.passwordFile}`, `acl_file ${opts.auth.aclFile}`, "use_username_as_clientid true"] : []),
     // Silent QoS1 drops beyond the default queue of 100 would break lossless ingest (shared notes).
     "max_queued_messages 0",
+    // As AERIE_MQTT_MAX_PACKET_BYTES on the embedded broker: a larger packet closes its sender's connection.
+    `max_packet_size ${opts.maxPacketBytes ?? 1048576}`,
     // The bridge holds PUBACKs until its batch commits, and stops reading its socket when
     // AERIE_BRIDGE_MAX_INFLIGHT (default 2000) messages wait. An unlimited window would let mosquitto push
     // past that, and the keepalive answer would queue behind the backlog until the bridge reconnects.

@@ -51,6 +51,8 @@ export class SimulatedDevice {
   /** Every cancel notice received, in order. */
   readonly cancels: Cancel[] = [];
   telemetrySent = 0;
+  /** The payload of the last telemetry sent, as sent (tests: a redelivery repeats it byte for byte). */
+  lastTelemetry: string | undefined;
   private installing = new Set<number>();
   private readonly canceled = new Set<number>();
   private readonly pendingRequests = new Map<string, (response: DeviceResponse) => void>();
@@ -136,6 +138,7 @@ export class SimulatedDevice {
 
   async sendTelemetry(metrics: Telemetry["metrics"] = { cpuLoad: Math.round(Math.random() * 100) / 100, memFreeKb: 100_000 + Math.floor(Math.random() * 1000) }): Promise<string> {
     const telemetry: Telemetry = { messageId: this.nextMessageId(), ts: new Date().toISOString(), metrics };
+    this.lastTelemetry = JSON.stringify(telemetry);
     await this.publish("telemetry", telemetry);
     this.telemetrySent++;
     return telemetry.messageId;

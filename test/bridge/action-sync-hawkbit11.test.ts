@@ -4,7 +4,7 @@
 // election (full pass over open actions) and as they change (pass over recent changes).
 import { expect } from "chai";
 import { HawkbitError } from "../../hawkbit/errors.js";
-import { isOpen } from "../../hawkbit/actions.js";
+import { controllerIdOf, isOpen } from "../../hawkbit/actions.js";
 import { DdiChannel } from "../../hawkbit/ddi-channel.js";
 import type { HawkbitManagementClient } from "../../hawkbit/management-client.js";
 import { HawkbitManagementClient as Client } from "../../hawkbit/management-client.js";
@@ -90,7 +90,7 @@ describe("bridge: action sync through a proxy that refuses what hawkBit 1.1 refu
     await eventually(() => mgmt.getRollout(rollout.id), (r) => r.status === "ready");
     await mgmt.startRollout(rollout.id);
     const actions = await eventually(() => mgmt.listActions({ q: `rollout.id==${rollout.id}`, sort: "id:ASC" }), (page) => page.content.filter(isOpen).length === ids.length, 10_000);
-    const actionOf = new Map(actions.content.map((a) => [decodeURIComponent(a._links!.target!.href.split("/").pop()!), a.id]));
+    const actionOf = new Map(actions.content.map((a) => [controllerIdOf(a)!, a.id]));
 
     bridge = await startBridge();
     for (const d of devices) {

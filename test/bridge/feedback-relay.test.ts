@@ -53,7 +53,7 @@ describe("bridge: feedback relay through a hawkBit outage", function () {
     expect(stored.rows.map((r) => [r.message_id, r.status, r.relayed_at])).to.deep.equal(ids.map((id, i) => [id, statuses[i], null]));
     // Aerie's own view moves on; hawkBit's waits.
     expect(await database.count("SELECT count(*) AS n FROM device_actions WHERE hawkbit_action_id = $1 AND status = 'success'", [actionId])).to.equal(1);
-    expect((await bridge.management.getTargetAction("fr-1", actionId)).status).to.equal("pending");
+    expect((await bridge.management.getTargetAction("fr-1", actionId)).active).to.equal(true);
     await until("pending gauge", async () => (await pendingGauge()) === 5);
 
     // Long enough for several failed tries (0.5 s, then 1 s).
@@ -84,12 +84,12 @@ describe("bridge: feedback relay through a hawkBit outage", function () {
       await new Promise((resolve) => setTimeout(resolve, 700));
       expect(device.received.slice(from).filter((m) => m.topic === device.topic("deployment"))).to.deep.equal([]);
       expect(await database.count("SELECT count(*) AS n FROM device_actions WHERE hawkbit_action_id = $1 AND status = 'awaiting-consent'", [actionId])).to.equal(1);
-      expect((await bridge.management.getTargetAction("fr-1", actionId)).detailStatus).to.equal("wait_for_confirmation");
+      expect((await bridge.management.getTargetAction("fr-1", actionId)).status).to.equal("wait_for_confirmation");
 
       proxy.outage = false;
       const go = await device.next<{ actionId: number; consentRequired: boolean }>("deployment", from, (n) => n.actionId === actionId && !n.consentRequired);
       expect(go.actionId).to.equal(actionId);
-      expect((await bridge.management.getTargetAction("fr-1", actionId)).detailStatus).to.not.equal("wait_for_confirmation");
+      expect((await bridge.management.getTargetAction("fr-1", actionId)).status).to.not.equal("wait_for_confirmation");
       await device.send("feedback", { messageId: device.messageId(), actionId, status: "success" });
       await until("consented action finished in hawkBit", async () => (await bridge.management.getTargetAction("fr-1", actionId)).status === "finished");
     } finally {

@@ -114,7 +114,9 @@ describe("Prometheus scrapes Aerie's fleet metrics", function () {
     }
     await devices[3]!.stop();
     // Each on the device's own connection: the broker admits a device only as itself.
-    await devices[2]!.publishRaw("aerie/v1/devices/prom-dev-3/telemetry", JSON.stringify({ messageId: duplicate, ts: new Date().toISOString(), metrics: { temperature: 44 } }));
+    // A redelivery: the same message (messageId and ts) again.
+    expect(JSON.parse(devices[2]!.lastTelemetry!).messageId).to.equal(duplicate);
+    await devices[2]!.publishRaw("aerie/v1/devices/prom-dev-3/telemetry", devices[2]!.lastTelemetry!);
     await devices[1]!.publishRaw("aerie/v1/devices/prom-dev-2/telemetry", "{not json");
     await devices[1]!.publishRaw("aerie/v1/devices/prom-dev-2/feedback", JSON.stringify({ messageId: "x", actionId: "seven", status: "success" }));
   });

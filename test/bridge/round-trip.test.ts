@@ -104,7 +104,7 @@ function protocolSuite(brokerName: string, startBroker: () => Promise<{ url: str
         await d.send("feedback", { messageId: d.messageId(), actionId, status, ...(status === "downloading" ? { progress: 50 } : {}) });
       }
       await until("action finished in hawkBit", async () => (await mgmt.getTargetAction("rt-2", actionId)).status === "finished");
-      expect((await mgmt.getTargetAction("rt-2", actionId)).detailStatus).to.equal("finished");
+      expect((await mgmt.getTargetAction("rt-2", actionId)).status).to.equal("finished");
       // Done: the retained notice is cleared for good.
       await until("notice cleared", async () => d.received.some((m) => m.topic === d.topic("deployment") && m.payload === ""));
       await d.send("health", { messageId: d.messageId(), actionId, bootedSlot: "rootfs.1", runningVersion: "1.0.0", healthy: true, checks: { network: true } });
@@ -122,7 +122,7 @@ function protocolSuite(brokerName: string, startBroker: () => Promise<{ url: str
       await d.send("feedback", { messageId: d.messageId(), actionId, status: "canceled", details: ["stopped before download"] });
       await until("action canceled in hawkBit", async () => {
         const action = await mgmt.getTargetAction("rt-3", actionId);
-        return action.status === "finished" && action.detailStatus === "canceled";
+        return action.active === false && action.status === "canceled";
       });
       await until("cancel cleared", async () => d.received.some((m) => m.topic === d.topic("cancel") && m.payload === ""));
     });
@@ -135,19 +135,19 @@ function protocolSuite(brokerName: string, startBroker: () => Promise<{ url: str
         const asking = await d.next<{ actionId: number; consentRequired: boolean }>("deployment", 0, (n) => n.consentRequired);
         expectValid("deployment", asking);
         expect(asking.actionId).to.equal(actionId);
-        expect((await mgmt.getTargetAction("rt-4", actionId)).detailStatus).to.equal("wait_for_confirmation");
+        expect((await mgmt.getTargetAction("rt-4", actionId)).status).to.equal("wait_for_confirmation");
         const from = d.received.length;
         await d.send("consent", { messageId: d.messageId(), actionId, decision: "accept" });
         const go = await d.next<{ actionId: number; consentRequired: boolean }>("deployment", from, (n) => !n.consentRequired);
         expect(go.actionId).to.equal(actionId);
-        await until("action running in hawkBit", async () => (await mgmt.getTargetAction("rt-4", actionId)).detailStatus !== "wait_for_confirmation");
+        await until("action running in hawkBit", async () => (await mgmt.getTargetAction("rt-4", actionId)).status !== "wait_for_confirmation");
 
         const e = await device("rt-5");
         const deferred = await startRollout(mgmt, `rollout-${brokerName}-defer`, "rt-5", true);
         await e.next("deployment", 0, (n: { consentRequired: boolean }) => n.consentRequired);
         await e.send("consent", { messageId: e.messageId(), actionId: deferred, decision: "defer", deferUntil: new Date(Date.now() + 3600_000).toISOString() });
         await until("deferral recorded", async () => (await database.count("SELECT count(*) AS n FROM device_actions WHERE hawkbit_action_id = $1 AND detail LIKE 'defer%'", [deferred])) === 1);
-        expect((await mgmt.getTargetAction("rt-5", deferred)).detailStatus).to.equal("wait_for_confirmation");
+        expect((await mgmt.getTargetAction("rt-5", deferred)).status).to.equal("wait_for_confirmation");
       } finally {
         await mgmt.setTenantConfig("user.confirmation.flow.enabled", false);
       }

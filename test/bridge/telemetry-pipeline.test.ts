@@ -40,13 +40,15 @@ describe("bridge: pipelined telemetry batches", function () {
   };
 
   it("settles a batch that committed first only after the earlier batch committed, in order", async () => {
-    // An open transaction holds the key of the first message: its batch waits for that lock.
+    // An open transaction holds the key of the first message (controller id, message id and ts, the
+    // partition key being part of it): its batch waits for that lock.
+    const ts = new Date().toISOString();
     const blocker = new pg.Client({ connectionString: database.url });
     await blocker.connect();
     await blocker.query("BEGIN");
-    await blocker.query("INSERT INTO telemetry (controller_id, message_id, recorded_at, received_at, payload) VALUES ('order-1', 'm-0', now(), now(), '{}')");
+    await blocker.query("INSERT INTO telemetry (controller_id, message_id, recorded_at, received_at, payload) VALUES ('order-1', 'm-0', $1, now(), '{}')", [ts]);
     const settled: string[] = [];
-    const first = send("order-1", "m-0", { n: 0 }).then(() => settled.push("m-0"));
+    const first = send("order-1", "m-0", { n: 0 }, ts).then(() => settled.push("m-0"));
     await sleep(100);
     const second = send("order-1", "m-1", { n: 1 }).then(() => settled.push("m-1"));
     // The second batch went to the other connection and committed …

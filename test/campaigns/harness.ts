@@ -164,7 +164,15 @@ export class DdiDevice {
 
   /** One poll: installs an open deployment (download → reboot → success → health report). */
   async poll(hawkbit: HawkbitManagementClient): Promise<void> {
-    const base = await (await this.ddi("")).json() as { _links?: Record<string, { href: string }> };
+    let base = await (await this.ddi("")).json() as { _links?: Record<string, { href: string }> };
+    // A cancelled action (a stopped campaign) comes first: accepted, as a device that has not installed yet does.
+    const cancel = base._links?.cancelAction?.href;
+    if (cancel) {
+      const cancelId = Number(/cancelAction\/(\d+)/.exec(cancel)![1]);
+      await this.ddi(`/cancelAction/${cancelId}`);
+      await this.ddi(`/cancelAction/${cancelId}/feedback`, { method: "POST", body: JSON.stringify({ status: { execution: "closed", result: { finished: "success" } } }) });
+      base = await (await this.ddi("")).json() as { _links?: Record<string, { href: string }> };
+    }
     const href = base._links?.deploymentBase?.href;
     if (!href) return;
     const actionId = Number(/deploymentBase\/(\d+)/.exec(href)![1]);

@@ -51,7 +51,7 @@ describe("campaigns: stuck-device timeout", function () {
     // hawkBit recorded the closing feedback with the reason, as the device's own history shows.
     for (const id of ["st-stuck", "st-silent"]) {
       const action = byId.get(id)!.actionId;
-      expect((await h.hawkbit.getTargetAction(id, action)).detailStatus).to.equal("error");
+      expect((await h.hawkbit.getTargetAction(id, action)).status).to.equal("error");
       const res = await fetch(`${h.standin.url}/${CREDENTIALS.tenant}/controller/v1/${id}/deploymentBase/${action}?actionHistory=-1`, {
         headers: { Authorization: `GatewayToken ${CREDENTIALS.gatewayToken}`, Accept: "application/json" },
       });

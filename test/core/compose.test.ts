@@ -41,6 +41,9 @@ describe("docker-compose.yml", () => {
   it("lets only Aerie's provisioned devices and its bridge into mosquitto, with the files Aerie writes", () => {
     const conf = readFileSync(new URL("infrastructure/mosquitto/mosquitto.conf", root), "utf8");
     expect(conf).to.match(/^allow_anonymous false$/m);
+    // The client id is the login (no takeover of the bridge's session); packets are bounded as on aedes.
+    expect(conf).to.match(/^use_username_as_clientid true$/m);
+    expect(conf).to.match(/^max_packet_size \d+$/m);
     const authDir = loadConfig(compose.services.aerie.environment).mosquittoAuthDir!;
     const aerieVolume = (compose.services.aerie.volumes as string[]).find((v) => v.split(":")[1] === authDir)?.split(":")[0];
     expect(aerieVolume, "a volume at AERIE_MOSQUITTO_AUTH_DIR").to.be.a("string");

@@ -27,6 +27,16 @@ describe("configuration", () => {
     expect(loadConfig({ AERIE_MOSQUITTO_AUTH_DIR: "/auth", MQTT_URL: "mqtt://broker", MQTT_USERNAME: "b", MQTT_PASSWORD: "p" }).mosquittoAuthDir).to.equal("/auth");
   });
 
+  it("reads per-leaf MQTT payload limits and keeps the packet limit above them", () => {
+    expect(loadConfig({}).mqttPayloadLimits).to.equal(undefined);
+    expect(loadConfig({}).mqttMaxPacketBytes).to.equal(1048576);
+    expect(loadConfig({ AERIE_MQTT_PAYLOAD_LIMITS: "telemetry=131072, hello=1000" }).mqttPayloadLimits).to.include({ telemetry: 131072, hello: 1000, feedback: 32768 });
+    expect(() => loadConfig({ AERIE_MQTT_PAYLOAD_LIMITS: "telemetry=big" })).to.throw(InvalidConfigError, /AERIE_MQTT_PAYLOAD_LIMITS.*leaf=bytes/);
+    expect(() => loadConfig({ AERIE_MQTT_PAYLOAD_LIMITS: "deployment=10" })).to.throw(InvalidConfigError, /AERIE_MQTT_PAYLOAD_LIMITS/);
+    expect(() => loadConfig({ AERIE_MQTT_PAYLOAD_LIMITS: "telemetry=2000000" })).to.throw(InvalidConfigError, /AERIE_MQTT_MAX_PACKET_BYTES.*at least 2001024/);
+    expect(loadConfig({ AERIE_MQTT_PAYLOAD_LIMITS: "telemetry=2000000", AERIE_MQTT_MAX_PACKET_BYTES: "3000000" }).mqttMaxPacketBytes).to.equal(3000000);
+  });
+
   it("never echoes a secret in its error", () => {
     try {
       loadConfig({ DATABASE_URL: "not a url with password hunter2" });

@@ -7,6 +7,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { startMosquitto } from "../../infrastructure/mosquitto/launcher.js";
 import { freePort, tempDir } from "../helpers/env.js";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -142,6 +143,44 @@ describe("the Aerie process", function () {
     } finally {
       if (first.child.exitCode === null) first.child.kill("SIGKILL");
       for (const pid of processes) if (alive(pid)) process.kill(pid, "SIGKILL");
+      await dir.remove();
+    }
+  });
+
+  it("with AERIE_MOSQUITTO_AUTH_DIR writes mosquitto's files first and waits for the broker; SIGTERM while waiting stops everything", async () => {
+    const dir = await tempDir();
+    const mqttPort = await freePort();
+    const authDir = join(dir.path, "mosquitto-auth");
+    const mqttEnv = { MQTT_URL: `mqtt://127.0.0.1:${mqttPort}`, MQTT_USERNAME: "aerie-bridge", MQTT_PASSWORD: "bridge-password-0123", AERIE_MOSQUITTO_AUTH_DIR: authDir };
+    let broker: Awaited<ReturnType<typeof startMosquitto>> | undefined;
+    const all: number[] = [];
+    try {
+      // No broker yet: Aerie writes the files, then waits instead of exiting.
+      const waiting = aerie({ ...(await ports(join(dir.path, "a"))), ...mqttEnv });
+      await waitForOutput(waiting, /waiting for the MQTT broker/);
+      expect(existsSync(join(authDir, "passwd")) && existsSync(join(authDir, "acl")), "auth files written before connecting").to.equal(true);
+      broker = await startMosquitto({ dir: dir.path, port: mqttPort, auth: { passwordFile: join(authDir, "passwd"), aclFile: join(authDir, "acl") } });
+      await waitForOutput(waiting, /Aerie is running/);
+      all.push(...descendants(waiting.child.pid!));
+      waiting.child.kill("SIGTERM");
+      expect(await waiting.exited, waiting.output()).to.equal(0);
+      await broker.stop();
+      broker = undefined;
+
+      // Interrupted while waiting (the broker never comes): PostgreSQL and the rest stop too.
+      const stuck = aerie({ ...(await ports(join(dir.path, "b"))), ...mqttEnv });
+      await waitForOutput(stuck, /waiting for the MQTT broker/);
+      const started = descendants(stuck.child.pid!);
+      all.push(...started);
+      const postgresPid = Number(readFileSync(join(dir.path, "b", "postgres", "postmaster.pid"), "utf8").split("\n")[0]);
+      expect(started).to.include(postgresPid);
+      stuck.child.kill("SIGTERM");
+      expect(await stuck.exited, stuck.output()).to.equal(0);
+      for (let i = 0; i < 100 && all.some(alive); i++) await sleep(100);
+      expect(all.filter(alive), "processes left running").to.deep.equal([]);
+    } finally {
+      await broker?.stop();
+      for (const pid of all) if (alive(pid)) process.kill(pid, "SIGKILL");
       await dir.remove();
     }
   });

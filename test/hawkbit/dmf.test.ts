@@ -150,7 +150,7 @@ describe("hawkBit DMF over RabbitMQ", function () {
   });
 
   it("Aerie's DmfChannel registers, receives the deployment (sha256 from the module's artifacts), reports over AMQP", async () => {
-    const channel = new DmfChannel({ url: rabbit.url, tenant: TENANT, replyExchange: "aerie.dmf.test", listArtifacts: (id) => mgmt.listArtifacts(id), deploymentWaitMs: 10_000 });
+    const channel = new DmfChannel({ url: rabbit.url, tenant: TENANT, replyExchange: "aerie.dmf.test", management: mgmt, deploymentWaitMs: 10_000 });
     await channel.start();
     try {
       const first = await channel.pollController("aerie-1");
@@ -178,7 +178,7 @@ describe("hawkBit DMF over RabbitMQ", function () {
   });
 
   it("a restarted channel gets the open action again by registering (THING_CREATED answers with it)", async () => {
-    const first = new DmfChannel({ url: rabbit.url, tenant: TENANT, replyExchange: "aerie.dmf.restart", listArtifacts: (id) => mgmt.listArtifacts(id) });
+    const first = new DmfChannel({ url: rabbit.url, tenant: TENANT, replyExchange: "aerie.dmf.restart", management: mgmt });
     await first.start();
     await first.pollController("aerie-2");
     const changed = new Promise<number>((resolve) => first.once("changed", (_id: string, actionId: number) => resolve(actionId)));
@@ -186,7 +186,7 @@ describe("hawkBit DMF over RabbitMQ", function () {
     const actionId = await changed;
     await first.stop();
 
-    const second = new DmfChannel({ url: rabbit.url, tenant: TENANT, replyExchange: "aerie.dmf.restart", listArtifacts: (id) => mgmt.listArtifacts(id), deploymentWaitMs: 10_000 });
+    const second = new DmfChannel({ url: rabbit.url, tenant: TENANT, replyExchange: "aerie.dmf.restart", management: mgmt, deploymentWaitMs: 30_000 });
     await second.start();
     try {
       const deployment = await second.getDeployment("aerie-2", actionId);

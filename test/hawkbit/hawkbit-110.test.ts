@@ -218,4 +218,76 @@ describe("hawkBit stand-in: hawkBit 1.1.0 behaviour", () => {
     expect((await mgmt("GET", "/targets/h-4/installedDS")).body).to.include({ id: ds2Id });
     expect((await mgmt("GET", "/targets/h-4")).body).to.include({ updateStatus: "in_sync" });
   });
+
+  it("serves the rest of the Management API a client uses: updates, type CRUD, DS tags, userinfo, artifacts, assigned targets", async () => {
+    const user = (await mgmt("GET", "/userinfo")).body;
+    expect(user).to.include({ tenant: CREDENTIALS.tenant, username: CREDENTIALS.username });
+    expect(user.permissions).to.include.members(["READ_TARGET", "TENANT_CONFIGURATION", "HANDLE_ROLLOUT"]);
+
+    // Software module and distribution set types: create, update, module types of a DS type, delete.
+    const [smType] = (await mgmt("POST", "/softwaremoduletypes", [{ key: "fw", name: "Firmware", maxAssignments: 1 }])).body as unknown as Json[];
+    expect((await mgmt("POST", "/softwaremoduletypes", [{ key: "fw", name: "Other" }])).status).to.equal(409);
+    expect((await mgmt("PUT", `/softwaremoduletypes/${smType!.id}`, { description: "boot firmware", colour: "#123456" })).body).to.include({ description: "boot firmware", colour: "#123456" });
+    const [dsType] = (await mgmt("POST", "/distributionsettypes", [{ key: "fwonly", name: "Firmware only", mandatorymodules: [{ id: smType!.id }] }])).body as unknown as Json[];
+    expect((await mgmt("GET", `/distributionsettypes/${dsType!.id}/mandatorymoduletypes`)).body.map((t: Json) => t.key)).to.deep.equal(["fw"]);
+    expect((await mgmt("POST", `/distributionsettypes/${dsType!.id}/optionalmoduletypes`, { id: 2 })).status).to.equal(204);
+    expect((await mgmt("GET", `/distributionsettypes/${dsType!.id}/optionalmoduletypes/2`)).body).to.include({ id: 2 });
+    expect((await mgmt("DELETE", `/distributionsettypes/${dsType!.id}/optionalmoduletypes/2`)).status).to.equal(204);
+    expect((await mgmt("PUT", `/distributionsettypes/${dsType!.id}`, { description: "fw" })).body).to.include({ description: "fw" });
+
+    // Modules and sets: update, artifacts, unassign a module, a set of the new type.
+    const [sm] = (await mgmt("POST", "/softwaremodules", [{ name: "boot", version: "1", type: "fw" }])).body as unknown as Json[];
+    expect((await mgmt("PUT", `/softwaremodules/${sm!.id}`, { description: "u-boot", vendor: "Aerie" })).body).to.include({ description: "u-boot", vendor: "Aerie" });
+    const form = new FormData();
+    form.append("file", new Blob([Buffer.from("boot image")]), "boot.bin");
+    const upload = await fetch(`${standin.url}/rest/v1/softwaremodules/${sm!.id}/artifacts`, { method: "POST", headers: { Authorization: basic }, body: form });
+    expect(upload.status).to.equal(201);
+    const artifact = (await upload.json()) as Json;
+    expect((await mgmt("GET", `/softwaremodules/${sm!.id}/artifacts/${artifact.id}`)).body).to.include({ providedFilename: "boot.bin", size: 10 });
+    const download = await fetch(`${standin.url}/rest/v1/softwaremodules/${sm!.id}/artifacts/${artifact.id}/download`, { headers: { Authorization: basic } });
+    expect(Buffer.from(await download.arrayBuffer()).toString()).to.equal("boot image");
+    const [set] = (await mgmt("POST", "/distributionsets", [{ name: "boot", version: "1", type: "fwonly", modules: [{ id: sm!.id }] }])).body as unknown as Json[];
+    expect((await mgmt("POST", `/distributionsettypes/${dsType!.id}/optionalmoduletypes`, { id: 2 })).status, "type in use").to.equal(403);
+    expect((await mgmt("PUT", `/distributionsets/${set!.id}`, { description: "bootloader", version: "1.0" })).body).to.include({ description: "bootloader", version: "1.0" });
+    expect((await mgmt("PUT", `/distributionsets/${set!.id}`, { name: "fw", version: "1" })).status, "name and version taken").to.equal(409);
+    expect((await mgmt("DELETE", `/distributionsets/${set!.id}/assignedSM/${sm!.id}`)).status).to.equal(204);
+    expect((await mgmt("GET", `/distributionsets/${set!.id}`)).body.modules).to.deep.equal([]);
+    expect((await mgmt("POST", `/distributionsets/${set!.id}/assignedSM`, [{ id: sm!.id }])).status).to.equal(204);
+
+    // Assigned and installed targets of a set.
+    const assigned = await mgmt("POST", `/distributionsets/${set!.id}/assignedTargets`, [{ id: "bulk-1", type: "soft" }, { id: "bulk-2" }]);
+    expect(assigned.body).to.include({ assigned: 2, alreadyAssigned: 0, total: 2 });
+    expect((await mgmt("GET", `/distributionsets/${set!.id}/assignedTargets`)).body.content.map((t: Json) => t.controllerId)).to.deep.equal(["bulk-1", "bulk-2"]);
+    expect((await mgmt("GET", `/distributionsets/${set!.id}/installedTargets`)).body.total).to.equal(0);
+    expect((await mgmt("DELETE", `/distributionsets/${set!.id}/assignedSM/${sm!.id}`)).status, "locked by the assignment (SP_LOCKED)").to.equal(423);
+    expect((await mgmt("GET", `/distributionsets/${set!.id}/autoAssignTargetFilters`)).body.total).to.equal(0);
+
+    // Distribution set tags.
+    const [dsTag] = (await mgmt("POST", "/distributionsettags", [{ name: "stable" }])).body as unknown as Json[];
+    expect((await mgmt("POST", `/distributionsettags/${dsTag!.id}/assigned`, [set!.id, dsId])).status).to.equal(204);
+    expect((await mgmt("GET", `/distributionsettags/${dsTag!.id}/assigned`)).body.total).to.equal(2);
+    expect((await mgmt("GET", "/distributionsets?q=tag==stable")).body.total).to.equal(2);
+    expect((await mgmt("DELETE", `/distributionsettags/${dsTag!.id}/assigned/${dsId}`)).status).to.equal(204);
+    expect((await mgmt("PUT", `/distributionsettags/${dsTag!.id}`, { name: "lts", colour: "green" })).body).to.include({ name: "lts", colour: "green" });
+    expect((await mgmt("GET", `/distributionsettags/${dsTag!.id}/assigned`)).body.content.map((d: Json) => d.id)).to.deep.equal([set!.id]);
+    expect((await mgmt("DELETE", `/distributionsettags/${dsTag!.id}`)).status).to.equal(204);
+
+    // Target tags, target types and rollouts take updates too.
+    const [tag] = (await mgmt("POST", "/targettags", [{ name: "lab" }])).body as unknown as Json[];
+    expect((await mgmt("PUT", `/targettags/${tag!.id}`, { description: "the lab" })).body).to.include({ name: "lab", description: "the lab" });
+    const [targetType] = (await mgmt("POST", "/targettypes", [{ name: "gateway", key: "gw" }])).body as unknown as Json[];
+    expect((await mgmt("PUT", `/targettypes/${targetType!.id}`, { name: "edge gateway" })).body).to.include({ name: "edge gateway" });
+    expect((await mgmt("POST", `/targettypes/${targetType!.id}/compatibledistributionsettypes`, [{ id: dsType!.id }])).status).to.equal(204);
+    expect((await mgmt("GET", `/targettypes/${targetType!.id}/compatibledistributionsettypes`)).body.map((t: Json) => t.key)).to.deep.equal(["fwonly"]);
+    expect((await mgmt("DELETE", `/targettypes/${targetType!.id}/compatibledistributionsettypes/${dsType!.id}`)).status).to.equal(204);
+    const rollout = (await mgmt("POST", "/rollouts", { name: "renamed-later", targetFilterQuery: "controllerId==bulk-3", distributionSetId: dsId, amountGroups: 1 })).body;
+    expect((await mgmt("PUT", `/rollouts/${rollout.id}`, { name: "renamed", description: "now" })).body).to.include({ name: "renamed", description: "now" });
+
+    // A type still in use is soft-deleted; an unused one disappears.
+    expect((await mgmt("DELETE", `/softwaremoduletypes/${smType!.id}`)).status).to.equal(204);
+    expect((await mgmt("GET", `/softwaremoduletypes/${smType!.id}`)).body).to.include({ deleted: true });
+    const [spare] = (await mgmt("POST", "/softwaremoduletypes", [{ key: "spare", name: "Spare" }])).body as unknown as Json[];
+    expect((await mgmt("DELETE", `/softwaremoduletypes/${spare!.id}`)).status).to.equal(204);
+    expect((await mgmt("GET", `/softwaremoduletypes/${spare!.id}`)).status).to.equal(404);
+  });
 });

@@ -61,7 +61,7 @@ describe("hawkBit stand-in: tags, types, metadata, target filters, auto-assignme
     await mgmt.assignTargetType("mx-1", type!.id);
     expect(await mgmt.getTarget("mx-1")).to.include({ targetType: type!.id, targetTypeName: "gateway" });
     expect((await mgmt.listTargets({ q: "targettype.key==gw" })).content.map((t) => t.controllerId)).to.deep.equal(["mx-1"]);
-    expect((await rejectedByHawkbit(mgmt.deleteTargetType(type!.id))).status).to.equal(400);
+    expect((await rejectedByHawkbit(mgmt.deleteTargetType(type!.id))).status, "TargetTypeInUseException").to.equal(409);
     await mgmt.unassignTargetType("mx-1");
     expect((await mgmt.getTarget("mx-1")).targetType).to.equal(undefined);
     await mgmt.deleteTargetType(type!.id);

@@ -8,6 +8,8 @@ export interface HawkbitProxy {
   url: string;
   /** Every mutating request that reached hawkBit, in order, with its body. */
   mutations: { method: string; url: string; body: string }[];
+  /** Every request that came in, reads included (method and path). */
+  requests: { method: string; url: string }[];
   /** While true, every request is answered 503 and none reaches hawkBit. */
   outage: boolean;
   /** Requests answered 400 by the `refuse` option, with the reason. */
@@ -30,6 +32,7 @@ export async function startHawkbitProxy(upstream: string, options: HawkbitProxyO
   let countdown = 0;
   let hold: { method: string; pathPrefix: string; arrive: () => void; released: Promise<void> } | undefined;
   const server = createServer(async (req: IncomingMessage, res) => {
+    proxy.requests.push({ method: req.method ?? "GET", url: req.url ?? "/" });
     if (proxy.outage) {
       req.resume();
       res.writeHead(503, { "content-type": "application/json" }).end(JSON.stringify({ errorCode: "outage", message: "hawkBit is down (test proxy)" }));
@@ -74,6 +77,7 @@ export async function startHawkbitProxy(upstream: string, options: HawkbitProxyO
   const proxy: HawkbitProxy = {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     mutations,
+    requests: [],
     outage: false,
     refused: [],
     loseAnswerOf(n) {

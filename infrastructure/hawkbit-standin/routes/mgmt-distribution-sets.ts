@@ -1,13 +1,14 @@
 // Distribution sets and their software module assignment.
 import { Router } from "express";
 import { alreadyExists, constraintViolation, dsModuleUnsupported, locked, notFound } from "../errors.js";
-import { distributionSetFields, softwareModuleFields } from "../fields.js";
-import type { DistributionSetRec } from "../model.js";
+import { assignDistributionSet, offlineAssign, validAndComplete } from "../assignment.js";
+import { distributionSetFields, softwareModuleFields, targetFields, targetFilterFields } from "../fields.js";
+import type { ActionRec, ActionType, DistributionSetRec, TargetRec } from "../model.js";
 import { page, pagedBody } from "../query.js";
 import * as rep from "../representations.js";
 import { DEFAULT_DS_TYPE_KEY, type Store } from "../store.js";
 import {
-  type StandinContext, idParam, optionalBoolean, optionalString, originOf, pageParams, requireArray, requireObject, requireString, userOf,
+  type StandinContext, idParam, optionalBoolean, optionalNumber, optionalString, originOf, pageParams, requireArray, requireObject, requireString, userOf,
 } from "./context.js";
 
 function moduleIds(list: unknown): number[] {
@@ -127,6 +128,94 @@ export function distributionSetRoutes(ctx: StandinContext): Router {
     }
     await ctx.commit();
     res.status(204).end(); // hawkBit 1.1.0 Mgmt*Resource: Void operations answer ResponseEntity.noContent()
+  });
+
+  const liveSet = (id: number): DistributionSetRec => {
+    const ds = store.distributionSet(id);
+    if (ds.deleted) throw notFound("DistributionSet", ds.id);
+    return ds;
+  };
+
+  // hawkBit 1.1.0 MgmtDistributionSetResource.updateDistributionSet → JpaDistributionSetManagement.update: name, version,
+  // description, requiredMigrationStep and locked of a set that is not deleted; locking locks its modules too.
+  r.put("/distributionsets/:id", async (req, res) => {
+    const ds = liveSet(idParam(req, "id"));
+    const body = requireObject(req.body);
+    const name = optionalString(body, "name") ?? ds.name;
+    const version = optionalString(body, "version") ?? ds.version;
+    if ((name !== ds.name || version !== ds.version) && store.state.distributionSets.some((d) => d !== ds && d.name === name && d.version === version)) {
+      throw alreadyExists(`DistributionSet with name ${name} and version ${version} already exists`);
+    }
+    ds.name = name;
+    ds.version = version;
+    ds.description = optionalString(body, "description") ?? ds.description;
+    ds.requiredMigrationStep = optionalBoolean(body, "requiredMigrationStep") ?? ds.requiredMigrationStep;
+    const lock = optionalBoolean(body, "locked");
+    if (lock !== undefined) ds.locked = lock;
+    if (lock === true) for (const id of ds.moduleIds) store.softwareModule(id).locked = true;
+    store.touch(ds, userOf(res));
+    await ctx.commit();
+    res.json(rep.distributionSet(originOf(req), store, ds));
+  });
+
+  // MgmtDistributionSetResource.getAssignedTargets / getInstalledTargets: targets by their assigned / installed set.
+  for (const [path, of] of [["assignedTargets", (t: TargetRec) => t.assignedDistributionSetId], ["installedTargets", (t: TargetRec) => t.installedDistributionSetId]] as const) {
+    r.get(`/distributionsets/:id/${path}`, (req, res) => {
+      const ds = store.distributionSet(idParam(req, "id"));
+      const base = originOf(req);
+      const targets = store.state.targets.filter((t) => of(t) === ds.id);
+      res.json(pagedBody(page(targets, pageParams(req), targetFields(store), { defaultSort: "controllerId:ASC" }), (t) => rep.target(base, t, store)));
+    });
+  }
+
+  // MgmtDistributionSetResource.createAssignedTarget: [{id: controllerId, type, forcetime, weight, confirmationRequired}],
+  // assigned as JpaDeploymentManagement.assignDistributionSets does (see assignment.ts); `offline=true` as installed.
+  r.post("/distributionsets/:id/assignedTargets", async (req, res) => {
+    const ds = validAndComplete(store, idParam(req, "id"));
+    const user = userOf(res);
+    const offline = String(req.query.offline) === "true";
+    let alreadyAssigned = 0;
+    const assigned: ActionRec[] = [];
+    for (const body of requireArray(req.body)) {
+      const controllerId = requireString(body, "id");
+      const target = store.target(controllerId);
+      if (offline) {
+        if (offlineAssign(store, ds, target, user)) assigned.push(store.actionsOf(target.controllerId).at(-1)!);
+        else alreadyAssigned++;
+        continue;
+      }
+      const actionType = (optionalString(body, "type") ?? "forced") as ActionType;
+      if (!["forced", "soft", "timeforced", "downloadonly"].includes(actionType)) throw constraintViolation(`Unsupported assignment type ${actionType}`);
+      const result = assignDistributionSet(store, ds, [target], {
+        actionType, forcedTime: optionalNumber(body, "forcetime"), weight: optionalNumber(body, "weight"),
+        confirmationRequired: optionalBoolean(body, "confirmationRequired"),
+      }, user);
+      alreadyAssigned += result.alreadyAssigned;
+      assigned.push(...result.assigned);
+    }
+    ctx.engine.tick();
+    await ctx.commit();
+    res.json(rep.assignmentResult(originOf(req), alreadyAssigned, assigned));
+  });
+
+  // MgmtDistributionSetResource.getAutoAssignTargetFilters: the target filters that auto-assign this set.
+  r.get("/distributionsets/:id/autoAssignTargetFilters", (req, res) => {
+    const ds = store.distributionSet(idParam(req, "id"));
+    const base = originOf(req);
+    const filters = (store.state.targetFilters ?? []).filter((f) => f.autoAssign?.distributionSetId === ds.id);
+    res.json(pagedBody(page(filters, pageParams(req), targetFilterFields), (f) => rep.targetFilter(base, f)));
+  });
+
+  // MgmtDistributionSetResource.deleteAssignSoftwareModules: only while the set is not locked (LockedException, 423).
+  r.delete("/distributionsets/:id/assignedSM/:smId", async (req, res) => {
+    const ds = liveSet(idParam(req, "id"));
+    const smId = idParam(req, "smId");
+    store.softwareModule(smId);
+    if (ds.locked) throw locked(`Distribution set ${ds.id} is locked; its modules cannot be changed`);
+    ds.moduleIds = ds.moduleIds.filter((id) => id !== smId);
+    store.touch(ds, userOf(res));
+    await ctx.commit();
+    res.status(204).end();
   });
 
   r.get("/distributionsets/:id", (req, res) => {

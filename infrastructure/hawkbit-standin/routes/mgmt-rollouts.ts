@@ -176,6 +176,23 @@ export function rolloutRoutes(ctx: StandinContext): Router {
     res.json(rep.rollout(originOf(req), store, store.rollout(idParam(req, "id"))));
   });
 
+  // hawkBit 1.1.0 MgmtRolloutResource.update → JpaRolloutManagement.update: name and description of a rollout that is
+  // not deleted (checkIfDeleted: a deleted or deleting rollout is 404).
+  r.put("/rollouts/:id", async (req, res) => {
+    const rollout = store.rollout(idParam(req, "id"));
+    if (rollout.deleted || rollout.status === "deleting" || rollout.status === "deleted") throw notFound("Rollout", rollout.id);
+    const body = requireObject(req.body);
+    const name = optionalString(body, "name");
+    if (name !== undefined && name !== rollout.name && store.state.rollouts.some((x) => x.name === name && !x.deleted)) {
+      throw alreadyExists(`Rollout with name ${name} already exists`);
+    }
+    rollout.name = name ?? rollout.name;
+    rollout.description = optionalString(body, "description") ?? rollout.description;
+    store.touch(rollout, userOf(res));
+    await ctx.commit();
+    res.json(rep.rollout(originOf(req), store, rollout));
+  });
+
   const remarkOf = (req: { query: Record<string, unknown> }) => (typeof req.query.remark === "string" ? req.query.remark : undefined);
   const verbs = {
     start: (x, user) => engine.start(x, user),

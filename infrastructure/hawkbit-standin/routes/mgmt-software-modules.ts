@@ -3,13 +3,13 @@ import { Readable } from "node:stream";
 import busboy from "busboy";
 import { Router, type Request } from "express";
 import type { ArtifactStorage, StagedBinary } from "../artifact-storage.js";
-import { alreadyExists, checksumMismatch, constraintViolation, notFound, uploadFailed } from "../errors.js";
+import { alreadyExists, checksumMismatch, constraintViolation, locked, notFound, uploadFailed } from "../errors.js";
 import { softwareModuleFields } from "../fields.js";
 import type { SoftwareModuleRec } from "../model.js";
 import { page, pagedBody } from "../query.js";
 import * as rep from "../representations.js";
 import {
-  type StandinContext, idParam, optionalBoolean, optionalString, originOf, pageParams, requireArray, requireString, userOf,
+  type StandinContext, idParam, optionalBoolean, optionalString, originOf, pageParams, requireArray, requireObject, requireString, userOf,
 } from "./context.js";
 
 /** A file part the OpenAPI validator's multer has already buffered (only when spec validation is on). */
@@ -92,6 +92,48 @@ export function softwareModuleRoutes(ctx: StandinContext): Router {
     }
     await ctx.commit();
     res.status(204).end(); // hawkBit 1.1.0 Mgmt*Resource: Void operations answer ResponseEntity.noContent()
+  });
+
+  // hawkBit 1.1.0 MgmtSoftwareModuleResource.updateSoftwareModule → JpaSoftwareModuleManagement.update: description,
+  // vendor and locked of a module that is not deleted (a deleted one is 404 here).
+  r.put("/softwaremodules/:id", async (req, res) => {
+    const module = store.softwareModule(idParam(req, "id"));
+    if (module.deleted) throw notFound("SoftwareModule", module.id);
+    const body = requireObject(req.body);
+    module.description = optionalString(body, "description") ?? module.description;
+    module.vendor = optionalString(body, "vendor") ?? module.vendor;
+    module.locked = optionalBoolean(body, "locked") ?? module.locked;
+    store.touch(module, userOf(res));
+    await ctx.commit();
+    res.json(rep.softwareModule(originOf(req), store, module));
+  });
+
+  const artifactOf = (moduleId: number, artifactId: number) => {
+    const artifact = store.artifactsOf(store.softwareModule(moduleId).id).find((a) => a.id === artifactId);
+    if (!artifact) throw notFound("Artifact", artifactId);
+    return artifact;
+  };
+
+  // MgmtSoftwareModuleResource.getArtifact / deleteArtifact (204); MgmtDownloadArtifactResource.downloadArtifact.
+  r.get("/softwaremodules/:id/artifacts/:artifactId", (req, res) => {
+    res.json(rep.artifact(originOf(req), artifactOf(idParam(req, "id"), idParam(req, "artifactId"))));
+  });
+  r.delete("/softwaremodules/:id/artifacts/:artifactId", async (req, res) => {
+    const artifact = artifactOf(idParam(req, "id"), idParam(req, "artifactId"));
+    const module = store.softwareModule(artifact.softwareModuleId);
+    if (module.locked) throw locked(`Software module ${module.id} is locked; its artifacts cannot be changed`);
+    store.state.artifacts = store.state.artifacts.filter((a) => a !== artifact);
+    await ctx.commit();
+    res.status(204).end();
+  });
+  r.get("/softwaremodules/:id/artifacts/:artifactId/download", (req, res) => {
+    const artifact = artifactOf(idParam(req, "id"), idParam(req, "artifactId"));
+    res.set({
+      "Content-Disposition": `attachment;filename=${artifact.filename}`, "Content-Type": "application/octet-stream",
+      "Content-Length": String(artifact.size), ETag: artifact.sha1, "Last-Modified": new Date(artifact.lastModifiedAt).toUTCString(),
+    });
+    if (artifact.size === 0) return void res.end();
+    ctx.artifacts.read(artifact.sha1).pipe(res);
   });
 
   r.get("/softwaremodules/:id", (req, res) => {

@@ -5,7 +5,7 @@ import { targetFields, targetTagFields } from "../fields.js";
 import type { TargetRec, TargetTagRec } from "../model.js";
 import { page, pagedBody } from "../query.js";
 import * as rep from "../representations.js";
-import { type StandinContext, idParam, optionalString, originOf, pageParams, requireArray, requireString, userOf } from "./context.js";
+import { type StandinContext, idParam, optionalString, originOf, pageParams, requireArray, requireObject, requireString, userOf } from "./context.js";
 
 type OnNotFound = "FAIL" | "ON_WHAT_FOUND_AND_FAIL" | "ON_WHAT_FOUND_AND_SUCCESS";
 
@@ -51,6 +51,20 @@ export function targetTagRoutes(ctx: StandinContext): Router {
 
   r.get("/targettags/:id", (req, res) => {
     res.json(rep.targetTag(originOf(req), tag(idParam(req, "id"))));
+  });
+
+  // hawkBit 1.1.0 MgmtTargetTagResource.updateTargetTag: name, description, colour.
+  r.put("/targettags/:id", async (req, res) => {
+    const t = tag(idParam(req, "id"));
+    const body = requireObject(req.body);
+    const name = optionalString(body, "name");
+    if (name !== undefined && name !== t.name && tags().some((x) => x.name === name)) throw alreadyExists(`TargetTag with name ${name} already exists`);
+    t.name = name ?? t.name;
+    t.description = optionalString(body, "description") ?? t.description;
+    t.colour = optionalString(body, "colour") ?? t.colour;
+    store.touch(t, userOf(res));
+    await ctx.commit();
+    res.json(rep.targetTag(originOf(req), t));
   });
 
   r.delete("/targettags/:id", async (req, res) => {

@@ -1,6 +1,6 @@
 // Target types: which distribution set types a target may receive.
 import { Router } from "express";
-import { alreadyExists, constraintViolation, notFound } from "../errors.js";
+import { HawkbitHttpError, alreadyExists, constraintViolation, notFound } from "../errors.js";
 import { targetTypeFields } from "../fields.js";
 import type { TargetTypeRec } from "../model.js";
 import { page, pagedBody } from "../query.js";
@@ -42,9 +42,54 @@ export function targetTypeRoutes(ctx: StandinContext): Router {
     res.json(rep.targetType(originOf(req), type(idParam(req, "id"))));
   });
 
+  // hawkBit 1.1.0 MgmtTargetTypeResource.updateTargetType: name, description, colour.
+  r.put("/targettypes/:id", async (req, res) => {
+    const t = type(idParam(req, "id"));
+    const body = requireObject(req.body);
+    const name = optionalString(body, "name");
+    if (name !== undefined && name !== t.name && types().some((x) => x.name === name)) throw alreadyExists(`TargetType with name ${name} already exists`);
+    t.name = name ?? t.name;
+    t.description = optionalString(body, "description") ?? t.description;
+    t.colour = optionalString(body, "colour") ?? t.colour;
+    store.touch(t, userOf(res));
+    await ctx.commit();
+    res.json(rep.targetType(originOf(req), t));
+  });
+
+  // Compatible distribution set types: list, add ([{id}], 204), remove (204).
+  r.get("/targettypes/:id/compatibledistributionsettypes", (req, res) => {
+    const t = type(idParam(req, "id"));
+    const base = originOf(req);
+    res.json(t.compatibleDistributionSetTypeIds.map((id) => rep.distributionSetType(base, store.distributionSetType(id))));
+  });
+  r.post("/targettypes/:id/compatibledistributionsettypes", async (req, res) => {
+    const t = type(idParam(req, "id"));
+    const ids = requireArray(req.body).map((x) => {
+      if (typeof x.id !== "number") throw constraintViolation("id must be a number");
+      return store.distributionSetType(x.id).id;
+    });
+    t.compatibleDistributionSetTypeIds = [...new Set([...t.compatibleDistributionSetTypeIds, ...ids])];
+    store.touch(t, userOf(res));
+    await ctx.commit();
+    res.status(204).end();
+  });
+  r.delete("/targettypes/:id/compatibledistributionsettypes/:dsTypeId", async (req, res) => {
+    const t = type(idParam(req, "id"));
+    const dsTypeId = idParam(req, "dsTypeId");
+    store.distributionSetType(dsTypeId);
+    t.compatibleDistributionSetTypeIds = t.compatibleDistributionSetTypeIds.filter((id) => id !== dsTypeId);
+    store.touch(t, userOf(res));
+    await ctx.commit();
+    res.status(204).end();
+  });
+
   r.delete("/targettypes/:id", async (req, res) => {
     const t = type(idParam(req, "id"));
-    if (store.state.targets.some((x) => x.targetTypeId === t.id)) throw constraintViolation(`TargetType ${t.id} is assigned to targets`);
+    // JpaTargetTypeManagement.delete: TargetTypeInUseException, SP_TARGET_TYPE_IN_USE → 409.
+    if (store.state.targets.some((x) => x.targetTypeId === t.id)) {
+      throw new HawkbitHttpError(409, "org.eclipse.hawkbit.repository.exception.TargetTypeInUseException", "hawkbit.server.error.target.type.used",
+        `Target type ${t.id} is still in use by a target.`);
+    }
     store.state.targetTypes = types().filter((x) => x !== t);
     await ctx.commit();
     res.status(204).end(); // hawkBit 1.1.0 Mgmt*Resource: Void operations answer ResponseEntity.noContent()

@@ -16,6 +16,7 @@ import { startAerie, type AerieStack } from "../../../core/stack.js";
 import { startMosquitto } from "../../../infrastructure/mosquitto/launcher.js";
 import { AerieClient } from "../../lib/aerie-client.js";
 import { startCountingProxy, type CountingProxy } from "./counting-proxy.js";
+import { startRabbitMq } from "../../../infrastructure/rabbitmq/launcher.js";
 
 const STANDIN_MAIN = new URL("../../../infrastructure/hawkbit-standin/main.ts", import.meta.url).pathname;
 
@@ -24,11 +25,12 @@ const STANDIN_MAIN = new URL("../../../infrastructure/hawkbit-standin/main.ts", 
  * devices, writing a state file of several MB in the background) must not share the event loop of the Aerie
  * under test.
  */
-async function startStandinProcess(opts: { dataDir: string; port: number; username: string; password: string; gatewayToken: string; tenant: string }): Promise<{ url: string; stop(): Promise<void> }> {
+async function startStandinProcess(opts: { dataDir: string; port: number; username: string; password: string; gatewayToken: string; tenant: string; dmfUrl?: string }): Promise<{ url: string; stop(): Promise<void> }> {
   const child = spawn(process.execPath, ["--import", "tsx", STANDIN_MAIN], {
     env: {
       ...process.env, AERIE_LOG_LEVEL: "warn", HAWKBIT_STANDIN_HOST: "127.0.0.1", HAWKBIT_STANDIN_PORT: String(opts.port), HAWKBIT_STANDIN_DATA_DIR: opts.dataDir,
       HAWKBIT_STANDIN_TENANT: opts.tenant, HAWKBIT_STANDIN_USERNAME: opts.username, HAWKBIT_STANDIN_PASSWORD: opts.password, HAWKBIT_STANDIN_GATEWAY_TOKEN: opts.gatewayToken,
+      ...(opts.dmfUrl ? { HAWKBIT_STANDIN_DMF_URL: opts.dmfUrl } : {}),
     },
     stdio: ["ignore", "ignore", "pipe"],
   });
@@ -75,7 +77,8 @@ export interface BenchStack {
   stop(): Promise<void>;
 }
 
-export async function startBenchStack(opts: { broker: BrokerKind; countHawkbit?: boolean; logHawkbit?: boolean; env?: Record<string, string> }): Promise<BenchStack> {
+/** With `dmf`, a RabbitMQ of its own: the stand-in speaks DMF on it and Aerie uses it (HAWKBIT_DMF_URL) instead of DDI. */
+export async function startBenchStack(opts: { broker: BrokerKind; countHawkbit?: boolean; logHawkbit?: boolean; env?: Record<string, string>; dmf?: boolean }): Promise<BenchStack> {
   const cleanups: (() => Promise<unknown>)[] = [];
   const stop = async () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch((error) => console.error(`cleanup: ${(error as Error).message}`));
@@ -86,7 +89,13 @@ export async function startBenchStack(opts: { broker: BrokerKind; countHawkbit?:
     // Embedded PostgreSQL runs as user postgres when we are root: it must be able to enter.
     await chmod(dir, 0o755);
     const credentials = { username: "bench", password: randomBytes(12).toString("hex"), gatewayToken: randomBytes(12).toString("hex"), tenant: "DEFAULT" };
-    const standin = await startStandinProcess({ ...credentials, dataDir: join(dir, "hawkbit"), port: await freePort() });
+    let dmfUrl: string | undefined;
+    if (opts.dmf) {
+      const rabbit = await startRabbitMq({ dir: join(dir, "rabbitmq"), vhost: "hawkbit" });
+      cleanups.push(() => rabbit.stop());
+      dmfUrl = rabbit.url;
+    }
+    const standin = await startStandinProcess({ ...credentials, dataDir: join(dir, "hawkbit"), port: await freePort(), dmfUrl });
     cleanups.push(() => standin.stop());
     let hawkbitUrl = standin.url;
     let proxy: CountingProxy | undefined;
@@ -115,6 +124,7 @@ export async function startBenchStack(opts: { broker: BrokerKind; countHawkbit?:
       HAWKBIT_GATEWAY_TOKEN: credentials.gatewayToken,
       HAWKBIT_TENANT: credentials.tenant,
       ...(mqttUrl ? { MQTT_URL: mqttUrl } : {}),
+      ...(dmfUrl ? { HAWKBIT_DMF_URL: dmfUrl } : {}),
       ...opts.env,
     });
     const aerie = await startAerie(config);

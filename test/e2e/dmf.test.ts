@@ -1,0 +1,85 @@
+// Aerie on hawkBit's DMF instead of DDI (HAWKBIT_DMF_URL): MQTT devices register as DMF things, a campaign's
+// actions are pushed to Aerie over a real RabbitMQ, the devices' reports go back as UPDATE_ACTION_STATUS, and
+// the bridge sends hawkBit not one per-device HTTP request (a proxy in front of hawkBit sees every request).
+import { randomBytes } from "node:crypto";
+import { expect } from "chai";
+import { HawkbitManagementClient } from "../../hawkbit/management-client.js";
+import { type HawkbitStandin, startHawkbitStandin } from "../../infrastructure/hawkbit-standin/index.js";
+import { type RabbitMq, startRabbitMq } from "../../infrastructure/rabbitmq/launcher.js";
+import { waitFor } from "../../scripts/lib/aerie-client.js";
+import { SimulatedDevice } from "../../scripts/simulator/device.js";
+import { tempDir } from "../helpers/env.js";
+import { type HawkbitProxy, startHawkbitProxy } from "../helpers/hawkbit-proxy.js";
+import { startTestStack, type TestStack } from "../helpers/stack.js";
+
+const HAWKBIT = { username: "aerie", password: "dmf-secret", gatewayToken: "unused-with-dmf", tenant: "DEFAULT" };
+
+describe("Aerie over hawkBit DMF (RabbitMQ)", function () {
+  this.timeout(180_000);
+  let dir: Awaited<ReturnType<typeof tempDir>>;
+  let rabbit: RabbitMq;
+  let standin: HawkbitStandin;
+  let proxy: HawkbitProxy;
+  let test: TestStack;
+  const devices: SimulatedDevice[] = [];
+
+  before(async () => {
+    dir = await tempDir("aerie-e2e-dmf-");
+    rabbit = await startRabbitMq({ dir: `${dir.path}/rabbitmq`, vhost: "hawkbit" });
+    standin = await startHawkbitStandin({ dataDir: `${dir.path}/hawkbit`, ...HAWKBIT, schedulerIntervalMs: 200, dmfUrl: rabbit.url });
+    proxy = await startHawkbitProxy(standin.url);
+    test = await startTestStack({
+      HAWKBIT_URL: proxy.url, HAWKBIT_USERNAME: HAWKBIT.username, HAWKBIT_PASSWORD: HAWKBIT.password, HAWKBIT_GATEWAY_TOKEN: HAWKBIT.gatewayToken,
+      HAWKBIT_TENANT: HAWKBIT.tenant, HAWKBIT_DMF_URL: rabbit.url, AERIE_BRIDGE_SYNC_MS: "300",
+    });
+  });
+
+  after(async () => {
+    for (const device of devices) await device.stop().catch(() => undefined);
+    await test?.stop();
+    await proxy?.close();
+    await standin?.close();
+    await rabbit?.stop();
+    await dir?.remove();
+  });
+
+  it("runs a campaign to finished with every device reached over DMF and no DDI request", async () => {
+    const { api, stack } = test;
+    const ids = ["dmf-1", "dmf-2", "dmf-3"];
+    for (const controllerId of ids) {
+      const device = new SimulatedDevice({ controllerId, mqttUrl: stack.endpoints.mqtt, keyring: await test.keyring(), token: await test.deviceToken(controllerId) });
+      devices.push(device);
+      await device.start();
+    }
+    const mgmt = new HawkbitManagementClient({ baseUrl: standin.url, username: HAWKBIT.username, password: HAWKBIT.password });
+    for (const controllerId of ids) {
+      const target = await waitFor(`${controllerId} registered over DMF`, async () => (await mgmt.getTarget(controllerId).catch(() => undefined)), 30_000);
+      expect(target.address).to.equal("amqp://hawkbit/aerie.dmf");
+    }
+
+    const image = randomBytes(4096);
+    const artifact = await api.uploadArtifact("dmf.swu", image, image.length);
+    await api.signArtifact(artifact.id);
+    const release = await api.createRelease({ name: "dmf-os", version: "2.0.0", artifacts: [artifact.id] });
+    const campaign = await api.createCampaign({ name: "dmf", releaseId: release.id, targetFilter: "controllerId==dmf-*", groups: 2, start: true });
+    const finished = await waitFor("the campaign to finish", async () => {
+      const c = await api.campaign(campaign.id);
+      return c.status === "finished" ? c : undefined;
+    }, 60_000).catch(async (error) => {
+      console.log("campaign did not finish; campaign", JSON.stringify(await api.campaign(campaign.id)).slice(0, 1500));
+      console.log("campaign did not finish; notices", devices.map((d) => d.notices.length));
+      console.log("campaign did not finish; actions", JSON.stringify((await mgmt.listActions({ limit: 50 })).content.map((a) => [a.id, a.status])));
+      console.log("campaign did not finish; requests", JSON.stringify(proxy.requests.slice(-30)));
+      console.log("campaign did not finish; open actions", JSON.stringify((await mgmt.listActions({ q: "active==true", limit: 50 })).content.map((a) => [a.id, a.status, a.active, a._links?.target])));
+      console.log("campaign did not finish; Aerie devices", JSON.stringify(await api.devices()).slice(0, 800));
+      throw error;
+    });
+    expect(finished.status).to.equal("finished");
+    for (const device of devices) expect(device.notices.map((n) => n.release.version)).to.include("2.0.0");
+    for (const controllerId of ids) expect((await mgmt.getTarget(controllerId)).updateStatus).to.equal("in_sync");
+
+    const ddi = proxy.requests.filter((r) => r.url.includes("/controller/v1/"));
+    expect(ddi, "DDI requests through the proxy").to.deep.equal([]);
+    expect(proxy.requests.length, "Management API requests").to.be.greaterThan(0);
+  });
+});
