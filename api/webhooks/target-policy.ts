@@ -11,6 +11,7 @@
 // the IPv4 address it maps to, and NAT64/6to4/Teredo forms, which embed IPv4, are refused.
 import { lookup as dnsLookup, type LookupAddress } from "node:dns";
 import { isIP } from "node:net";
+import { networkInterfaces } from "node:os";
 import ipaddr from "ipaddr.js";
 
 export type Lookup = (hostname: string, options: { all: true }) => Promise<LookupAddress[]>;
@@ -82,15 +83,25 @@ export interface WebhookTargetPolicyOptions {
   allow?: string;
   /** DNS resolution, replaceable in tests; default: the system's (getaddrinfo, as connections use). */
   lookup?: Lookup;
+  /** This machine's own addresses (refused even when public: Aerie's API may listen there); default: its interfaces'. */
+  ownAddresses?: string[];
 }
+
+function interfaceAddresses(): string[] {
+  return Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((entry) => entry.address));
+}
+
+const normalise = (address: string): string => ipaddr.process(address.replace(/^\[|\]$/g, "").replace(/%.*$/, "")).toString();
 
 export class WebhookTargetPolicy {
   private readonly allowed: AllowList;
   private readonly lookup: Lookup;
+  private readonly own: Set<string>;
 
   constructor(options: WebhookTargetPolicyOptions = {}) {
     this.allowed = parseAllowList(options.allow);
     this.lookup = options.lookup ?? systemLookup;
+    this.own = new Set((options.ownAddresses ?? interfaceAddresses()).filter((a) => ipaddr.isValid(a.replace(/%.*$/, ""))).map(normalise));
   }
 
   private hostAllowed(hostname: string): boolean {
@@ -107,7 +118,7 @@ export class WebhookTargetPolicy {
   /** Throws WebhookTargetRefused unless `address` (an IP) may be connected to for `hostname`. */
   checkAddress(hostname: string, address: string): void {
     if (this.hostAllowed(hostname) || this.addressAllowed(address)) return;
-    const reason = forbiddenAddressReason(address);
+    const reason = forbiddenAddressReason(address) ?? (this.own.has(normalise(address)) ? `${normalise(address)} is an address of this machine` : undefined);
     if (reason) throw new WebhookTargetRefused(`${reason}; list it in AERIE_WEBHOOK_ALLOW to allow it`);
   }
 

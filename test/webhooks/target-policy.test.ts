@@ -75,6 +75,14 @@ describe("webhook target policy", () => {
     });
   });
 
+  it("refuses this machine's own addresses even when they are public", async () => {
+    const policy = new WebhookTargetPolicy({ ownAddresses: ["203.0.114.7", "2a01:4f8::7"], lookup: fakeDns({ "me.example": ["2a01:4f8::7"] }).lookup });
+    expect(await refusal(policy.checkUrl("http://203.0.114.7:8080/api/v1/devices"))).to.contain("this machine");
+    expect(await refusal(policy.checkUrl("http://[::ffff:203.0.114.7]:8080/"))).to.contain("this machine");
+    expect(await refusal(policy.checkUrl("https://me.example/"))).to.contain("this machine");
+    await policy.checkUrl("http://203.0.114.8/");
+  });
+
   it("allows what AERIE_WEBHOOK_ALLOW lists, and nothing next to it", async () => {
     const policy = new WebhookTargetPolicy({ allow: "127.0.0.1, hooks.internal,10.1.0.0/16,::1", lookup: fakeDns({ "hooks.internal": ["10.9.9.9"], "other.internal": ["10.9.9.9"] }).lookup });
     await policy.checkUrl("http://127.0.0.1:9000/");
