@@ -19,7 +19,9 @@ export async function run(args: string[]): Promise<number> {
   try {
     const config = loadConfig() as Record<string, unknown>;
     for (const [key, setting] of Object.entries(SETTINGS)) {
-      const value = config[key];
+      const raw = config[key];
+      // Structured settings (AERIE_MQTT_PAYLOAD_LIMITS) in the form they are written: key=value,…
+      const value = raw !== null && typeof raw === "object" ? Object.entries(raw).map(([k, v]) => `${k}=${String(v)}`).join(",") : raw;
       // URLs are shown without their credentials (DATABASE_URL too: host and database help, the password not).
       const shown = value === undefined ? "(unset: embedded or default)" : isUrl(value) ? redactUrl(String(value)) : SECRET.test(setting.env) ? "[set]" : redactText(String(value));
       console.log(`${setting.env.padEnd(24)} ${shown}`);

@@ -40,26 +40,43 @@ export function distributionSetFields(store: Store): FieldMap<DistributionSetRec
   };
 }
 
+/**
+ * hawkBit 1.1.0 TargetFields (hawkbit-repository-api .../qfields/TargetFields.java): assignedDS / installedDS need
+ * name or version, tag is by name, type takes id/key/name (key by default), the deprecated targettype needs one of
+ * them, attribute and metadata are maps, updateStatus an enum, autoConfirm true/false.
+ */
 export function targetFields(store: Store): FieldMap<TargetRec> {
   const ds = (id: number | undefined, sub?: string) => {
     if (id === undefined) return undefined;
     const set = store.distributionSet(id);
-    return sub?.toLowerCase() === "version" ? set.version : sub?.toLowerCase() === "id" ? set.id : set.name;
+    return sub === "version" ? set.version : set.name;
+  };
+  const type = (t: TargetRec, sub?: string) => {
+    const found = t.targetTypeId === undefined ? undefined : store.state.targetTypes?.find((x) => x.id === t.targetTypeId);
+    return sub === "name" ? found?.name : sub === "id" ? found?.id : found?.key;
   };
   return {
-    ...audited,
-    id: (t) => t.controllerId, controllerid: (t) => t.controllerId, name: (t) => t.name,
-    description: (t) => t.description, updatestatus: (t) => t.updateStatus, ipaddress: (t) => t.address,
-    address: (t) => t.address, lastcontrollerrequestat: (t) => t.lastControllerRequestAt,
-    attribute: (t, sub) => (sub === undefined ? undefined : t.attributes[sub]),
-    assignedds: (t, sub) => ds(t.assignedDistributionSetId, sub),
-    installedds: (t, sub) => ds(t.installedDistributionSetId, sub),
-    tag: (t) => (t.tagIds ?? []).map((id) => store.state.targetTags?.find((x) => x.id === id)?.name ?? ""),
-    targettype: (t, sub) => {
-      const type = t.targetTypeId === undefined ? undefined : store.state.targetTypes?.find((x) => x.id === t.targetTypeId);
-      return sub?.toLowerCase() === "name" ? type?.name : sub?.toLowerCase() === "id" ? type?.id : type?.key;
-    },
-    metadata: (t, sub) => (sub === undefined ? undefined : t.metadata?.[sub]),
+    id: field((t) => t.controllerId),
+    controllerid: field((t) => t.controllerId),
+    name: field((t) => t.name),
+    description: field((t) => t.description),
+    createdat: field((t) => t.createdAt),
+    createdby: field((t) => t.createdBy),
+    lastmodifiedat: field((t) => t.lastModifiedAt),
+    lastmodifiedby: field((t) => t.lastModifiedBy),
+    updatestatus: field((t) => t.updateStatus, { values: ["unknown", "in_sync", "pending", "error", "registered"] }),
+    ipaddress: field((t) => t.address),
+    attribute: field((t, sub) => (sub === undefined ? undefined : t.attributes[sub]), { map: true }),
+    group: field(() => undefined),
+    assignedds: field((t, sub) => ds(t.assignedDistributionSetId, sub), { subs: ["name", "version"] }),
+    installedds: field((t, sub) => ds(t.installedDistributionSetId, sub), { subs: ["name", "version"] }),
+    tag: field((t) => (t.tagIds ?? []).map((id) => store.state.targetTags?.find((x) => x.id === id)?.name ?? ""), { subs: ["name"] }),
+    lastcontrollerrequestat: field((t) => t.lastControllerRequestAt),
+    metadata: field((t, sub) => (sub === undefined ? undefined : t.metadata?.[sub]), { map: true }),
+    // TYPE defaults to its key (TargetFields.getDefaultSubEntityAttribute); "key" listed first so a bare `type` reads it.
+    type: field(type, { subs: ["key", "id", "name"], defaultSub: "key" }),
+    autoconfirm: field((t) => String(t.autoConfirm !== undefined), { boolean: true }),
+    targettype: field(type, { subs: ["id", "key", "name"] }),
   };
 }
 

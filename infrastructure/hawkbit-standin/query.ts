@@ -31,6 +31,8 @@ export interface FieldInfo {
   values?: readonly string[];
   /** A boolean field: only `true` and `false` are accepted. */
   boolean?: boolean;
+  /** The sub-attribute a bare name stands for when there are several (QueryField.getDefaultSubEntityAttribute). */
+  defaultSub?: string;
   /** Declared strictly (by field()): unknown sub-attributes are refused rather than passed through. */
   strict?: boolean;
 }
@@ -68,7 +70,8 @@ function resolveField<T>(fields: FieldMap<T>, selector: string, onUnknown: (f: s
   if (dot < 0) {
     if (resolver.map) throw onUnknown(selector);
     if (subs.length === 0) return { read: (e) => resolver(e), info: resolver, key: selector };
-    if (subs.length === 1) return { read: (e) => resolver(e, subs[0]), info: resolver, key: selector };
+    const fallback = resolver.defaultSub ?? (subs.length === 1 ? subs[0] : undefined);
+    if (fallback !== undefined) return { read: (e) => resolver(e, fallback), info: resolver, key: selector };
     throw onUnknown(selector);
   }
   const sub = selector.slice(dot + 1);

@@ -93,6 +93,24 @@ describe("hawkBit stand-in: hawkBit 1.1.0 behaviour", () => {
     expect((await mgmt("GET", `/actions?q=lastModifiedAt=ge=${Date.now() - 60_000}`)).body.total).to.be.greaterThan(0);
   });
 
+  it("queries targets by hawkBit 1.1.0's TargetFields", async () => {
+    const q = async (query: string) => {
+      const res = await mgmt("GET", `/targets?q=${encodeURIComponent(query)}`);
+      return res.status === 200 ? (res.body.content as Json[]).map((t) => t.controllerId) : res.status;
+    };
+    // h-1 has fw:2 assigned since the first test (fw:1 assigned, then fw:2 on top).
+    expect(await q("assignedDS.name==fw;assignedDS.version==2")).to.include("h-1").and.not.include("h-4");
+    expect(await q("assignedDS==fw"), "name or version required").to.equal(400);
+    expect(await q("assignedDS.id==1"), "not a TargetFields sub-attribute").to.equal(400);
+    expect(await q("updateStatus==pending;controllerId==h-1")).to.deep.equal(["h-1"]);
+    expect(await q("updateStatus==bogus")).to.equal(400);
+    expect(await q("attribute==x"), "a map needs a key").to.equal(400);
+    expect(await q("tag.name==nothing")).to.deep.equal([]);
+    expect(await q("autoConfirm==false;controllerId==h-1")).to.deep.equal(["h-1"]);
+    expect(await q("type==none")).to.deep.equal([]);
+    expect(await q("controllerId.x==h-1"), "a simple field takes no sub-attribute").to.equal(400);
+  });
+
   it("parses sort as SortUtility does and treats limit=0 as the default 50", async () => {
     for (const [sort, code] of [["id", "sortParamSyntax"], ["id:ASC:x", "sortParamSyntax"], ["nosuch:ASC", "invalidField"], ["target.name:ASC", "invalidField"], ["id:UP", "invalidDirection"]]) {
       const res = await mgmt("GET", `/actions?sort=${encodeURIComponent(sort!)}`);
