@@ -27,6 +27,7 @@ import type { TransitSigner } from "../signing/vault/transit-signer.js";
 import { buildRoutes } from "./routes/builds.js";
 import { keyringRoutes } from "./routes/keyring.js";
 import { SigningService } from "./services/signing.js";
+import { signatureVerifier } from "./services/release-signatures.js";
 import { deviceGroupRoutes } from "./routes/device-groups.js";
 import { webhookRoutes } from "./routes/webhooks.js";
 import { DeviceGroupService } from "./services/device-groups.js";
@@ -59,6 +60,8 @@ export interface ApiDependencies {
   signer: ArtifactSigner;
   /** node-postgres pool shared with Prisma, for the raw-SQL paths (device credentials). */
   pool: pg.Pool;
+  /** Signed-only releases (AERIE_REQUIRE_SIGNED); absent means true. */
+  requireSigned?: boolean;
   /** The Vault transit key itself, for artifacts whose format embeds the signature (SWU, RAUC). */
   transit: TransitSigner;
   metrics: AerieMetrics;
@@ -93,10 +96,13 @@ export interface ApiServices {
 export function createServices(deps: ApiDependencies): ApiServices {
   const artifacts = new ArtifactService(deps.db, deps.store, deps.signer, deps.metrics);
   const deviceGroups = new DeviceGroupService(deps.db, deps.hawkbit);
+  const signing = new SigningService(deps.db, deps.store, deps.transit, artifacts);
+  const verifier = signatureVerifier(deps, signing);
+  signing.useVerifier(verifier);
   return {
     artifacts,
-    signing: new SigningService(deps.db, deps.store, deps.transit, artifacts),
-    releases: new ReleaseService(deps.db, deps.hawkbit, deps.store),
+    signing,
+    releases: new ReleaseService(deps.db, deps.hawkbit, deps.store, { verifier, requireSigned: deps.requireSigned ?? true }),
     campaigns: new CampaignService(deps.db, deps.hawkbit, deviceGroups),
     deviceGroups,
     webhooks: new WebhookService(deps.db, deps.webhookPolicy),

@@ -134,6 +134,7 @@ export const SETTINGS = {
   vaultToken: define("VAULT_TOKEN", undefined, "text", "Vault token. Stand-in default: generated.", text),
   vaultTransitMount: define("VAULT_TRANSIT_MOUNT", "transit", "text", "Mount path of the transit engine.", text),
   vaultTransitKey: define("VAULT_TRANSIT_KEY", "aerie-signing", "text", "Transit key that signs artifacts (created as rsa-3072 if missing).", text),
+  requireSigned: define("AERIE_REQUIRE_SIGNED", true, "true|false", "Signed-only deployments: a release is refused unless each artifact's signature verifies against the current key and certificate chain. false is for experiments only and logs a warning at every start (MQTT devices are still only ever offered signed artifacts).", flag),
 
   bridgeSyncIntervalMs: define("AERIE_BRIDGE_SYNC_MS", 2000, "milliseconds", "How often the bridge asks hawkBit for new or changed actions while any action is open.", positiveInt),
   bridgeIdleSyncIntervalMs: define("AERIE_BRIDGE_IDLE_SYNC_MS", 300000, "milliseconds", "How often it asks while no action is open: catches actions created outside Aerie, within hawkBit's own default polling time (Aerie's campaign starts wake it at once).", positiveInt),

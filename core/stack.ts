@@ -206,6 +206,7 @@ export async function startAerie(config: AerieConfig, options: StartOptions = {}
       await rewriteMosquittoFiles?.();
       if (disconnect) await disconnectDevice?.(disconnect);
     };
+    if (!config.requireSigned) log.warn("AERIE_REQUIRE_SIGNED=false: releases are created without checking their artifacts' signatures (signed-only deployments are off)");
     // Webhooks reach public addresses only, unless AERIE_WEBHOOK_ALLOW lists more (logged: an explicit opening).
     const webhookPolicy = new WebhookTargetPolicy({ allow: config.webhookAllow });
     if (config.webhookAllow) log.warn({ allow: config.webhookAllow }, "webhooks may target these non-public hosts and networks (AERIE_WEBHOOK_ALLOW)");
@@ -215,7 +216,7 @@ export async function startAerie(config: AerieConfig, options: StartOptions = {}
       oidc: config.oidcIssuer ? { issuer: config.oidcIssuer, audience: config.oidcAudience!, rolesClaim: config.oidcRolesClaim, jwksUrl: config.oidcJwksUrl } : undefined,
     };
     if (config.metricsPublic) log.warn("AERIE_METRICS_PUBLIC=true: /metrics answers without a token");
-    const apiDependencies = { db, pool, store, hawkbit: management, signer, transit, metrics, readiness, ddi: channel, credentialsChanged, auth, webhookPolicy,
+    const apiDependencies = { db, pool, store, hawkbit: management, signer, transit, metrics, readiness, ddi: channel, credentialsChanged, auth, webhookPolicy, requireSigned: config.requireSigned,
       http: { corsOrigins: config.corsOrigins, authFailuresPerMinute: config.rateLimitAuthFailures, mutationsPerMinute: config.rateLimitMutations, maxArtifactBytes: config.maxArtifactBytes } };
     const services = createServices(apiDependencies);
 

@@ -16,6 +16,7 @@ import { HawkbitError } from "../../hawkbit/errors.js";
 import { audit } from "../audit.js";
 import { badRequest, conflict, notFound } from "../http-error.js";
 import { compile, parseBody } from "../validation.js";
+import type { ArtifactToCheck, SignatureVerifier } from "./release-signatures.js";
 
 export interface CreateRelease {
   name: string;
@@ -68,7 +69,12 @@ const SOFTWARE_MODULE_TYPE = "os";
 const DISTRIBUTION_SET_TYPE = "os";
 
 export class ReleaseService {
-  constructor(private readonly db: Database, private readonly hawkbit: HawkbitManagementClient, private readonly store: ArtifactStore) {}
+  constructor(
+    private readonly db: Database,
+    private readonly hawkbit: HawkbitManagementClient,
+    private readonly store: ArtifactStore,
+    private readonly signed: { verifier: SignatureVerifier; requireSigned: boolean },
+  ) {}
 
   async create(body: unknown, actor: string) {
     const input = parseBody(validateCreateRelease, body);
@@ -79,7 +85,7 @@ export class ReleaseService {
     const typed = new Map((input.archives ?? []).map((a) => [a.artifactId, a.hardwareType]));
     if (typed.size !== (input.archives ?? []).length) throw badRequest("an artifact is named twice in archives");
     const ids = [...new Set([...(input.artifacts ?? []), ...typed.keys()])];
-    const artifacts = await this.db.artifact.findMany({ where: { id: { in: ids } } });
+    const artifacts = await this.db.artifact.findMany({ where: { id: { in: ids } }, include: { signatures: true } });
     const missing = ids.filter((id) => !artifacts.some((a) => a.id === id));
     if (missing.length > 0) throw notFound(`artifact ${missing.join(", ")}`);
     const bound = artifacts.find((a) => a.releaseId !== null);
@@ -91,6 +97,7 @@ export class ReleaseService {
         throw badRequest(`archives names ${declared} for artifact ${artifact.id}, which was uploaded for ${artifact.hardwareType}`);
       }
     }
+    if (this.signed.requireSigned) await this.checkSignatures(artifacts);
 
     const release = await this.db.$transaction(async (tx) => {
       const created = await tx.release.create({
@@ -104,6 +111,21 @@ export class ReleaseService {
     await audit(this.db, actor, "release.create", `release:${release.id}`, { name: input.name, version: input.version, artifacts: ids, upgradableFrom: input.upgradableFrom });
     await this.provision(release.id);
     return this.get(release.id);
+  }
+
+  /** Signed-only releases: refused, before anything is written, unless each artifact's signature verifies. */
+  private async checkSignatures(artifacts: ArtifactToCheck[]): Promise<void> {
+    const problems: { artifactId: string; filename: string; problem: string }[] = [];
+    for (const artifact of artifacts) {
+      const problem = await this.signed.verifier.problem(artifact);
+      if (problem) problems.push({ artifactId: artifact.id, filename: artifact.filename, problem });
+    }
+    if (problems.length === 0) return;
+    const first = problems[0]!;
+    throw badRequest(
+      `artifacts: artifact ${first.artifactId} (${first.filename}) ${first.problem}${problems.length > 1 ? ` (and ${problems.length - 1} more)` : ""}; releases take signed artifacts only (AERIE_REQUIRE_SIGNED)`,
+      { artifacts: problems },
+    );
   }
 
   /** Provisioning in progress in this process: the API request and the reconciler must not run it twice at once. */

@@ -21,6 +21,8 @@ import type { TransitSigner } from "../../signing/vault/transit-signer.js";
 import type { SignatureAlgorithm } from "../../signing/verify.js";
 import { splitPemChain } from "../../signing/x509/certificate.js";
 import { audit } from "../audit.js";
+import { LIVE_STATUSES } from "./campaigns.js";
+import type { SignatureVerifier } from "./release-signatures.js";
 import type { ArtifactService } from "./artifacts.js";
 import { distinguishedName } from "../../signing/x509/csr.js";
 import { badRequest, conflict, HttpError, notFound } from "../http-error.js";
@@ -117,6 +119,9 @@ async function swuSignature(path: string): Promise<Buffer> {
   }
 }
 
+/** A CA bundle as caBundle() serves it: roots, then intermediates, each once. */
+const bundleOf = (roots: string[], intermediates: string[]): string => `${[...new Set([...roots, ...intermediates])].join("\n")}\n`;
+
 const TRUST_ANCHORS_KEY = "keyring/trust-anchors.pem";
 
 /** The certificates of a PEM text, each normalised to its own PEM block. */
@@ -134,12 +139,19 @@ function asHttpError(error: unknown): never {
 }
 
 export class SigningService {
+  private verifier: SignatureVerifier | undefined;
+
   constructor(
     private readonly db: Database,
     private readonly store: ArtifactStore,
     private readonly transit: TransitSigner,
     private readonly artifacts: ArtifactService,
   ) {}
+
+  /** The release signature check, used to refuse a chain change that would strand live releases. */
+  useVerifier(verifier: SignatureVerifier): void {
+    this.verifier = verifier;
+  }
 
   async buildSwu(body: unknown, actor: string) {
     const input = parseBody(validateBuildSwu, body);
@@ -276,9 +288,50 @@ export class SigningService {
       const parsed = new X509Certificate(certificate);
       if (!parsed.ca) throw badRequest(`${parsed.subject.replace(/\n/g, ", ")} is not a CA certificate`);
     }
+    const info = await this.transit.keyInfo();
+    const intermediates = Object.values(info.versions).flatMap((version) => certificatesOf(version.certificateChain).slice(1));
+    await this.refuseIfStranding(bundleOf(certificates, intermediates), "replacing the trust anchors");
     await this.store.put(TRUST_ANCHORS_KEY, Readable.from([Buffer.from(certificates.join("\n"))]), "application/x-pem-file");
     await audit(this.db, actor, "keyring.trust-anchors", "keyring", { certificates: certificates.length });
     return certificates.length;
+  }
+
+  /**
+   * Refuses (409, naming them) a change of chain under which a signature that verifies today would no longer
+   * verify, for the releases of campaigns still under way: their devices would refuse what they are being sent.
+   */
+  private async refuseIfStranding(newBundle: string, what: string): Promise<void> {
+    const verifier = this.verifier;
+    if (!verifier) return;
+    const campaigns = await this.db.campaign.findMany({
+      where: { status: { in: LIVE_STATUSES } },
+      select: { id: true, name: true, release: { include: { artifacts: { include: { signatures: true } } } } },
+    });
+    const stranded: { releaseId: string; release: string; campaigns: string[]; artifact: string; problem: string }[] = [];
+    const checked = new Map<string, { artifact: string; problem: string } | null>();
+    for (const campaign of campaigns) {
+      const release = campaign.release;
+      if (!checked.has(release.id)) {
+        let found: { artifact: string; problem: string } | null = null;
+        for (const artifact of release.artifacts) {
+          if ((await verifier.problem(artifact)) !== undefined) continue; // not verifying today: this change is not what breaks it
+          const problem = await verifier.problem(artifact, { trustPem: newBundle });
+          if (problem) {
+            found = { artifact: `${artifact.filename} (${artifact.id})`, problem };
+            break;
+          }
+        }
+        checked.set(release.id, found);
+      }
+      const found = checked.get(release.id);
+      if (!found) continue;
+      const entry = stranded.find((s) => s.releaseId === release.id);
+      if (entry) entry.campaigns.push(campaign.name);
+      else stranded.push({ releaseId: release.id, release: `${release.name} ${release.version}`, campaigns: [campaign.name], ...found });
+    }
+    if (stranded.length === 0) return;
+    const names = stranded.map((s) => `${s.release} (campaign ${s.campaigns.join(", ")})`).join("; ");
+    throw new HttpError(409, "conflict", `${what} would stop the signatures of releases still being deployed from verifying: ${names}; finish or stop those campaigns first`, { releases: stranded });
   }
 
   private async trustAnchors(): Promise<string[]> {
@@ -300,7 +353,17 @@ export class SigningService {
 
   async setCertificate(chainPem: unknown, actor: string): Promise<number> {
     if (typeof chainPem !== "string" || splitPemChain(chainPem).length === 0) throw badRequest("expected the certificate chain as PEM, leaf first");
-    const version = (await this.transit.keyInfo()).latestVersion;
+    const info = await this.transit.keyInfo();
+    const version = info.latestVersion;
+    let newChain: string[];
+    try {
+      newChain = certificatesOf(chainPem);
+    } catch {
+      throw badRequest("a certificate of the chain could not be parsed");
+    }
+    // The CA bundle as it would be: the other versions' intermediates and this chain's.
+    const intermediates = Object.entries(info.versions).flatMap(([v, entry]) => (Number(v) === version ? newChain : certificatesOf(entry.certificateChain)).slice(1));
+    await this.refuseIfStranding(bundleOf(await this.trustAnchors(), intermediates), "replacing the key's certificate");
     await this.transit.setCertificate(chainPem, { keyVersion: version }).catch(asHttpError);
     await audit(this.db, actor, "keyring.certificate", "keyring", { keyVersion: version });
     return version;

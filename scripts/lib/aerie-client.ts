@@ -38,6 +38,12 @@ export class AerieClient {
     return parsed as T;
   }
 
+  /** A text request (the keyring's PEM routes) with the same credentials as request(); the caller judges the status. */
+  async send(method: string, path: string, body: string | undefined, contentType = "text/plain"): Promise<{ status: number; text: string }> {
+    const response = await fetch(`${this.baseUrl}${path}`, { method, headers: { "content-type": contentType, ...this.authorization }, body });
+    return { status: response.status, text: await response.text() };
+  }
+
   async uploadArtifact(filename: string, body: Buffer | Readable, size?: number): Promise<{ id: string; sha256: string; size: number }> {
     const response = await fetch(`${this.baseUrl}/api/v1/artifacts?filename=${encodeURIComponent(filename)}`, {
       method: "POST",

@@ -1,12 +1,15 @@
 // A simulated SWUpdate/RAUC device speaking Aerie's v1 MQTT protocol, as a real device client
 // would: it announces itself, sends telemetry, and installs what it is told to after checking the
 // download's size, sha256 and signature against its keyring. Used by the demo and the tests.
-import { createHash, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import mqtt, { type MqttClient } from "mqtt";
 import type { Cancel, Consent, ConsentDecision, Deployment, DeploymentArtifact, DeviceResponse, Feedback, FeedbackStatus, Health, Hello, RequestName, Telemetry } from "../../bridge/protocol/schemas.js";
 import { Topics } from "../../bridge/protocol/topics.js";
-import { keyAlgorithm } from "../../signing/formats.js";
-import { verifyDigestSignature, type PublicKeyInput } from "../../signing/verify.js";
+import type { PublicKeyInput } from "../../signing/verify.js";
+import { verifyDownloadedArtifact } from "./verify-artifact.js";
+
+/** A simulated device holds its download in memory. */
+const MAX_DOWNLOAD = 512 * 1024 * 1024;
 
 export interface SimulatedDeviceOptions {
   controllerId: string;
@@ -19,6 +22,8 @@ export interface SimulatedDeviceOptions {
   secondaryIds?: Record<string, string>;
   /** Public keys by key version, as devices ship them (GET /api/v1/keyring). */
   keyring: Map<number, PublicKeyInput>;
+  /** The CA bundle (GET /api/v1/keyring/ca.pem) for CMS-signed artifacts (.swu, RAUC bundles). */
+  caBundle?: string;
   telemetryIntervalMs?: number;
   /** Fails the install step, to exercise error paths. */
   failInstall?: boolean;
@@ -237,51 +242,29 @@ export class SimulatedDevice {
     for (const listener of this.outcomeListeners.splice(0)) listener(outcome);
   }
 
-  /** Downloads from the best offer, hashing as it goes; rejects on any mismatch. */
+  /** Downloads from the best offer, then checks size, sha256 and signature as the device's update client would. */
   private async download(actionId: number, artifact: DeploymentArtifact): Promise<void> {
     const offer = [...artifact.offers].filter((o) => o.scheme === "s3-presigned").sort((a, b) => a.metric - b.metric)[0];
     if (!offer) throw new Error(`no download offer this device can use for ${artifact.filename}`);
+    if (!artifact.signature) throw new Error(`${artifact.filename} is not signed`);
+    if (artifact.size > MAX_DOWNLOAD) throw new Error(`${artifact.filename}: ${artifact.size} bytes is more than this simulated device keeps`);
     await this.feedback(actionId, "downloading", { progress: 0 });
     const response = await fetch(offer.url);
     if (!response.ok || !response.body) throw new Error(`download of ${artifact.filename} failed: HTTP ${response.status}`);
-    const hash = createHash("sha256");
+    // Kept whole: a .swu or RAUC bundle is checked from its parts (sw-description, the bundle's CMS).
+    const chunks: Buffer[] = [];
     let received = 0;
     let reported = 0;
     for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-      hash.update(chunk);
+      chunks.push(Buffer.from(chunk));
       received += chunk.length;
+      if (received > artifact.size) throw new Error(`${artifact.filename}: more than the announced ${artifact.size} bytes`);
       const percent = Math.floor((received / artifact.size) * 100);
       if (percent - reported >= 50 && percent < 100) {
         reported = percent;
         await this.feedback(actionId, "downloading", { progress: percent });
       }
     }
-    const digest = hash.digest();
-    if (received !== artifact.size) throw new Error(`${artifact.filename}: got ${received} bytes, expected ${artifact.size}`);
-    if (digest.toString("hex") !== artifact.hashes.sha256) throw new Error(`${artifact.filename}: sha256 mismatch`);
-    this.checkSignature(artifact, digest);
-  }
-
-  /**
-   * Refuses what a real device would refuse: no signature, an unknown format, a key version outside its
-   * keyring, or a signature that does not verify over the bytes it received.
-   */
-  private checkSignature(artifact: DeploymentArtifact, digest: Buffer): void {
-    const signature = artifact.signature;
-    if (!signature) throw new Error(`${artifact.filename} is not signed`);
-    const algorithm = keyAlgorithm(signature.algorithm);
-    if (!algorithm) throw new Error(`${artifact.filename}: unknown signature algorithm ${signature.algorithm}`);
-    if (signature.covers !== "artifact") throw new Error(`${artifact.filename}: cannot check a ${signature.format} signature over ${signature.covers}`);
-    const expected = { "rsa-pkcs1v15": "raw-rsa", "rsa-pss": "rsa-pss", "ecdsa-p256": "ecdsa" }[algorithm];
-    if (signature.format !== expected) throw new Error(`${artifact.filename}: a ${signature.format} signature cannot be made by an ${algorithm} key`);
-    const key = this.options.keyring.get(signature.keyVersion);
-    if (!key) throw new Error(`${artifact.filename} is signed with key version ${signature.keyVersion}, which is not in the keyring`);
-    let valid = false;
-    try {
-      valid = verifyDigestSignature(key, { digest, signature: Buffer.from(signature.value, "base64"), algorithm });
-    } catch {
-      valid = false;
-    }
-    if (!valid) throw new Error(`${artifact.filename}: signature does not verify`);
+    await verifyDownloadedArtifact(artifact, Buffer.concat(chunks), { keyring: this.options.keyring, caBundle: this.options.caBundle });
   }
 }

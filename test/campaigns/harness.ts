@@ -3,7 +3,7 @@
 // in-memory state) and started again on the same database. Devices are DDI clients, as SWUpdate's suricatta or
 // rauc-hawkbit-updater are; what the MQTT bridge would store for them (device, action, health report) is written
 // as the bridge does, so the campaign tests do not depend on the bridge.
-import { randomUUID } from "node:crypto";
+import { constants, generateKeyPairSync, privateEncrypt, randomUUID } from "node:crypto";
 import { Readable } from "node:stream";
 import type { Express } from "express";
 import { HawkbitManagementClient } from "../../hawkbit/management-client.js";
@@ -25,6 +25,8 @@ import { freePort, tempDir } from "../helpers/env.js";
 import { CREDENTIALS, type ConformantStandin, startConformantStandin } from "../helpers/hawkbit-conformance.js";
 import { type HawkbitProxy, startHawkbitProxy } from "../helpers/hawkbit-proxy.js";
 
+const SHA256_DIGEST_INFO = Buffer.from("3031300d060960864801650304020105000420", "hex");
+
 export interface CampaignHarness {
   db: Database;
   standin: ConformantStandin;
@@ -44,8 +46,10 @@ export interface CampaignHarness {
   start(): Promise<void>;
   /** One reconciler pass now, for tests that set a long monitor interval to choose when passes happen. */
   reconcile(): Promise<void>;
-  /** An artifact row as the upload route writes it, with its bytes in the in-memory S3. */
+  /** An artifact row as the upload route writes it, with its bytes in the in-memory S3, signed as POST .../signatures signs it. */
   addArtifact(filename: string, bytes: Buffer): Promise<string>;
+  /** Signs the artifact's recorded sha256 again with the harness's signing key (after a test changed the row). */
+  sign(artifactId: string): Promise<void>;
   dispose(): Promise<void>;
 }
 
@@ -73,7 +77,10 @@ export async function startCampaignHarness(opts: CampaignHarnessOptions = {}): P
   const hawkbit = new HawkbitManagementClient({ baseUrl: proxy.url, username: CREDENTIALS.username, password: CREDENTIALS.password, retryDelayMs: { base: 10, max: 50 } });
   const blobs = new Map<string, Buffer>();
   const store = { get: async (key: string) => Readable.from([blobs.get(key)!]) } as unknown as ArtifactStore;
-  const signer = { keyName: "test", publicKeys: async () => [] } as unknown as ArtifactSigner;
+  // Releases take signed artifacts only: a local RSA key stands in for the Vault transit key (signing itself
+  // is tested in test/signing), with the record the artifact signature route writes.
+  const signingKey = generateKeyPairSync("rsa", { modulusLength: 2048 });
+  const signer = { keyName: "test", publicKeys: async () => [{ version: 1, pem: signingKey.publicKey.export({ type: "spki", format: "pem" }).toString() }] } as unknown as ArtifactSigner;
   const metrics = new AerieMetrics();
   const apiPort = await freePort();
   // Aerie's own DDI channel (gateway token), straight to hawkBit: only stuck-device timeouts use it here.
@@ -120,7 +127,14 @@ export async function startCampaignHarness(opts: CampaignHarnessOptions = {}): P
       const key = `artifacts/${randomUUID()}`;
       blobs.set(key, bytes);
       const row = await db.artifact.create({ data: { filename, s3Key: key, size: BigInt(bytes.length), sha256: createHash("sha256").update(bytes).digest("hex") } });
+      await harness.sign(row.id);
       return row.id;
+    },
+    async sign(artifactId) {
+      const { sha256 } = await db.artifact.findUniqueOrThrow({ where: { id: artifactId } });
+      // PKCS#1 v1.5 over the recorded digest (DigestInfo + digest, type-1 padded), as Vault signs a prehashed input.
+      const value = privateEncrypt({ key: signingKey.privateKey, padding: constants.RSA_PKCS1_PADDING }, Buffer.concat([SHA256_DIGEST_INFO, Buffer.from(sha256, "hex")])).toString("base64");
+      await db.signature.create({ data: { artifactId, format: "raw", keyName: "test", keyVersion: 1, algorithm: "rsa-pkcs1v15-sha256", digest: sha256, value } });
     },
     async dispose() {
       await harness.kill();

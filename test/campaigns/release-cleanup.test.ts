@@ -22,6 +22,8 @@ describe("releases: no orphans in hawkBit after a refused provisioning", functio
     const bad = await h.addArtifact("rc-b.swu", Buffer.from("other bytes"));
     // The row claims a sha256 the bytes do not have: hawkBit rejects the upload with 400.
     await h.db.artifact.update({ where: { id: bad }, data: { sha256: createHash("sha256").update("not these").digest("hex") } });
+    // Signed as claimed, so Aerie's signature check passes and hawkBit is the one to refuse.
+    await h.sign(bad);
     const error = await h.api.createRelease({ name: "rc-os", version: "1", artifacts: [good, bad] }).catch((e: AerieApiError) => e);
     expect((error as AerieApiError).status).to.equal(400);
     const release = await h.db.release.findFirstOrThrow({ where: { name: "rc-os", version: "1" } });
@@ -34,6 +36,7 @@ describe("releases: no orphans in hawkBit after a refused provisioning", functio
     // The operator fixes the artifact and creates the release again: it provisions cleanly.
     await h.db.artifact.update({ where: { id: bad }, data: { sha256: createHash("sha256").update("other bytes").digest("hex"), releaseId: null } });
     await h.db.artifact.update({ where: { id: good }, data: { releaseId: null } });
+    await h.sign(bad);
     const again = await h.api.createRelease({ name: "rc-os", version: "1", artifacts: [good, bad] });
     expect(again.hawkbitDistributionSetId).to.be.a("number");
     expect((await h.hawkbit.listSoftwareModules({ q: "name==rc-os" })).total).to.equal(1);

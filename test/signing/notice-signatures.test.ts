@@ -22,7 +22,7 @@ describe("signing: signatures in deployment notices", function () {
   });
 
   async function device(controllerId: string): Promise<SimulatedDevice> {
-    const d = new SimulatedDevice({ controllerId, mqttUrl: test.stack.endpoints.mqtt, keyring: await test.keyring() });
+    const d = new SimulatedDevice({ controllerId, mqttUrl: test.stack.endpoints.mqtt, keyring: await test.keyring(), token: await test.deviceToken(controllerId) });
     await d.start();
     devices.push(d);
     await waitFor(`${controllerId} registered`, async () => ((await test.api.devices()).devices.some((x) => x.controllerId === controllerId) ? true : undefined), 20_000);
