@@ -148,19 +148,29 @@ export function actionStatus(s: ActionStatusEntry) {
   };
 }
 
-export function rollout(base: string, store: Store, r: RolloutRec) {
+/**
+ * hawkBit 1.1.0 MgmtRolloutMapper.toResponseRollout(rollout, withDetails): the compact form (rollout listings without
+ * `representation=full`) has no totalTargetsPerStatus, totalGroups, startAt, approval fields and only the self link.
+ */
+export function rollout(base: string, store: Store, r: RolloutRec, full = true) {
   const self = `${base}${API}/rollouts/${r.id}`;
-  return audited(r, {
+  const ds = store.distributionSet(r.distributionSetId);
+  const compact = {
     name: r.name, description: r.description, targetFilterQuery: r.targetFilterQuery,
     distributionSetId: r.distributionSetId, id: r.id, status: r.status, totalTargets: r.totalTargets,
+    forcetime: r.forcedTime, deleted: r.deleted ?? false, type: r.actionType, weight: r.weight, dynamic: r.dynamic ?? false,
+  };
+  if (!full) return audited(r, { ...compact, _links: { self: link(self) } satisfies Links });
+  return audited(r, {
+    ...compact,
     totalTargetsPerStatus: rolloutTargetCounts(store.actionsOfRollout(r.id), r.totalTargets),
-    totalGroups: r.groupIds.length, startAt: r.startAt, forcetime: r.forcedTime, deleted: r.deleted ?? false, type: r.actionType,
-    weight: r.weight, dynamic: r.dynamic ?? false, approvalRemark: r.approvalRemark, approveDecidedBy: r.approveDecidedBy,
+    totalGroups: r.groupIds.length, startAt: r.startAt, approvalRemark: r.approvalRemark, approveDecidedBy: r.approveDecidedBy,
     _links: {
       self: link(self), start: link(`${self}/start`), pause: link(`${self}/pause`), resume: link(`${self}/resume`),
       triggerNextGroup: link(`${self}/triggerNextGroup`), approve: link(`${self}/approve`), deny: link(`${self}/deny`),
-      groups: link(`${self}/deploygroups?offset=0&limit=50`), distributionset: link(`${base}${API}/distributionsets/${r.distributionSetId}`),
-    } satisfies Links,
+      groups: link(`${self}/deploygroups?offset=0&limit=50`),
+      distributionset: { href: `${base}${API}/distributionsets/${ds.id}`, name: `${ds.name}:${ds.version}` },
+    } satisfies Record<string, { href: string; name?: string }>,
   });
 }
 

@@ -300,6 +300,11 @@ describe("hawkBit stand-in: hawkBit 1.1.0 behaviour", () => {
     expect((await mgmt("DELETE", `/targettypes/${targetType!.id}/compatibledistributionsettypes/${dsType!.id}`)).status).to.equal(204);
     const rollout = (await mgmt("POST", "/rollouts", { name: "renamed-later", targetFilterQuery: "controllerId==bulk-3", distributionSetId: dsId, amountGroups: 1 })).body;
     expect((await mgmt("PUT", `/rollouts/${rollout.id}`, { name: "renamed", description: "now" })).body).to.include({ name: "renamed", description: "now" });
+    // Listings are compact unless asked for in full (MgmtRolloutMapper.toResponseRollout withDetails).
+    const compact = (await mgmt("GET", "/rollouts?q=name==renamed")).body.content[0];
+    expect(compact).to.not.have.property("totalTargetsPerStatus");
+    expect(Object.keys(compact._links)).to.deep.equal(["self"]);
+    expect((await mgmt("GET", "/rollouts?q=name==renamed&representation=full")).body.content[0]).to.have.property("totalTargetsPerStatus");
 
     // A type still in use is soft-deleted; an unused one disappears.
     expect((await mgmt("DELETE", `/softwaremoduletypes/${smType!.id}`)).status).to.equal(204);

@@ -167,9 +167,12 @@ export function rolloutRoutes(ctx: StandinContext): Router {
 
   r.get("/rollouts", (req, res) => {
     const base = originOf(req);
-    // Soft-deleted rollouts are kept for their actions but no longer listed.
-    const live = store.state.rollouts.filter((x) => !x.deleted);
-    res.json(pagedBody(page(live, pageParams(req), rolloutFields), (x) => rep.rollout(base, store, x)));
+    // hawkBit 1.1.0 MgmtRolloutResource.getRollouts: compact unless representation=full; soft-deleted rollouts are left
+    // out unless soft_deleted_mode asks for them (EXCLUDE_SOFT_DELETED by default, ONLY_ / INCLUDE_SOFT_DELETED).
+    const full = String(req.query.representation ?? "compact").toLowerCase() === "full";
+    const mode = String(req.query.soft_deleted_mode ?? "EXCLUDE_SOFT_DELETED").toUpperCase();
+    const listed = store.state.rollouts.filter((x) => mode === "INCLUDE_SOFT_DELETED" || (mode === "ONLY_SOFT_DELETED" ? x.deleted : !x.deleted));
+    res.json(pagedBody(page(listed, pageParams(req), rolloutFields), (x) => rep.rollout(base, store, x, full)));
   });
 
   r.get("/rollouts/:id", (req, res) => {
