@@ -14,6 +14,7 @@ import { embeddedBrokerAccess } from "../bridge/auth/embedded-access.js";
 import { MosquittoAuthSync } from "../bridge/auth/mosquitto-auth-sync.js";
 import { bridgeAccounts } from "../bridge/auth/mosquitto-files.js";
 import { DdiChannel } from "../hawkbit/ddi-channel.js";
+import { prepareHawkbit } from "../hawkbit/startup.js";
 import { startDmfChannel } from "./hawkbit-dmf.js";
 import { startHawkbitStandin } from "../infrastructure/hawkbit-standin/index.js";
 import { startEmbeddedBroker } from "../infrastructure/embedded/mqtt-broker.js";
@@ -146,9 +147,7 @@ export async function startAerie(config: AerieConfig, options: StartOptions = {}
         tenant: hawkbit.tenant,
         username: hawkbit.username,
         password: hawkbit.password,
-        // The embedded stand-in starts provisioned like a hawkBit whose operator enabled gateway-token authentication
-        // (hawkBit's default is off: DDI 401).
-        tenantConfig: { "authentication.gatewaytoken.enabled": true, "authentication.gatewaytoken.key": hawkbit.gatewayToken },
+        // Starts with hawkBit's defaults (gateway-token authentication off): Aerie switches it on below, as with any hawkBit.
         dmfUrl: config.hawkbitDmfUrl,
       });
       parts.add("hawkbit stand-in", () => standin.close());
@@ -171,6 +170,8 @@ export async function startAerie(config: AerieConfig, options: StartOptions = {}
     const channel = config.hawkbitDmfUrl
       ? await startDmfChannel({ url: config.hawkbitDmfUrl, tenant: hawkbit.tenant, replyExchange: config.hawkbitDmfReplyExchange, management }, pool, parts)
       : new DdiChannel({ baseUrl: hawkbit.url, tenant: hawkbit.tenant, gatewayToken: hawkbit.gatewayToken });
+    // Over DMF the bridge needs no gateway token.
+    const hawkbitReady = await prepareHawkbit(management, config.hawkbitDmfUrl ? undefined : hawkbit.gatewayToken, log);
 
     const bridge = new FleetBridge(
       {
@@ -193,7 +194,7 @@ export async function startAerie(config: AerieConfig, options: StartOptions = {}
       mqtt: async () => {
         if (!bridge.connected) throw new Error("bridge is not connected to the broker");
       },
-      hawkbit: async () => void (await management.listSoftwareModuleTypes({ limit: 1 })),
+      hawkbit: hawkbitReady,
       vault: async () => `key ${config.vaultTransitKey} v${(await transit.keyInfo()).latestVersion}`,
     };
     let rewriteMosquittoFiles: (() => Promise<void>) | undefined;

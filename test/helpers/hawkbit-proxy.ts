@@ -22,8 +22,11 @@ export interface HawkbitProxy {
 }
 
 export interface HawkbitProxyOptions {
-  /** Answers a request 400 (as hawkBit's query errors) when this names a reason, e.g. refusedByHawkbit11. */
-  refuse?: (method: string, url: string) => string | undefined;
+  /**
+   * Answers a request 400 (as hawkBit's query errors) when this names a reason, e.g. refusedByHawkbit11, or with the
+   * given status and error code (a 403 of a user without a permission, a 404 of a server without an endpoint).
+   */
+  refuse?: (method: string, url: string) => string | { status: number; reason: string; errorCode?: string } | undefined;
 }
 
 export async function startHawkbitProxy(upstream: string, options: HawkbitProxyOptions = {}): Promise<HawkbitProxy> {
@@ -38,11 +41,13 @@ export async function startHawkbitProxy(upstream: string, options: HawkbitProxyO
       res.writeHead(503, { "content-type": "application/json" }).end(JSON.stringify({ errorCode: "outage", message: "hawkBit is down (test proxy)" }));
       return;
     }
-    const reason = options.refuse?.(req.method ?? "GET", req.url ?? "/");
-    if (reason !== undefined) {
+    const refusal = options.refuse?.(req.method ?? "GET", req.url ?? "/");
+    if (refusal !== undefined) {
+      const { status, reason, errorCode } = typeof refusal === "string"
+        ? { status: 400, reason: refusal, errorCode: "hawkbit.server.error.rest.param.rsqlInvalidField" } : refusal;
       req.resume();
       proxy.refused.push({ method: req.method!, url: req.url!, reason });
-      res.writeHead(400, { "content-type": "application/json" }).end(JSON.stringify({ errorCode: "hawkbit.server.error.rest.param.rsqlInvalidField", message: reason }));
+      res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify({ ...(errorCode ? { errorCode } : {}), message: reason }));
       return;
     }
     if (hold && req.method === hold.method && req.url?.startsWith(hold.pathPrefix)) {
