@@ -108,6 +108,8 @@ export class Agent {
       hardware: this.config.hardware,
       ...(this.config.compatible ?? status?.compatible ? { compatible: (this.config.compatible ?? status?.compatible)!.slice(0, 256) } : {}),
       versions,
+      ...(Object.keys(this.config.attributes).length > 0 ? { attributes: this.config.attributes } : {}),
+      ...(Object.keys(this.config.secondaryIds).length > 0 ? { secondaryIds: this.config.secondaryIds } : {}),
       slots: (status?.slots ?? []).map((s) => ({ name: s.name, ...(s.bootname ? { bootname: s.bootname } : {}), ...(s.state ? { state: s.state } : {}), ...(s.version ? { version: s.version } : {}) })),
     };
   }
@@ -312,6 +314,7 @@ export class Agent {
           stallTimeoutMs: this.config.download.timeoutSeconds * 1000,
           signal: controller.signal,
           onProgress: (received) => progress(received),
+          onReuse: () => this.log.info("artifact already downloaded; verifying it again", { actionId, filename: artifact.filename }),
           refreshOffers: async () => {
             const response = await this.session.request("deployment");
             const fresh = response?.ok ? (response.result as Deployment | null) : undefined;
@@ -411,7 +414,14 @@ export class Agent {
     });
     const attempt = this.store.state.action!.installAttempts;
     this.feedback(actionId, "installing", { details: [`${action.deployment.release.name} ${action.deployment.release.version}${target ? ` into slot ${target.name}` : ""}${attempt > 1 ? ` (attempt ${attempt}: the previous one was interrupted)` : ""}`] });
-    const result = await this.backend.install(action.files, target, (line) => this.log.debug("installer", { line }));
+    // Only what this tool installs (a release may carry other files, e.g. for other clients).
+    const installable = action.files.filter((f) => this.backend.accepts(f.filename));
+    if (installable.length === 0) {
+      this.feedback(actionId, "failure", { details: [`none of ${action.files.map((f) => f.filename).join(", ")} is an update ${this.backend.client} installs`] });
+      this.finish(action);
+      return "next";
+    }
+    const result = await this.backend.install(installable, target, (line) => this.log.debug("installer", { line }));
     if (!result.ok) {
       this.feedback(actionId, "failure", { details: result.details });
       this.finish(action);

@@ -37,6 +37,9 @@ export interface AgentConfig {
   updateClient: UpdateClient;
   hardware: string;
   compatible?: string;
+  /** Sent with hello (campaign selections such as ring==canary match them). */
+  attributes: Record<string, string>;
+  secondaryIds: Record<string, string>;
   /** Where state.json lives (survives reboots; must be on persistent storage). */
   stateDir: string;
   /** Where downloads go (persistent, so a reboot resumes a download instead of restarting it). */
@@ -105,6 +108,8 @@ const schema = {
     updateClient: { enum: ["swupdate", "rauc"] },
     hardware: { type: "string", minLength: 1, maxLength: 128 },
     compatible: { type: "string", maxLength: 256 },
+    attributes: { type: "object", default: {}, maxProperties: 64, additionalProperties: { type: "string", maxLength: 256 } },
+    secondaryIds: { type: "object", default: {}, maxProperties: 8, additionalProperties: { type: "string", maxLength: 128 } },
     stateDir: { type: "string", default: "/var/lib/aerie-agent" },
     downloadDir: { type: "string" },
     keyring: {

@@ -23,6 +23,8 @@ export interface DownloadOptions {
   /** Fresh offers for this artifact (request/deployment); undefined when Aerie has none. */
   refreshOffers?: () => Promise<DownloadOffer[] | undefined>;
   now?: () => number;
+  /** Called when the file is already there (an earlier action downloaded it; it is verified again). */
+  onReuse?: (path: string) => void;
 }
 
 /** Offers to try, best first: supported schemes only, unexpired, by ascending metric. */
@@ -59,7 +61,10 @@ const sleep = (ms: number, signal?: AbortSignal) => new Promise<void>((resolve, 
 export async function downloadArtifact(artifact: DeploymentArtifact, options: DownloadOptions): Promise<string> {
   await mkdir(options.dir, { recursive: true, mode: 0o700 });
   const final = artifactPath(options.dir, artifact);
-  if ((await sizeOf(final)) === artifact.size) return final;
+  if ((await sizeOf(final)) === artifact.size) {
+    options.onReuse?.(final);
+    return final;
+  }
   const part = `${final}.part`;
   let offers = rankOffers(artifact.offers, options.schemes, options.now?.());
   let lastError = "no download offer with a scheme this device supports";

@@ -52,7 +52,7 @@ export class MqttSession extends EventEmitter<SessionEvents> {
   start(): void {
     const offline = Buffer.from(JSON.stringify({ state: "offline" }));
     this.client = mqtt.connect(this.config.mqtt.url, {
-      // The broker binds the client id to the login: a device connects only as its controller id.
+      // The protocol binds the client id to the login: it is the controller id.
       clientId: this.config.mqtt.clientId ?? this.config.controllerId,
       username: this.config.controllerId,
       password: readToken(this.config),

@@ -27,6 +27,10 @@ interface RaucStatusJson {
 export class RaucBackend implements UpdateBackend {
   readonly client = "rauc" as const;
 
+  accepts(filename: string): boolean {
+    return /\.raucb$/i.test(filename);
+  }
+
   constructor(private readonly config: AgentConfig) {}
 
   private env(): NodeJS.ProcessEnv {

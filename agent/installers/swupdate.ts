@@ -20,6 +20,10 @@ export const USTATE = { OK: "0", INSTALLED: "1", TESTING: "2", FAILED: "3" } as 
 export class SwupdateBackend implements UpdateBackend {
   readonly client = "swupdate" as const;
 
+  accepts(filename: string): boolean {
+    return /\.swu$/i.test(filename);
+  }
+
   constructor(private readonly config: AgentConfig, private readonly killWithParent: string[] = []) {}
 
   async getEnv(name: string): Promise<string | undefined> {

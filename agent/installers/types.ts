@@ -27,6 +27,8 @@ export interface InstallResult {
 
 export interface UpdateBackend {
   readonly client: UpdateClient;
+  /** Whether this tool installs a file of that name (.swu / .raucb). */
+  accepts(filename: string): boolean;
   /** `knownVersions`: slot → version the agent itself wrote there (when the tool cannot tell). */
   status(knownVersions: Record<string, string>): Promise<SystemStatus>;
   /** The slot an install writes: the other slot of the booted one; undefined without A/B. */
