@@ -3,6 +3,8 @@
 # Node 24 LTS (package.json engines: ^22.12.0 || ^24.0.0).
 FROM node:24-bookworm-slim
 WORKDIR /app
+# openssl: signed-only releases verify CMS signatures with `openssl cms -verify` (api/services/release-signatures.ts).
+RUN apt-get update && apt-get install -y --no-install-recommends openssl && rm -rf /var/lib/apt/lists/*
 ENV NODE_ENV=production AERIE_HOST=0.0.0.0 AERIE_DATA_DIR=/var/lib/aerie
 COPY package.json package-lock.json ./
 COPY scripts/prisma-generate.mjs scripts/prisma-generate.mjs
