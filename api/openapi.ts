@@ -137,7 +137,7 @@ const document = {
     },
     "/api/v1/keyring/trust-anchors": {
       put: {
-        summary: "Replace the root CA certificates devices trust (PEM, CA certificates only)",
+        summary: "Replace the root CA certificates devices trust (PEM, CA certificates only); 409 naming the releases and campaigns when a signature of a release still being deployed would no longer verify",
         requestBody: pemBody,
         responses: { 200: json({ type: "object", required: ["certificates"], properties: { certificates: { type: "integer", description: "Certificates stored" } } }), ...errors },
       },
@@ -151,14 +151,14 @@ const document = {
     },
     "/api/v1/keyring/certificate": {
       put: {
-        summary: "Set the CA-signed certificate chain (PEM, leaf first) of the transit key's latest version",
+        summary: "Set the CA-signed certificate chain (PEM, leaf first) of the transit key's latest version; 409 naming the releases and campaigns when a signature of a release still being deployed would no longer verify",
         requestBody: pemBody,
         responses: { 200: json({ type: "object", required: ["keyVersion"], properties: { keyVersion: { type: "integer" } } }), ...errors },
       },
     },
     "/api/v1/releases": {
       post: {
-        summary: "Create a release: software module with the artifacts and a distribution set in hawkBit (provisioned step by step, completed after a crash)",
+        summary: "Create a release: software module with the artifacts and a distribution set in hawkBit (provisioned step by step, completed after a crash). With AERIE_REQUIRE_SIGNED (default) 400 names each artifact whose signature does not verify against the current key and chain",
         requestBody: { required: true, content: { "application/json": { schema: ref("ReleaseInput") } } },
         responses: { 201: json(ref("Release"), "Created"), ...errors },
       },

@@ -75,6 +75,7 @@ export async function startHawkbitStandin(opts: HawkbitStandinOptions): Promise<
     minPollingTime: opts.minPollingTime ?? DEFAULT_POLLING.minPollingTime,
     maxPollingTime: opts.maxPollingTime ?? DEFAULT_POLLING.maxPollingTime,
   };
+  store.globalPollingTime = pollingDefaults.pollingTime;
   // Presets are written like PUT /system/configs (converted to each key's type) but without the polling range check,
   // as a server's own properties are not; keys already in the stored state keep their values.
   const presets = Object.entries(opts.tenantConfig ?? {}).filter(([key]) => store.state.tenantConfig?.[key] === undefined);

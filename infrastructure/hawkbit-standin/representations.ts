@@ -6,6 +6,7 @@ import type {
 } from "./model.js";
 import type { Store } from "./store.js";
 import { rolloutTargetCounts } from "./rollout-engine.js";
+import { DEFAULT_POLLING, POLLING_OVERDUE_TIME, POLLING_TIME, configValue, durationSeconds } from "./tenant-config.js";
 
 type Links = Record<string, { href: string }>;
 const link = (href: string) => ({ href });
@@ -74,17 +75,25 @@ export function distributionSet(base: string, store: Store, d: DistributionSetRe
   });
 }
 
-/** How long a target may stay silent before hawkBit flags its poll as overdue (poll time + overdue time). */
-const POLL_OVERDUE_MS = 5 * 60_000 + 5 * 60_000;
+/**
+ * hawkBit 1.1.0 JpaTenantConfigurationManagement.pollStatusResolver: the next poll is expected a pollingTime after the
+ * last one, and the target is overdue once pollingOverdueTime more has passed (both the tenant's values).
+ */
+function pollStatusOf(t: TargetRec, store: Store | undefined) {
+  if (t.lastControllerRequestAt === undefined) return undefined;
+  const seconds = (key: string, fallback: number) => {
+    if (!store) return fallback;
+    const value = String(configValue(store, key, { ...DEFAULT_POLLING, pollingTime: store.globalPollingTime }).value);
+    return durationSeconds(value.split(",")[0]!.split("~")[0]!.trim()) ?? fallback;
+  };
+  const next = t.lastControllerRequestAt + seconds(POLLING_TIME, 300) * 1000;
+  return { lastRequestAt: t.lastControllerRequestAt, nextExpectedRequestAt: next, overdue: Date.now() > next + seconds(POLLING_OVERDUE_TIME, 300) * 1000 };
+}
 
 export function target(base: string, t: TargetRec, store?: Store) {
   const type = t.targetTypeId === undefined ? undefined : store?.state.targetTypes?.find((x) => x.id === t.targetTypeId);
   const self = `${base}${API}/targets/${encodeURIComponent(t.controllerId)}`;
-  const pollStatus = t.lastControllerRequestAt === undefined ? undefined : {
-    lastRequestAt: t.lastControllerRequestAt,
-    nextExpectedRequestAt: t.lastControllerRequestAt + 5 * 60_000,
-    overdue: Date.now() > t.lastControllerRequestAt + POLL_OVERDUE_MS,
-  };
+  const pollStatus = pollStatusOf(t, store);
   return audited(t, {
     name: t.name, description: t.description, controllerId: t.controllerId, updateStatus: t.updateStatus,
     lastControllerRequestAt: t.lastControllerRequestAt, installedAt: t.installedAt, ipAddress: t.ipAddress,

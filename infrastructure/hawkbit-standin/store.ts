@@ -19,6 +19,8 @@ function emptyState(): StandinState {
 }
 
 export class Store {
+  /** hawkbit.controller.pollingTime of this server: the tenant's pollingTime while it has none of its own. */
+  globalPollingTime = "00:05:00";
   private readonly file: StateFile;
   private readonly targetsById = new ArrayIndex(() => this.state.targets, (t) => t.controllerId);
   private readonly actionsById = new ArrayIndex(() => this.state.actions, (a) => a.id);

@@ -186,6 +186,9 @@ describe("hawkBit stand-in: hawkBit 1.1.0 behaviour", () => {
     expect((await mgmt("GET", "/system/configs/pollingTime")).body).to.include({ global: true });
     expect((await mgmt("PUT", "/system/configs", { pollingTime: "00:01:00", "authentication.targettoken.enabled": "true" })).status).to.equal(204);
     expect((await ddi("GET", "h-4")).body.config.polling.sleep).to.equal("00:01:00");
+    const polled = (await mgmt("GET", "/targets/h-4")).body.pollStatus;
+    expect(polled.nextExpectedRequestAt - polled.lastRequestAt, "pollStatus follows the tenant's pollingTime").to.equal(60_000);
+    expect(polled.overdue).to.equal(false);
     const token = (await mgmt("GET", "/targets/h-4")).body.securityToken as string;
     expect((await ddi("GET", "h-4", undefined, `TargetToken ${token}`)).status).to.equal(200);
 
