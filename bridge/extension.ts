@@ -39,6 +39,8 @@ export interface BridgeContext extends BridgeSettings {
   notices: NoticeBuilder;
   deadLetters: DeadLetters;
   log: Logger;
+  /** How long a device report that does not follow the last relayed one (by seq) waits for those before it. */
+  reorderWindowMs?: number;
   /**
    * Publishes without waiting for the broker's PUBACK: a handler that waited could deadlock against
    * the AckGate holding the packet pump. MQTT.js keeps QoS1 messages and re-sends them after a reconnect.

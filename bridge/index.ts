@@ -98,6 +98,11 @@ export interface BridgeOptions {
   /** How often a follower tries to become leader. */
   leaderRetryMs?: number;
   /**
+   * How long a device report out of its seq order waits for the reports before it (feedback-relay.ts). Default:
+   * 2 s with shared subscriptions (several instances can store one device's reports out of order), 0 otherwise.
+   */
+  reorderWindowMs?: number;
+  /**
    * Until the first connection, wait for the broker (retrying with a delay doubling from 1 s to 30 s,
    * also on "not authorised") instead of failing start(): a mosquitto started alongside Aerie may come
    * up, or load the auth files Aerie just wrote, after Aerie does. stop() ends the wait.
@@ -211,6 +216,7 @@ export class FleetBridge {
       topics,
       bus,
       deadLetters: new DeadLetters(this.deps.pool, this.deps.metrics, this.log),
+      reorderWindowMs: this.options.reorderWindowMs ?? (this.options.shareGroup ? 2000 : 0),
       notices: new NoticeBuilder({ db: this.deps.db, store: this.deps.store, channel, presignTtlSeconds: settings.presignTtlSeconds }),
       log: this.log,
       publish: (topic, payload, opts) =>

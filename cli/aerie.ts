@@ -14,6 +14,11 @@ const COMMANDS: Record<string, () => Promise<CliCommand>> = {
   sign: () => import("./commands/sign.js"),
   keyring: () => import("./commands/keyring.js"),
   tokens: () => import("./commands/tokens.js"),
+  artifacts: () => import("./commands/artifacts.js"),
+  releases: () => import("./commands/releases.js"),
+  campaigns: () => import("./commands/campaigns.js"),
+  devices: () => import("./commands/devices.js"),
+  audit: () => import("./commands/audit.js"),
 };
 
 async function overview(): Promise<string> {

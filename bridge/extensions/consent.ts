@@ -39,6 +39,7 @@ export class ConsentExtension implements Extension {
     const queued = await queueReport(this.ctx, {
       actionId: action.id, messageId: payload.messageId, kind: "consent", status: payload.decision, ddi: confirmation as object,
       execution: confirmation.confirmation, result: "none", details, receivedAt,
+      seq: payload.seq === undefined ? null : BigInt(payload.seq),
     });
     if (!queued) return;
     if (payload.decision === "reject") {

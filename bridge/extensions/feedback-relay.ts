@@ -1,7 +1,13 @@
 // Stored device reports → hawkBit DDI, on the leading instance: feedback (deploymentBase), answers to a cancel
-// (cancelAction) and consent (confirmationBase). Each action's reports go in the order they arrived (row order),
-// so hawkBit never sees "closed" before "downloading"; different actions go side by side (as many as the DDI
-// channel's concurrency allows). An accepted consent is announced to the device only once hawkBit has it.
+// (cancelAction) and consent (confirmationBase). Each action's reports go in the device's order, so hawkBit never
+// sees "closed" before "downloading"; different actions go side by side (as many as the DDI channel's concurrency
+// allows). An accepted consent is announced to the device only once hawkBit has it.
+//
+// The device's order is its report counter (`seq`) when it sends one, else the order the rows were stored. With
+// several bridge instances (shared subscriptions) a device's reports can reach two instances and be stored out of
+// order: a report is relayed at once only when it directly follows the last one relayed for its action; otherwise
+// it waits up to reorderWindowMs for the reports before it to be stored. One that arrives after a later one was
+// relayed is kept with relay_error "superseded" (hawkBit takes no step back).
 //
 //   stored ──relayed──→ relayed_at set
 //     │  └─hawkBit down, 5xx, time-out──→ stays queued; the relay tries again after 0.5 s, doubling to 30 s
@@ -31,10 +37,16 @@ interface PendingReport {
   message_id: string | null;
   hawkbit_action_id: number;
   controller_id: string;
+  /** bigint columns arrive as strings. */
+  seq: string | null;
+  relayed_seq: string | null;
+  device_action_id: string;
+  age_ms: number;
 }
 
 const PENDING = `
-SELECT f.id, f.status, f.kind, f.ddi, f.message_id, a.hawkbit_action_id, d.controller_id
+SELECT f.id, f.status, f.kind, f.ddi, f.message_id, a.hawkbit_action_id, d.controller_id, f.seq, a.relayed_seq, a.id AS device_action_id,
+       (extract(epoch FROM clock_timestamp() - f.received_at) * 1000)::float8 AS age_ms
 FROM action_feedback f
 JOIN device_actions a ON a.id = f.action_id
 JOIN devices d ON d.id = a.device_id
@@ -42,7 +54,7 @@ WHERE f.relayed_at IS NULL AND f.relay_error IS NULL
 ORDER BY f.id
 LIMIT $1`;
 
-type Outcome = "relayed" | "refused" | "failed";
+type Outcome = "relayed" | "refused" | "failed" | { waitMs: number };
 
 /** Puts a device's report in the relay's queue; false when its message id was queued before (a redelivery). */
 export async function queueReport(ctx: BridgeContext, report: Prisma.ActionFeedbackCreateManyInput): Promise<boolean> {
@@ -103,15 +115,35 @@ export class FeedbackRelayExtension implements Extension {
       this.ctx.metrics.feedbackPending.set(Number((await this.ctx.pool.query("SELECT count(*) AS n FROM action_feedback WHERE relayed_at IS NULL AND relay_error IS NULL")).rows[0].n));
       if (failed) return this.retryDelay();
       this.failures = 0;
+      const waits = outcomes.flatMap((o) => (typeof o === "object" ? [o.waitMs] : []));
+      // Reports waiting for their predecessors: come back when the first wait is over, not sooner.
+      if (waits.length > 0) return Math.max(50, Math.min(IDLE_PASS_MS, ...waits));
       if (pending.length < BATCH) return IDLE_PASS_MS;
     }
   }
 
-  /** One action's reports, oldest first; a failure leaves it and everything after it for the next try. */
+  /** One action's reports in the device's order; a failure or a gap leaves it and everything after it for later. */
   private async relayInOrder(queue: PendingReport[]): Promise<Outcome> {
+    const counted = queue.every((r) => r.seq !== null);
+    if (counted) queue.sort((a, b) => Number(BigInt(a.seq!) - BigInt(b.seq!)));
+    let relayedSeq = queue[0]?.relayed_seq === null || queue[0] === undefined ? undefined : BigInt(queue[0].relayed_seq);
     for (const report of queue) {
+      if (counted) {
+        const seq = BigInt(report.seq!);
+        if (relayedSeq !== undefined && seq <= relayedSeq) {
+          await this.ctx.pool.query("UPDATE action_feedback SET relay_error = $2 WHERE id = $1", [report.id, `superseded: report ${relayedSeq} of the device was relayed first`]);
+          continue;
+        }
+        const follows = relayedSeq !== undefined && seq === relayedSeq + 1n;
+        const window = this.ctx.reorderWindowMs ?? 0;
+        if (!follows && report.age_ms < window) return { waitMs: window - report.age_ms };
+      }
       const outcome = await this.relay(report);
       if (outcome === "failed") return outcome;
+      if (counted && outcome === "relayed") {
+        relayedSeq = BigInt(report.seq!);
+        await this.ctx.pool.query("UPDATE device_actions SET relayed_seq = GREATEST(relayed_seq, $2::bigint) WHERE id = $1", [report.device_action_id, report.seq]);
+      }
     }
     return "relayed";
   }

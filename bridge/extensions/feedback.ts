@@ -48,11 +48,20 @@ export class FeedbackExtension implements Extension {
     const queued = await queueReport(this.ctx, {
       actionId: action.id, messageId: payload.messageId, kind: isCancelAnswer ? "cancel-answer" : "feedback", status: payload.status, ddi: ddi as object,
       execution: ddi.execution, result: ddi.finished, progress: payload.progress, details: payload.details ?? [], receivedAt,
+      seq: payload.seq === undefined ? null : BigInt(payload.seq),
     });
     if (!queued) return;
     // A refused cancel leaves the action running where it was; anything else is its new state.
     const status: DeviceActionStatus = payload.status === "cancel-rejected" ? "notified" : payload.status;
-    await db.deviceAction.update({ where: { id: action.id }, data: { status, detail: payload.details?.join("; ") || null } });
+    const data = { status, detail: payload.details?.join("; ") || null };
+    if (payload.seq === undefined) {
+      await db.deviceAction.update({ where: { id: action.id }, data });
+    } else {
+      // An earlier report stored after a later one (another bridge instance was slower) never moves the state back.
+      const seq = BigInt(payload.seq);
+      const moved = await db.deviceAction.updateMany({ where: { id: action.id, OR: [{ appliedSeq: null }, { appliedSeq: { lt: seq } }] }, data: { ...data, appliedSeq: seq } });
+      if (moved.count === 0) return;
+    }
     if (payload.status === "cancel-rejected" || FINAL_STATUSES.has(status)) this.ctx.publish(topics.device(controllerId, "cancel"), "", { qos: 1, retain: true });
     if (FINAL_STATUSES.has(status)) {
       metrics.updateDurationSeconds.observe({ result: status }, (receivedAt.getTime() - action.createdAt.getTime()) / 1000);

@@ -68,6 +68,15 @@ export const telemetrySchema = {
 
 export const FEEDBACK_STATUSES = ["downloading", "downloaded", "installing", "rebooting", "success", "failure", "rejected", "canceled", "cancel-rejected"] as const;
 
+/** The device's report counter, shared by feedback and consent (optional: without it, arrival order). */
+const seq = {
+  type: "integer",
+  minimum: 0,
+  maximum: Number.MAX_SAFE_INTEGER,
+  description:
+    "The device's report counter: one more for every feedback and consent message it sends, across actions and restarts (kept on disk). With several bridge instances a device's reports can be stored out of order; the bridge applies and relays them in seq order. Optional: without it, arrival order.",
+} as const;
+
 export const feedbackSchema = {
   $id: `${SCHEMA_BASE}feedback.json`,
   title: "feedback: progress and result of a deployment, or the answer to a cancel",
@@ -81,6 +90,7 @@ export const feedbackSchema = {
     progress: { type: "integer", minimum: 0, maximum: 100, description: "Percent, with status downloading." },
     details,
     code: { type: "integer", description: "Device-specific result code, relayed to hawkBit." },
+    seq,
   },
 } as const;
 
@@ -99,6 +109,7 @@ export const consentSchema = {
     deferUntil: { type: "string", format: "date-time" },
     details,
     code: { type: "integer" },
+    seq,
   },
 } as const;
 
@@ -252,12 +263,16 @@ export interface Feedback {
   progress?: number;
   details?: string[];
   code?: number;
+  /** The device's report counter (feedback and consent); see feedback.json. */
+  seq?: number;
 }
 export type ConsentDecision = (typeof CONSENT_DECISIONS)[number];
 export interface Consent {
   messageId: string;
   actionId: number;
   decision: ConsentDecision;
+  /** The device's report counter (feedback and consent); see consent.json. */
+  seq?: number;
   deferUntil?: string;
   details?: string[];
   code?: number;
