@@ -117,7 +117,7 @@ export class Agent {
   private feedback(actionId: number, status: FeedbackStatus, extra: Omit<Partial<Feedback>, "messageId" | "actionId" | "status"> = {}): void {
     const body: Record<string, unknown> = { actionId, status, ...extra };
     if (extra.details) body.details = clip(extra.details);
-    this.log.info("feedback", { actionId, status, progress: extra.progress, details: body.details });
+    this.log.info("feedback", { actionId, status, progress: extra.progress, details: body.details, type: this.store.state.action?.deployment.type });
     this.session.report("feedback", body);
   }
 

@@ -1,7 +1,7 @@
 // Aerie's REST API: /api/v1 (artifacts, releases, campaigns, devices, keyring), /metrics,
 // /healthz (the process is alive) and /readyz (every dependency answers).
 import { redactText } from "../core/redact.js";
-import type { Server } from "node:http";
+import { createServer, type Server } from "node:http";
 import type { Socket } from "node:net";
 import express, { type NextFunction, type Request, type Response } from "express";
 import type pg from "pg";
@@ -41,6 +41,9 @@ import { OidcVerifier, type OidcSettings } from "./auth/oidc.js";
 import { TokenStore } from "./auth/tokens.js";
 import { meRoutes, tokenRoutes } from "./routes/tokens.js";
 import { auditRoutes } from "./routes/audit.js";
+import {
+  applyServerTimeouts, authFailureLimiter, SERVER_OPTIONS, corsPolicy, HTTP_DEFAULTS, type HttpSettings, mutationLimiter, refuseNulInBody, refuseNulInUrl, securityHeaders,
+} from "./http/hardening.js";
 import { artifactCatalogRoutes, campaignPreviewRoutes, releaseCatalogRoutes } from "./routes/catalog.js";
 import { CampaignPreviewService } from "./services/campaign-preview.js";
 import { CatalogService } from "./services/catalog.js";
@@ -71,6 +74,8 @@ export interface ApiDependencies {
   webhookPolicy?: WebhookTargetPolicy;
   /** Operator authentication (api/auth): OIDC issuer, and whether /metrics is open. API tokens always work. */
   auth?: { oidc?: OidcSettings; metricsPublic?: boolean };
+  /** CORS origins, rate limits and the artifact size limit (api/http/hardening.ts); defaults when absent. */
+  http?: HttpSettings;
 }
 
 export interface ApiServices {
@@ -115,6 +120,8 @@ async function renderError(error: unknown, req: Request, res: Response, db: Data
       .catch((err: unknown) => log.error({ err }, "could not audit a denied request"));
   }
   if (error instanceof HttpError) {
+    // The rest of an over-long body is not read: the connection ends after this answer.
+    if (error.status === 413) res.set("Connection", "close");
     if (error.status === 401) res.set("WWW-Authenticate", `Bearer realm="aerie"`);
     res.status(error.status).json({ error: { status: error.status, code: error.code, message: error.message, details: error.details } });
     return;
@@ -126,7 +133,11 @@ async function renderError(error: unknown, req: Request, res: Response, db: Data
     return;
   }
   const body = error as { type?: string; status?: number; message?: string };
-  if (body?.type === "entity.parse.failed" || body?.type === "entity.too.large") {
+  if (body?.type === "entity.too.large") {
+    res.status(413).set("Connection", "close").json({ error: { status: 413, code: "too_large", message: `request body too large: ${body.message}` } });
+    return;
+  }
+  if (body?.type === "entity.parse.failed") {
     res.status(body.status ?? 400).json({ error: { status: body.status ?? 400, code: "bad_request", message: `unreadable JSON body: ${body.message}` } });
     return;
   }
@@ -138,6 +149,11 @@ export function createApp(deps: ApiDependencies, services: ApiServices): express
   const app = express();
   app.disable("x-powered-by");
   app.set("json spaces", 2);
+  const http = { ...HTTP_DEFAULTS, ...deps.http };
+  app.use(securityHeaders());
+  const cors = corsPolicy(http.corsOrigins);
+  if (cors) app.use(cors);
+  app.use(refuseNulInUrl);
 
   app.get("/healthz", (_req, res) => {
     res.json({ status: "alive" });
@@ -159,15 +175,18 @@ export function createApp(deps: ApiDependencies, services: ApiServices): express
   // Everything below needs an authenticated principal (API token or OIDC JWT).
   const tokens = new TokenStore(deps.db);
   const authenticator = createAuthenticator(tokens, deps.auth?.oidc ? new OidcVerifier(deps.auth.oidc) : undefined);
+  app.use(authFailureLimiter(http.authFailuresPerMinute));
   app.use(authenticator.middleware);
+  app.use(mutationLimiter(http.mutationsPerMinute));
   app.get("/openapi.json", allow("read"), (_req, res) => {
     res.json(servedOpenApiDocument(deps.auth?.oidc?.issuer));
   });
   if (!deps.auth?.metricsPublic) app.get("/metrics", allow("read"), metrics);
 
   const v1 = express.Router();
-  v1.use("/artifacts", artifactRoutes(services.artifacts));
+  v1.use("/artifacts", artifactRoutes(services.artifacts, http.maxArtifactBytes));
   v1.use(express.json({ limit: "1mb" }));
+  v1.use(refuseNulInBody);
   v1.use("/artifacts", artifactCatalogRoutes(services.catalog));
   v1.use("/releases", releaseRoutes(services.releases));
   v1.use("/releases", releaseCatalogRoutes(services.catalog));
@@ -194,15 +213,18 @@ export function createApp(deps: ApiDependencies, services: ApiServices): express
 
 export interface RunningApi {
   url: string;
+  /** The HTTP server (its timeouts are api/http/hardening.ts's SERVER_OPTIONS). */
+  server: Server;
   close(): Promise<void>;
 }
 
 export async function listen(app: express.Express, host: string, port: number): Promise<RunningApi> {
   const sockets = new Set<Socket>();
   const server: Server = await new Promise((resolve, reject) => {
-    const s = app.listen(port, host, () => resolve(s));
+    const s = createServer(SERVER_OPTIONS, app).listen(port, host, () => resolve(s));
     s.once("error", reject);
   });
+  applyServerTimeouts(server);
   server.on("connection", (socket) => {
     sockets.add(socket);
     socket.on("close", () => sockets.delete(socket));
@@ -211,6 +233,7 @@ export async function listen(app: express.Express, host: string, port: number): 
   const actualPort = typeof address === "object" && address ? address.port : port;
   return {
     url: `http://${host}:${actualPort}`,
+    server,
     async close() {
       // Long-lived answers (Server-Sent Events) end now instead of holding the close for the grace period.
       app.emit("aerie:closing");

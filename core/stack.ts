@@ -217,7 +217,8 @@ export async function startAerie(config: AerieConfig, options: StartOptions = {}
       oidc: config.oidcIssuer ? { issuer: config.oidcIssuer, audience: config.oidcAudience!, rolesClaim: config.oidcRolesClaim, jwksUrl: config.oidcJwksUrl } : undefined,
     };
     if (config.metricsPublic) log.warn("AERIE_METRICS_PUBLIC=true: /metrics answers without a token");
-    const apiDependencies = { db, pool, store, hawkbit: management, signer, transit, metrics, readiness, ddi: channel, credentialsChanged, auth, webhookPolicy, requireSigned: config.requireSigned };
+    const apiDependencies = { db, pool, store, hawkbit: management, signer, transit, metrics, readiness, ddi: channel, credentialsChanged, auth, webhookPolicy, requireSigned: config.requireSigned,
+      http: { corsOrigins: config.corsOrigins, authFailuresPerMinute: config.rateLimitAuthFailures, mutationsPerMinute: config.rateLimitMutations, maxArtifactBytes: config.maxArtifactBytes } };
     const services = createServices(apiDependencies);
 
     // Registered before it connects: a bridge still waiting for its broker is stopped with the rest.

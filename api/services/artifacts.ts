@@ -10,7 +10,10 @@ import { audit } from "../audit.js";
 import { badRequest, notFound } from "../http-error.js";
 import type { ArtifactSigner } from "../signer.js";
 
-const FILENAME = /^[A-Za-z0-9._+-]{1,200}$/;
+// "." and ".." are no file names: as an S3 key segment or a build's output path they point elsewhere.
+const FILENAME = /^(?!\.{1,2}$)[A-Za-z0-9._+-]{1,200}$/;
+/** As a release's archives name them (api/services/releases.ts). */
+const HARDWARE_TYPE = /^[A-Za-z0-9._:+-]{1,128}$/;
 const SHA256 = /^[0-9a-f]{64}$/;
 
 export interface UploadRequest {
@@ -22,9 +25,12 @@ export interface UploadRequest {
   actor: string;
 }
 
-export function checkUploadParameters(filename: unknown, expectedSha256: unknown): void {
+export function checkUploadParameters(filename: unknown, expectedSha256: unknown, hardwareType?: unknown): void {
   if (typeof filename !== "string" || !FILENAME.test(filename)) {
-    throw badRequest("filename is required: 1-200 characters of letters, digits and . _ + -");
+    throw badRequest("filename is required: 1-200 characters of letters, digits and . _ + - (not . or ..)");
+  }
+  if (hardwareType !== undefined && (typeof hardwareType !== "string" || !HARDWARE_TYPE.test(hardwareType))) {
+    throw badRequest("hardwareType must be 1-128 characters of letters, digits and . _ : + -");
   }
   if (expectedSha256 !== undefined && (typeof expectedSha256 !== "string" || !SHA256.test(expectedSha256))) {
     throw badRequest("sha256 must be 64 lowercase hex digits");
@@ -40,10 +46,17 @@ export class ArtifactService {
   ) {}
 
   async upload(request: UploadRequest) {
-    checkUploadParameters(request.filename, request.expectedSha256);
+    checkUploadParameters(request.filename, request.expectedSha256, request.hardwareType);
     const id = randomUUID();
     const key = `artifacts/${id}/${request.filename}`;
-    const stored = await this.store.put(key, request.body, request.contentType);
+    let stored: Awaited<ReturnType<ArtifactStore["put"]>>;
+    try {
+      stored = await this.store.put(key, request.body, request.contentType);
+    } catch (error) {
+      // An upload cut short (too large, client gone) leaves no object behind.
+      await this.store.delete(key).catch(() => undefined);
+      throw error;
+    }
     if (request.expectedSha256 && stored.sha256 !== request.expectedSha256) {
       await this.store.delete(key);
       throw badRequest(`sha256 mismatch: the upload hashed to ${stored.sha256}, expected ${request.expectedSha256}`);

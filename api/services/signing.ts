@@ -24,11 +24,13 @@ import { audit } from "../audit.js";
 import { LIVE_STATUSES } from "./campaigns.js";
 import type { SignatureVerifier } from "./release-signatures.js";
 import type { ArtifactService } from "./artifacts.js";
+import { distinguishedName } from "../../signing/x509/csr.js";
 import { badRequest, conflict, HttpError, notFound } from "../http-error.js";
 import { compile, parseBody } from "../validation.js";
 
 const ALGORITHMS = ["rsa-pkcs1v15", "rsa-pss", "ecdsa-p256"] as const;
-const FILENAME = { type: "string", pattern: "^[A-Za-z0-9._+-]{1,200}$" } as const;
+// Not "." or "..": the build writes its output to out/<filename>, which must stay inside the build folder.
+const FILENAME = { type: "string", pattern: "^(?!\\.{1,2}$)[A-Za-z0-9._+-]{1,200}$" } as const;
 const UUID = { type: "string", format: "uuid" } as const;
 const TEXT = { type: "string", minLength: 1, maxLength: 256, pattern: "^[^\\n\\r]*$" } as const;
 
@@ -341,6 +343,11 @@ export class SigningService {
 
   createCsr(subject: unknown): Promise<string> {
     if (typeof subject !== "string" || !/^[^\n\r]{1,256}$/.test(subject)) throw badRequest("subject is required, e.g. \"CN=Aerie release signing, O=Example\"");
+    try {
+      distinguishedName(subject);
+    } catch (error) {
+      throw badRequest(`subject is not a distinguished name Aerie can encode: ${(error as Error).message}`);
+    }
     return this.transit.createCsr(subject).catch(asHttpError);
   }
 

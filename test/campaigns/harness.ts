@@ -60,6 +60,8 @@ export interface CampaignHarnessOptions {
   front?: (app: Express) => Express;
   /** Operator authentication settings (OIDC, open /metrics); API tokens work without. */
   auth?: ApiDependencies["auth"];
+  /** Rate limits, CORS, upload limit (api/http/hardening.ts); Aerie's defaults when absent. */
+  http?: ApiDependencies["http"];
 }
 
 export async function startCampaignHarness(opts: CampaignHarnessOptions = {}): Promise<CampaignHarness> {
@@ -91,7 +93,7 @@ export async function startCampaignHarness(opts: CampaignHarnessOptions = {}): P
       // Signing is not part of campaigns; the signing dependencies are left empty.
       // Webhook receivers in these tests listen on loopback, which Aerie refuses unless allowed.
       const webhookPolicy = new WebhookTargetPolicy({ allow: "127.0.0.1" });
-      const deps = { db, store, hawkbit, signer, metrics, readiness: {}, ddi, auth: opts.auth, webhookPolicy } as unknown as ApiDependencies;
+      const deps = { db, store, hawkbit, signer, metrics, readiness: {}, ddi, auth: opts.auth, http: opts.http, webhookPolicy } as unknown as ApiDependencies;
       const services = createServices(deps);
       const monitor = new CampaignMonitor(db, hawkbit, services.campaigns, metrics, opts.monitorIntervalMs ?? 150, services.releases, services.stuckDevices);
       monitor.start();

@@ -124,8 +124,11 @@ describe("dashboard in headless Chromium", function () {
     await page.getByRole("table", { name: "Campaigns" }).getByRole("link", { name: "browser-campaign" }).waitFor();
     await page.goto(`${test.stack.endpoints.api}/#/audit`);
     await page.getByRole("heading", { name: "Audit log" }).waitFor();
-    await page.waitForTimeout(500);
+    await page.getByRole("table", { name: "Audit events" }).getByText("campaign.create").waitFor({ timeout: 20_000 });
     await shot("06-audit");
+    const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Export CSV" }).click()]);
+    const { readFile } = await import("node:fs/promises");
+    expect(await readFile((await download.path())!, "utf8")).to.contain("campaign.create");
     await page.goto(`${test.stack.endpoints.api}/#/devices/br-1`);
     await page.getByText("Action history").waitFor();
     await page.getByRole("table", { name: /Feedback of action/ }).first().getByText("success").first().waitFor({ timeout: 20_000 });

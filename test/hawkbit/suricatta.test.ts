@@ -5,94 +5,24 @@
 // image into the slot file and, restarted with `-c 2` (Debian's build has no bootloader to carry the state across
 // the restart), reports success: the action is FINISHED and the set installed. Every DDI and Management message is
 // validated against hawkBit's documents patched to 1.1.0.
-import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { createHash, generateKeyPairSync } from "node:crypto";
+import { createHash } from "node:crypto";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { expect } from "chai";
 import { HawkbitManagementClient } from "../../hawkbit/management-client.js";
-import { signPkcs1v15 } from "../../signing/crypto/rsa.js";
-import type { CmsSigner } from "../../signing/cms/signed-data.js";
-import { buildSwu } from "../../signing/swu/build.js";
-import { pemToDer } from "../../signing/x509/der.js";
+import { available, localSigner, Suricatta, suricattaRelease } from "../helpers/suricatta.js";
 import { tempDir } from "../helpers/env.js";
 import { CREDENTIALS, type ConformantStandin, eventually, startConformantStandin } from "../helpers/hawkbit-conformance.js";
 import { createTestPki, opensslAvailable } from "../helpers/pki.js";
 
-const run = promisify(execFile);
-const HARDWARE = "aerie-board:1.0";
 const DEVICE = "suricatta-1";
 const TOKEN = "0123456789abcdef0123456789abcdef";
 const UNTRUSTED_DEVICE = "suricatta-2";
 const UNTRUSTED_TOKEN = "fedcba9876543210fedcba9876543210";
 
-async function available(command: string): Promise<boolean> {
-  try {
-    await run("sh", ["-c", `command -v ${command}`]);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** One swupdate process in suricatta mode; its output is kept for the failure message. */
-class Suricatta {
-  private child: ChildProcess | undefined;
-  output = "";
-
-  constructor(private readonly dir: string, private readonly url: string, private readonly trustFile: string,
-    private readonly device = DEVICE, private readonly token = TOKEN) {}
-
-  start(extra: string[] = []): void {
-    const suricatta = ["-t", CREDENTIALS.tenant, "-u", this.url, "-i", this.device, "-k", this.token, "-p", "1", "-r", "2", "-w", "1", ...extra];
-    this.child = spawn("swupdate", ["-v", "-k", this.trustFile, "-H", HARDWARE, "-u", suricatta.join(" ")], {
-      cwd: this.dir, env: { ...process.env, TMPDIR: this.dir }, stdio: ["ignore", "pipe", "pipe"],
-    });
-    this.child.stdout!.on("data", (chunk: Buffer) => (this.output += chunk.toString()));
-    this.child.stderr!.on("data", (chunk: Buffer) => (this.output += chunk.toString()));
-  }
-
-  /** SIGTERM, as a reboot would end it; waits for the process to be gone. */
-  async stop(): Promise<void> {
-    const child = this.child;
-    this.child = undefined;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const gone = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-    child.kill("SIGTERM");
-    const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
-    await gone;
-    clearTimeout(timer);
-  }
-}
-
 const basicAuth = `Basic ${Buffer.from(`${CREDENTIALS.username}:${CREDENTIALS.password}`).toString("base64")}`;
 
-/** A CMS signer: an RSA key with a code-signing certificate from `pki` (as Aerie's release signer would have). */
-async function localSigner(pki: Awaited<ReturnType<typeof createTestPki>>, dir: string): Promise<CmsSigner> {
-  const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
-  await writeFile(join(dir, "signer.key"), privateKey.export({ type: "pkcs8", format: "pem" }));
-  const { stdout: csr } = await run("openssl", ["req", "-new", "-key", join(dir, "signer.key"), "-subj", "/CN=Aerie release signer"]);
-  const chain = await pki.issue(csr);
-  return {
-    certificate: pemToDer(chain, "CERTIFICATE"),
-    algorithm: "rsa-pkcs1v15",
-    sign: async (digest) => ({ signature: signPkcs1v15(privateKey, digest, "sha256") }),
-  };
-}
-
-/** A .swu of one raw image for `slot`, built and signed by Aerie's builder. */
-async function release(dir: string, version: string, slot: string, signer: CmsSigner): Promise<{ swu: Buffer; image: Buffer }> {
-  const stage = join(dir, `stage-${version}`);
-  await mkdir(stage);
-  const image = Buffer.alloc(64 * 1024, 0x5a);
-  image.write(`AERIE-VERSION=${version}\n`);
-  await writeFile(join(stage, "rootfs.img"), image);
-  const output = join(dir, `release-${version}.swu`);
-  const description = `software =\n{\n\tversion = "${version}";\n\thardware-compatibility = [ "1.0" ];\n\timages: (\n\t\t{ filename = "rootfs.img"; device = "${slot}"; type = "raw"; sha256 = "$swupdate_get_sha256(rootfs.img)"; }\n\t);\n};\n`;
-  await buildSwu({ output, images: [join(stage, "rootfs.img")], description: { text: description }, mode: "cms", cmsSigner: signer });
-  return { swu: await readFile(output), image };
-}
+const release = suricattaRelease;
 
 describe("hawkBit stand-in: SWUpdate's suricatta client (real swupdate)", function () {
   this.timeout(180_000);
@@ -147,7 +77,7 @@ describe("hawkBit stand-in: SWUpdate's suricatta client (real swupdate)", functi
     const actionId = ((await assigned.json()) as { assignedActions: { id: number }[] }).assignedActions[0]!.id;
 
     // swupdate polls, downloads, verifies and installs; it keeps the action open until it has rebooted.
-    suricatta = new Suricatta(dir.path, standin.url, trustFile);
+    suricatta = new Suricatta(dir.path, standin.url, trustFile, DEVICE, TOKEN);
     suricatta.start();
     await eventually(async () => (await readFile(slot)).subarray(0, 20).toString("latin1"), (head) => head.startsWith("AERIE-VERSION=2.0.0"), 90_000);
     expect((await readFile(slot)).equals(image), "the slot holds the image").to.equal(true);

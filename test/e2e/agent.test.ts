@@ -1,0 +1,202 @@
+// End to end through Aerie with real device agents: three bundled aerie-agent processes (two on real
+// swupdate, one on a real rauc service on a private D-Bus), provisioned tokens, Aerie-built and
+// signed .swu and RAUC bundles (one archive per hardware type), health-gated two-group campaigns.
+// A reboot is simulated like a board does it: the reboot command is recorded, the agent is killed,
+// the "bootloader" boots the slot the environment / RAUC backend selected, and the agent starts again.
+import { randomBytes } from "node:crypto";
+import { readFile, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { expect } from "chai";
+import { waitFor } from "../../scripts/lib/aerie-client.js";
+import { createTestPki } from "../helpers/pki.js";
+import { startTestStack, type TestStack } from "../helpers/stack.js";
+import { hasTool } from "../signing/fixtures.js";
+import { startAgent, type AgentProcess } from "../agent/helpers.js";
+import { RaucDevice } from "../agent/rauc-device.js";
+import { abSwDescription, slotImage, SwupdateDevice } from "../agent/swupdate-device.js";
+
+type Device = SwupdateDevice | RaucDevice;
+
+describe("aerie-agent end to end: campaigns over SWUpdate and RAUC agents", function () {
+  this.timeout(600_000);
+  let test: TestStack;
+  let caFile: string;
+  const devices = new Map<string, Device>();
+  const agents = new Map<string, AgentProcess>();
+  const seenReboots = new Map<string, number>();
+  /** Log lines of every process an agent ran as (each reboot starts a new one). */
+  const history = new Map<string, string[]>();
+  const logOf = (id: string) => [...(history.get(id) ?? []), ...(agents.get(id)?.log ?? [])];
+  let rebooter: NodeJS.Timeout | undefined;
+  let rebooting = false;
+
+  async function send(method: string, path: string, body: string): Promise<string> {
+    const response = await fetch(`${test.stack.endpoints.api}${path}`, { method, body: method === "GET" ? undefined : body, headers: { "content-type": "application/x-pem-file", ...test.api.authorization } });
+    const text = await response.text();
+    if (response.status !== 200) throw new Error(`${method} ${path}: ${response.status} ${text}`);
+    return text;
+  }
+
+  /** The boards' bootloaders: a recorded reboot command power-cycles the agent into the selected slot. */
+  function startRebooter(): void {
+    rebooter = setInterval(async () => {
+      if (rebooting) return;
+      rebooting = true;
+      try {
+        for (const [id, device] of devices) {
+          const count = await device.reboots();
+          if (count <= (seenReboots.get(id) ?? 0)) continue;
+          seenReboots.set(id, count);
+          await agents.get(id)?.kill();
+          history.set(id, [...(history.get(id) ?? []), ...(agents.get(id)?.log ?? [])]);
+          await device.powerOn();
+          agents.set(id, await startAgent(device.configPath));
+        }
+      } finally {
+        rebooting = false;
+      }
+    }, 250);
+  }
+
+  async function release(version: string): Promise<string> {
+    const image = Buffer.concat([slotImage(version).subarray(0, 64), randomBytes(150_000)]);
+    const imageId = (await test.api.uploadArtifact("rootfs.img", image, image.length)).id;
+    const swu = await test.api.request<{ id: string }>("POST", "/api/v1/builds/swu", { filename: `aerie-os-${version}.swu`, swDescription: abSwDescription(version), images: [{ artifactId: imageId }] });
+    const raucb = await test.api.request<{ id: string }>("POST", "/api/v1/builds/rauc", { filename: `aerie-os-${version}.raucb`, format: "plain", compatible: "aerie-board", version, images: [{ artifactId: imageId, slotClass: "rootfs" }] });
+    const created = await test.api.request<{ id: string }>("POST", "/api/v1/releases", {
+      name: "aerie-os", version,
+      archives: [{ hardwareType: "swu-board", artifactId: swu.id }, { hardwareType: "rauc-board", artifactId: raucb.id }],
+    });
+    return created.id;
+  }
+
+  function campaign(name: string, releaseId: string, extra: Record<string, unknown> = {}) {
+    return test.api.request<{ id: string }>("POST", "/api/v1/campaigns", {
+      name, releaseId, targetFilter: "controllerId==e2e-*",
+      groups: 2,
+      healthGate: { soakSeconds: 2 },
+      start: true,
+      ...extra,
+    });
+  }
+
+  const view = (id: string) => test.api.request<{ status: string; statusReason: string | null; devices: { controllerId: string; status: string; detail: string | null }[] }>("GET", `/api/v1/campaigns/${id}`);
+
+  async function slotVersions(device: Device): Promise<string[]> {
+    return [await device.slotVersion("A"), await device.slotVersion("B")].map((v) => v ?? "-");
+  }
+
+  before(async function () {
+    for (const tool of ["swupdate", "rauc", "dbus-daemon", "dbus-send", "mksquashfs", "openssl"]) {
+      if (!(await hasTool(tool))) this.skip();
+    }
+    test = await startTestStack({ AERIE_BRIDGE_SYNC_MS: "300" });
+    // The operator's signing set-up: a CA-issued certificate on the transit key and the trust anchor.
+    const pki = await createTestPki(test.dataDir, { intermediate: true });
+    const csr = await fetch(`${test.stack.endpoints.api}/api/v1/keyring/csr`, { method: "POST", headers: { "content-type": "application/json", ...test.api.authorization }, body: JSON.stringify({ subject: "CN=Aerie release signing, O=Aerie Test" }) });
+    await send("PUT", "/api/v1/keyring/certificate", await pki.issue(await csr.text()));
+    await send("PUT", "/api/v1/keyring/trust-anchors", pki.rootPem);
+    // Provisioning: what each device gets from a trusted channel (never fetched by the agent).
+    caFile = join(test.dataDir, "device-ca.pem");
+    await writeFile(caFile, await send("GET", "/api/v1/keyring/ca.pem", ""));
+    const publicKeys = Object.fromEntries([...(await test.keyring())].map(([version, pem]) => [String(version), pem]));
+
+    const mqttUrl = test.stack.endpoints.mqtt;
+    for (const [id, ring] of [["e2e-swu-1", "canary"], ["e2e-swu-2", "main"]] as const) {
+      const device = new SwupdateDevice(join(test.dataDir, id), id);
+      await device.create({ mqttUrl, caFile, publicKeys, token: await test.deviceToken(id), extra: { hardware: "swu-board", attributes: { ring } } });
+      devices.set(id, device);
+    }
+    const rauc = new RaucDevice(join(test.dataDir, "e2e-rauc-1"), "e2e-rauc-1");
+    await rauc.create({ mqttUrl, keyring: caFile, extra: { hardware: "rauc-board", attributes: { ring: "canary" } } });
+    const raucConfig = JSON.parse(await readFile(rauc.configPath, "utf8"));
+    await writeFile(rauc.configPath, JSON.stringify({ ...raucConfig, token: await test.deviceToken("e2e-rauc-1") }));
+    devices.set("e2e-rauc-1", rauc);
+    for (const [id, device] of devices) agents.set(id, await startAgent(device.configPath));
+    await waitFor("three agents registered", async () => ((await test.api.devices()).total === 3 ? true : undefined), 60_000);
+    startRebooter();
+  });
+
+  after(async () => {
+    clearInterval(rebooter);
+    for (const agent of agents.values()) await agent.stop();
+    for (const device of devices.values()) if (device instanceof RaucDevice) await device.stop();
+    await test?.stop();
+  });
+
+  it("runs a two-group campaign: download, install, reboot into the new slot, health, commit, finished", async () => {
+    const id = (await campaign("agents-2.0.0", await release("2.0.0"))).id;
+    await waitFor("campaign finished", async () => ((await view(id)).status === "finished" ? true : undefined), 300_000).catch(async (error: Error) => {
+      throw new Error(`${error.message}: ${JSON.stringify(await view(id))}\n${[...agents].map(([name, a]) => `${name}:\n${a.log.filter((l) => !l.includes("debug")).slice(-8).join("\n")}`).join("\n")}`);
+    });
+    const finished = await view(id);
+    expect(finished.devices.map((d) => [d.controllerId, d.status]).sort()).to.deep.equal([["e2e-rauc-1", "success"], ["e2e-swu-1", "success"], ["e2e-swu-2", "success"]].sort());
+    for (const [controllerId, device] of devices) {
+      expect(await slotVersions(device), controllerId).to.deep.equal(["1.0.0", "2.0.0"]);
+      if (device instanceof SwupdateDevice) expect(await device.env()).to.deep.include({ boot_slot: "B", ustate: "0", upgrade_available: "0" });
+      else {
+        expect(await device.primary()).to.equal("B");
+        expect(await device.backendCalls()).to.include("set-state B good");
+      }
+      expect(logOf(controllerId).join("\n")).to.include("\"status\":\"success\"");
+    }
+    // Aerie's registry shows what runs, from the agents' health reports.
+    const fleet = await test.api.request<{ devices: { controllerId: string; runningVersion: string | null; attributes: Record<string, string> }[] }>("GET", "/api/v1/devices?limit=50");
+    for (const device of fleet.devices) {
+      expect(device.runningVersion, device.controllerId).to.equal("2.0.0");
+    }
+  });
+
+  it("rolls back the first group whose new slot fails health, reports the failure, and the campaign holds before the second group", async () => {
+    // Every device would fail health: whichever devices the first group holds roll back, and the
+    // gate must keep the second group from ever being told.
+    for (const device of devices.values()) await writeFile(device.path("unhealthy"), "app.service: failed with result 'core-dump'\n");
+    const id = (await campaign("agents-3.0.0", await release("3.0.0"))).id;
+    const held = await waitFor("the campaign to hold", async () => {
+      const current = await view(id);
+      return current.status === "paused" && current.statusReason && current.devices.length > 0 && current.devices.every((d) => d.status === "failure") ? current : undefined;
+    }, 300_000).catch(async (error: Error) => {
+      throw new Error(`${error.message}: ${JSON.stringify(await view(id))}`);
+    });
+    const first = held.devices.map((d) => d.controllerId);
+    expect(first.length).to.be.within(1, 2);
+    for (const controllerId of first) {
+      const device = devices.get(controllerId)!;
+      // It went back to its old slot and said why.
+      await waitFor(`${controllerId} rolled back`, async () => (logOf(controllerId).some((l) => l.includes("\"status\":\"failure\"") && l.includes("core-dump") && l.includes("rolled back: running 2.0.0")) ? true : undefined), 120_000);
+      if (device instanceof SwupdateDevice) expect(await device.env(), controllerId).to.deep.include({ boot_slot: "B", ustate: "3" });
+      else {
+        expect(await device.primary()).to.equal("B");
+        expect(await device.backendCalls()).to.include("set-state A bad");
+      }
+    }
+    // The second group was never told: slots unchanged, well past the soak time.
+    await new Promise((r) => setTimeout(r, 5000));
+    for (const [controllerId, device] of devices) {
+      if (first.includes(controllerId)) continue;
+      expect(await slotVersions(device), controllerId).to.deep.equal(["1.0.0", "2.0.0"]);
+      expect((await view(id)).devices.map((d) => d.controllerId)).not.to.include(controllerId);
+    }
+    for (const device of devices.values()) await rm(device.path("unhealthy"));
+    await test.api.request("POST", `/api/v1/campaigns/${id}/stop`, {});
+  });
+
+  it("a download-only campaign downloads and verifies without installing; the activation then installs without downloading again", async () => {
+    for (const device of devices.values()) await rm(device.path("unhealthy"), { force: true });
+    const releaseId = await release("4.0.0");
+    const downloadOnly = (await campaign("agents-4.0.0-download", releaseId, { actionType: "downloadonly", groups: 1, healthGate: undefined })).id;
+    await waitFor("download-only campaign finished", async () => ((await view(downloadOnly)).status === "finished" ? true : undefined), 300_000);
+    for (const [controllerId, device] of devices) {
+      expect(logOf(controllerId).some((l) => l.includes("\"status\":\"downloaded\"") && l.includes("aerie-os 4.0.0 verified")), controllerId).to.equal(true);
+      expect((await slotVersions(device)).includes("4.0.0"), controllerId).to.equal(false);
+    }
+    const activation = (await campaign("agents-4.0.0-activate", releaseId, { groups: 1, healthGate: undefined })).id;
+    await waitFor("activation finished", async () => ((await view(activation)).status === "finished" ? true : undefined), 180_000).catch(async (error: Error) => {
+      throw new Error(`${error.message}: ${JSON.stringify(await view(activation))}\n${[...agents].map(([name, a]) => `${name}:\n${a.log.filter((l) => !l.includes("debug")).slice(-6).join("\n")}`).join("\n")}`);
+    });
+    for (const [controllerId, device] of devices) {
+      expect(await slotVersions(device), controllerId).to.include("4.0.0");
+      expect(logOf(controllerId).some((l) => l.includes("artifact already downloaded")), controllerId).to.equal(true);
+    }
+  });
+});
