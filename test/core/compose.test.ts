@@ -17,6 +17,7 @@ describe("docker-compose.yml", () => {
     expect(images.mosquitto).to.match(/^eclipse-mosquitto:/);
     expect(images.hawkbit).to.match(/^hawkbit\/hawkbit-update-server:/);
     expect(images.vault).to.match(/^hashicorp\/vault:/);
+    expect(images.rabbitmq).to.match(/^rabbitmq:\d+\.\d+\.\d+/);
     expect(images.aerie).to.equal("build");
     expect(existsSync(new URL("Dockerfile", root))).to.equal(true);
   });
@@ -30,6 +31,7 @@ describe("docker-compose.yml", () => {
       [config.s3Endpoint, "minio"],
       [config.hawkbitUrl, "hawkbit"],
       [config.vaultAddr, "vault"],
+      [config.hawkbitDmfUrl, "rabbitmq"],
     ] as const) {
       expect(setting, service).to.be.a("string");
       expect(new URL(setting!).hostname).to.equal(service);
