@@ -7,6 +7,7 @@ import { buildRaucSchema, buildSwuSchema } from "./services/signing.js";
 import { webhookInputSchema } from "./webhooks/subscriptions.js";
 import { type Permission, ROLES } from "./auth/permissions.js";
 import { tokenInputSchema } from "./routes/tokens.js";
+import { EVENT_PERMISSIONS, EVENT_TYPES } from "./events/hub.js";
 
 const error = {
   description: "Error",
@@ -368,13 +369,13 @@ const document = {
     },
     "/api/v1/events": {
       get: {
-        summary: "Live events as Server-Sent Events: campaign status (campaign), campaign counts by device status (campaign.progress), device action status (action), device presence (presence); only the types the caller's role may see",
-        description: "Each event is `event: <type>` with one JSON `data:` line (fields as in LiveEvent). The stream starts with `event: ready` naming the types it carries, and sends a comment every 15 s. Reconnect after `retry` ms; events are not replayed.",
+        summary: "Live events as Server-Sent Events: campaign status (campaign), campaign counts by device status (campaign.progress), device action status (action), device presence (presence), webhook delivery attempts (webhook.delivery); only the types the caller's role may see",
+        description: `Each event is \`event: <type>\` with one JSON \`data:\` line (fields as in LiveEvent). The stream starts with \`event: ready\` naming the types it carries, and sends a comment every 15 s. Reconnect after \`retry\` ms; events are not replayed. Each type needs a permission (${EVENT_TYPES.map((t) => `${t}: \`${EVENT_PERMISSIONS[t]}\``).join(", ")}): without \`types\` the stream carries those the caller's roles hold; naming one they do not hold in \`types\` is a 403 naming it.`,
         parameters: [
-          { name: "types", in: "query", description: "Comma-separated subset of campaign, campaign.progress, action, presence (default: all)", schema: { type: "string" } },
+          { name: "types", in: "query", description: `Comma-separated subset of ${EVENT_TYPES.join(", ")} (default: every type the caller may see; a type the caller may not see is a 403)`, schema: { type: "string" } },
           { name: "campaignId", in: "query", description: "Only events of this campaign", schema: { type: "string", format: "uuid" } },
         ],
-        responses: { 200: { description: "An endless text/event-stream", content: { "text/event-stream": { schema: ref("LiveEvent") } } }, 400: error },
+        responses: { 200: { description: "An endless text/event-stream", content: { "text/event-stream": { schema: ref("LiveEvent") } } }, 400: error, 403: { ...error, description: "A type in `types` needs a permission the caller's roles lack (details.types, details.permissions)" } },
       },
     },
     "/api/v1/campaigns/preview": {
@@ -439,12 +440,16 @@ const document = {
       LiveEvent: {
         type: "object", required: ["type"],
         properties: {
-          type: { type: "string", enum: ["campaign", "campaign.progress", "action", "presence"] },
+          type: { type: "string", enum: [...EVENT_TYPES] },
           campaignId: { type: "string", format: "uuid", nullable: true }, controllerId: { type: "string" },
-          name: { type: "string", description: "campaign" }, status: { type: "string", description: "campaign, action" }, pausedBy: { type: "string", nullable: true }, statusReason: { type: "string", nullable: true },
+          name: { type: "string", description: "campaign" }, status: { type: "string", description: "campaign, action; webhook.delivery: delivered, retrying or failed" }, pausedBy: { type: "string", nullable: true }, statusReason: { type: "string", nullable: true },
           actionId: { type: "integer", description: "action: hawkBit action id" }, detail: { type: "string", nullable: true },
           online: { type: "boolean", description: "presence" },
           devices: { type: "integer", description: "campaign.progress" }, byStatus: { type: "object", additionalProperties: { type: "integer" }, description: "campaign.progress" },
+          deliveryId: { type: "string", description: "webhook.delivery" }, webhookId: { type: "string", format: "uuid", description: "webhook.delivery: the subscription" },
+          event: { type: "string", description: "webhook.delivery: the webhook event sent" }, target: { type: "string", description: "webhook.delivery: the target's origin (never its path or query)" },
+          attempts: { type: "integer", description: "webhook.delivery" }, httpStatus: { type: "integer", nullable: true, description: "webhook.delivery: the receiver's answer" },
+          error: { type: "string", nullable: true, description: "webhook.delivery" },
           at: { type: "string", format: "date-time" },
         },
       },
@@ -594,7 +599,8 @@ function secured<T extends { paths: object; components: object }>(doc: T): T {
       operation["x-aerie-permission"] = permission;
       if (permission) {
         operation.description = `${operation.description ? `${operation.description as string} ` : ""}Needs permission \`${permission}\`.`;
-        Object.assign(operation.responses as object, { 401: error, 403: error });
+        // An operation's own 403 (what else refuses it) is kept.
+        operation.responses = { 401: error, 403: error, ...(operation.responses as object) };
       }
     }
   }

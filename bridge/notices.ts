@@ -19,6 +19,8 @@ export interface ActionRef {
   /** With rolloutId: lets the notice be shared across the devices of a rollout (same type, same window). */
   distributionSetId?: number;
   rolloutId?: number;
+  /** Shares the notice among actions with the same key (a pushed action's, see PushedAction.shareKey). */
+  shareKey?: string;
   consentRequired: boolean;
 }
 
@@ -70,7 +72,8 @@ export class NoticeBuilder {
   }
 
   private async template(ref: ActionRef): Promise<NoticeTemplate> {
-    const key = ref.distributionSetId === undefined || ref.rolloutId === undefined ? undefined : `${ref.rolloutId}:${ref.distributionSetId}:${ref.consentRequired}`;
+    const key = ref.shareKey !== undefined ? `${ref.shareKey}:${ref.consentRequired}`
+      : ref.distributionSetId === undefined || ref.rolloutId === undefined ? undefined : `${ref.rolloutId}:${ref.distributionSetId}:${ref.consentRequired}`;
     const cached = key ? this.templates.get(key) : undefined;
     if (cached && cached.until > Date.now()) return cached;
     const { channel } = this.deps;

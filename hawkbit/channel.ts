@@ -84,9 +84,27 @@ export interface DdiConfirmation {
   details?: string[];
 }
 
+/** An action hawkBit pushed to one device (DMF), as it arrived: enough to announce it without asking hawkBit. */
+export interface PushedAction {
+  controllerId: string;
+  actionId: number;
+  /** notice: DOWNLOAD or DOWNLOAD_AND_INSTALL; consent: CONFIRM; canceling: CANCEL_DOWNLOAD. */
+  phase: "notice" | "consent" | "canceling";
+  /**
+   * Actions with the same key get the same notice apart from their action id and per-device links (the same
+   * software modules with the same topic), so one notice is built per key, as one is per rollout over DDI.
+   */
+  shareKey?: string;
+}
+
 export interface HawkbitDeviceChannel {
   /** DDI (HTTP per device, polled) unless said otherwise; DMF pushes over AMQP. */
   readonly transport?: "ddi" | "dmf";
+  /**
+   * Channels that push actions (DMF) call `listener` for each one as it arrives, so notices go out without
+   * waiting for the Management API to list the action. Returns the unsubscribe.
+   */
+  onAction?(listener: (action: PushedAction) => void): () => void;
   /**
    * Registers many devices with their attributes at once, where the transport can (DMF: THING_CREATED with the
    * attributes). Without it, the caller creates targets in bulk through the Management API.

@@ -5,11 +5,31 @@
 import pg from "pg";
 import type { Database } from "../../core/db/prisma.js";
 import { logger } from "../../core/log.js";
+import type { Permission } from "../auth/permissions.js";
 
 const log = logger("events");
 
-export const EVENT_TYPES = ["campaign", "campaign.progress", "action", "presence"] as const;
-export type EventType = (typeof EVENT_TYPES)[number];
+/**
+ * Every event type with the permission (api/auth/permissions.ts) a caller needs to receive it, declared once:
+ * GET /api/v1/events streams only the types the caller's role may see and refuses (403) a request naming others.
+ * webhook.delivery (an attempt to send a webhook: its target's origin, HTTP status, error) is for whoever manages
+ * webhooks, as GET /api/v1/webhooks is.
+ */
+export const EVENT_PERMISSIONS = {
+  campaign: "read",
+  "campaign.progress": "read",
+  action: "read",
+  presence: "read",
+  "webhook.delivery": "webhooks:manage",
+} as const satisfies Record<string, Permission>;
+
+export type EventType = keyof typeof EVENT_PERMISSIONS;
+export const EVENT_TYPES = Object.keys(EVENT_PERMISSIONS) as readonly EventType[];
+
+/** Announces a live event from code (triggers announce the others): heard by every API process at commit. */
+export async function notifyEvent(db: Database, event: LiveEvent): Promise<void> {
+  await db.$executeRaw`SELECT pg_notify('aerie_events', ${JSON.stringify(event)})`;
+}
 
 export interface LiveEvent {
   type: EventType;

@@ -4,6 +4,7 @@
 // A failed attempt (non-2xx, timeout, refused connection) is retried with exponential backoff up to maxAttempts.
 import type { Database } from "../../core/db/prisma.js";
 import { logger } from "../../core/log.js";
+import { notifyEvent } from "../events/hub.js";
 import { PassLoop } from "../../core/pass-loop.js";
 import { redactText } from "../../core/redact.js";
 import { postWebhook } from "./post.js";
@@ -23,6 +24,7 @@ export interface WebhookDispatcherOptions {
 
 interface Claimed {
   id: bigint;
+  subscription_id: string;
   event: string;
   payload: Record<string, unknown>;
   attempts: number;
@@ -88,7 +90,7 @@ export class WebhookDispatcher {
       WHERE s."id" = d."subscription_id" AND d."id" IN (
         SELECT "id" FROM "webhook_deliveries" WHERE "status" = 'pending' AND "next_attempt_at" <= now()
         ORDER BY "next_attempt_at", "id" LIMIT ${this.opts.batchSize} FOR UPDATE SKIP LOCKED)
-      RETURNING d."id", d."event", d."payload", d."attempts", s."url", s."secret"`;
+      RETURNING d."id", d."subscription_id", d."event", d."payload", d."attempts", s."url", s."secret"`;
     await Promise.all(claimed.map((d) => this.deliver(d)));
     return claimed.length;
   }
@@ -127,6 +129,7 @@ export class WebhookDispatcher {
     if (!error) {
       await this.db.webhookDelivery.update({ where: { id: delivery.id }, data: { status: "delivered", attempts, lastStatus: status, lastError: null, deliveredAt: new Date() } });
       this.log.debug({ delivery: String(delivery.id), event: delivery.event, url: target, attempts }, "webhook delivered");
+      await this.announce(delivery, target, "delivered", attempts, status);
       return;
     }
     const gaveUp = attempts >= this.opts.maxAttempts;
@@ -138,5 +141,17 @@ export class WebhookDispatcher {
       },
     });
     this.log.warn({ delivery: String(delivery.id), event: delivery.event, url: target, attempts, error, gaveUp }, "webhook delivery failed");
+    await this.announce(delivery, target, gaveUp ? "failed" : "retrying", attempts, status, error);
+  }
+
+  /**
+   * The attempt's outcome as a live event (GET /api/v1/events, type webhook.delivery: only for roles that manage
+   * webhooks). The target's origin only, like the log; a lost announcement never fails the delivery.
+   */
+  private async announce(delivery: Claimed, target: string, status: "delivered" | "retrying" | "failed", attempts: number, httpStatus?: number, error?: string): Promise<void> {
+    await notifyEvent(this.db, {
+      type: "webhook.delivery", deliveryId: String(delivery.id), webhookId: delivery.subscription_id, event: delivery.event, target, status, attempts,
+      httpStatus: httpStatus ?? null, error: error ?? null, at: new Date().toISOString(),
+    }).catch((e: unknown) => this.log.debug({ err: (e as Error).message }, "webhook delivery event not announced"));
   }
 }

@@ -13,9 +13,14 @@
 // The pass runs every syncIntervalMs while any action is open (and for 5 minutes after), every
 // idleSyncIntervalMs otherwise, and at once on `NOTIFY aerie_bridge_wake` (sent when a campaign starts or
 // advances, see wake.ts), then every 200 ms until the new actions show up (at most 10 s).
+// A channel that pushes actions (DMF) does not wait for the listing: each pushed action is announced as it
+// arrives (batched per few milliseconds), and the next pass only links it to its campaign (DMF does not name
+// the rollout) and heals what a push missed. Pushes and pages are handled one at a time, so an action is
+// announced once whichever saw it first.
 import pg from "pg";
 import { PassLoop } from "../../core/pass-loop.js";
 import { HawkbitError } from "../../hawkbit/errors.js";
+import type { PushedAction } from "../../hawkbit/channel.js";
 import type { MgmtAction } from "../../hawkbit/types.js";
 import { pagesAhead } from "../../hawkbit/pages-ahead.js";
 import { OPEN_ACTIONS, actionStatus, controllerIdOf, distributionSetIdOf, isOpen, pagesById } from "../../hawkbit/actions.js";
@@ -34,7 +39,22 @@ interface Known {
    * publishes every open action's notice again.
    */
   announced: boolean;
+  /** Its device_actions row names its campaign (a pushed action's is found by the next listing). */
+  linked: boolean;
 }
+
+/** What announcing an action needs, from a Management listing or a push. */
+interface ActionChange {
+  id: number;
+  rollout?: number;
+  distributionSetId?: number;
+  /** hawkBit's creation time (listings only): the notice latency metric. */
+  createdAt?: number;
+  shareKey?: string;
+}
+
+const fromListing = (action: MgmtAction): ActionChange =>
+  ({ id: action.id, rollout: action.rollout, distributionSetId: distributionSetIdOf(action), createdAt: action.createdAt });
 
 const PAGE = 500;
 /** Listing pages requested ahead of the one being handled (see pages-ahead.ts). */
@@ -47,6 +67,9 @@ const WAKE_BURST_MS = 10_000;
 const WAKE_BURST_INTERVAL_MS = 200;
 /** hawkBit's clock and ours may differ, and a page may be read while an action changes. */
 const CURSOR_OVERLAP_MS = 5_000;
+/** Pushed actions are gathered this long (or up to PUSH_BATCH) and registered in one statement. */
+const PUSH_GATHER_MS = 5;
+const PUSH_BATCH = 500;
 
 const REGISTER_ACTIONS = `
 WITH a AS (SELECT * FROM unnest($1::int[], $2::text[], $3::int[], $4::text[]) AS a(action_id, controller_id, rollout, status)),
@@ -58,6 +81,11 @@ ins AS (
   ON CONFLICT (hawkbit_action_id) DO NOTHING
 )
 SELECT a.action_id FROM a JOIN devices d ON d.controller_id = a.controller_id`;
+
+const LINK_ACTIONS = `
+UPDATE device_actions da SET campaign_id = c.id
+FROM unnest($1::int[], $2::int[]) AS a(action_id, rollout) JOIN campaigns c ON c.hawkbit_rollout_id = a.rollout
+WHERE da.hawkbit_action_id = a.action_id AND da.campaign_id IS NULL`;
 
 export class ActionSyncExtension implements Extension {
   readonly name = "action-sync";
@@ -85,6 +113,11 @@ export class ActionSyncExtension implements Extension {
   private burstUntil = 0;
   /** The pass under way has found new or changed actions. */
   private passFoundChanges = false;
+  /** Pages and pushes, one at a time (see serially). */
+  private turn: Promise<unknown> = Promise.resolve();
+  private pushed: PushedAction[] = [];
+  private pushTimer: NodeJS.Timeout | undefined;
+  private unsubscribePush: (() => void) | undefined;
 
   constructor(private readonly ctx: BridgeContext) {}
 
@@ -93,16 +126,25 @@ export class ActionSyncExtension implements Extension {
     this.known.clear();
     // A new leader does not know what happened before it: quick passes first, idle later.
     this.lastActivity = Date.now();
-    const open = await this.ctx.db.deviceAction.findMany({ where: { status: { notIn: [...FINAL_STATUSES] } }, select: { hawkbitActionId: true, status: true, device: { select: { controllerId: true } } } });
+    const open = await this.ctx.db.deviceAction.findMany({ where: { status: { notIn: [...FINAL_STATUSES] } }, select: { hawkbitActionId: true, status: true, campaignId: true, device: { select: { controllerId: true } } } });
     for (const a of open) {
-      this.known.set(a.hawkbitActionId, { controllerId: a.device.controllerId, phase: a.status === "canceling" ? "canceling" : a.status === "awaiting-consent" ? "consent" : "notice", announced: false });
+      const phase = a.status === "canceling" ? "canceling" : a.status === "awaiting-consent" ? "consent" : "notice";
+      this.known.set(a.hawkbitActionId, { controllerId: a.device.controllerId, phase, announced: false, linked: a.campaignId !== null });
     }
+    // Partial contexts of unit tests have no channel.
+    this.unsubscribePush = this.ctx.channel?.onAction?.((action) => this.onPushed(action));
     await this.listen().catch((error) => this.ctx.log.warn({ err: (error as Error).message }, "no wake-up notifications; polling only"));
     this.loop.start();
   }
 
   async stop(): Promise<void> {
+    this.unsubscribePush?.();
+    this.unsubscribePush = undefined;
+    clearTimeout(this.pushTimer);
+    this.pushTimer = undefined;
+    this.pushed = [];
     await this.loop.stop();
+    await this.turn;
     await this.listener?.end().catch(() => undefined);
     this.listener = undefined;
   }
@@ -182,7 +224,7 @@ export class ActionSyncExtension implements Extension {
         cursor = Math.max(cursor, action.lastModifiedAt ?? 0);
         if (isOpen(action)) seenOpen.add(action.id);
       }
-      seen += await this.handlePage(content);
+      seen += await this.serially(() => this.handlePage(content));
       if (seen > 0) this.passFoundChanges = true;
     }
     if (this.stopped) return seen;
@@ -197,8 +239,52 @@ export class ActionSyncExtension implements Extension {
     return seen;
   }
 
+  /** Runs `work` after the page or push batch under way, so that both never announce the same action. */
+  private serially<T>(work: () => Promise<T>): Promise<T> {
+    const result = this.turn.then(work);
+    this.turn = result.catch(() => undefined);
+    return result;
+  }
+
+  private onPushed(action: PushedAction): void {
+    if (this.stopped) return;
+    this.pushed.push(action);
+    if (this.pushed.length >= PUSH_BATCH) this.flushPushed();
+    else this.pushTimer ??= setTimeout(() => this.flushPushed(), PUSH_GATHER_MS);
+  }
+
+  private flushPushed(): void {
+    clearTimeout(this.pushTimer);
+    this.pushTimer = undefined;
+    const batch = this.pushed;
+    this.pushed = [];
+    if (batch.length === 0) return;
+    this.lastActivity = Date.now();
+    this.serially(() => this.handlePushed(batch)).catch((error) => {
+      // The next listing announces what this batch could not.
+      this.ctx.metrics.bridgeErrors.inc({ stage: "sync" });
+      this.ctx.log.warn({ err: (error as Error).message, actions: batch.length }, "could not announce pushed actions; the next pass will");
+    });
+  }
+
+  private async handlePushed(batch: PushedAction[]): Promise<void> {
+    const fresh: { change: ActionChange; controllerId: string; phase: Phase }[] = [];
+    const latest = new Map<number, PushedAction>();
+    for (const action of batch) latest.set(action.actionId, action);
+    for (const { actionId, controllerId, phase, shareKey } of latest.values()) {
+      if (this.stopped) return;
+      const change: ActionChange = { id: actionId, shareKey };
+      const known = this.known.get(actionId);
+      if (known?.phase === phase && known.announced) continue;
+      if (known) await this.transition(change, known, phase);
+      else fresh.push({ change, controllerId, phase });
+    }
+    if (fresh.length > 0) await this.announceNew(fresh);
+  }
+
   private async handlePage(actions: MgmtAction[]): Promise<number> {
-    const fresh: { action: MgmtAction; controllerId: string; phase: Phase }[] = [];
+    const fresh: { change: ActionChange; controllerId: string; phase: Phase }[] = [];
+    const unlinked: MgmtAction[] = [];
     let changed = 0;
     for (const action of actions) {
       const controllerId = controllerIdOf(action);
@@ -207,40 +293,54 @@ export class ActionSyncExtension implements Extension {
       const status = actionStatus(action);
       if (!isOpen(action)) {
         if (known) {
+          if (!known.linked) unlinked.push(action);
           await this.close(action.id, known);
           changed++;
         }
         continue;
       }
       const phase: Phase = status === "canceling" ? "canceling" : status === "wait_for_confirmation" ? "consent" : "notice";
+      if (known && !known.linked) unlinked.push(action);
       if (known?.phase === phase && known.announced) continue;
       changed++;
-      if (known) await this.transition(action, known, phase);
-      else fresh.push({ action, controllerId, phase });
+      if (known) await this.transition(fromListing(action), known, phase);
+      else fresh.push({ change: fromListing(action), controllerId, phase });
     }
+    if (unlinked.length > 0) await this.link(unlinked);
     if (fresh.length > 0) await this.announceNew(fresh);
     return changed;
   }
 
-  /** New actions in one statement; only those of devices in our registry are ours to serve. */
-  private async announceNew(fresh: { action: MgmtAction; controllerId: string; phase: Phase }[]): Promise<void> {
-    const status = (phase: Phase) => (phase === "consent" ? "awaiting-consent" : phase === "canceling" ? "canceling" : "notified");
-    const { rows } = await this.ctx.pool.query<{ action_id: number }>(REGISTER_ACTIONS, [
-      fresh.map((f) => f.action.id),
-      fresh.map((f) => f.controllerId),
-      fresh.map((f) => f.action.rollout ?? null),
-      fresh.map((f) => status(f.phase)),
-    ]);
-    const ours = new Set(rows.map((r) => r.action_id));
-    for (const { action, controllerId, phase } of fresh) {
-      if (!ours.has(action.id)) continue;
-      const known: Known = { controllerId, phase: "notice", announced: false };
-      this.known.set(action.id, known);
-      await this.transition(action, known, phase, true);
+  /** Names the campaign of actions announced from a push, now that the listing gives their rollout. */
+  private async link(actions: MgmtAction[]): Promise<void> {
+    const withRollout = actions.filter((a) => a.rollout !== undefined && a.rollout !== null);
+    if (withRollout.length > 0) await this.ctx.pool.query(LINK_ACTIONS, [withRollout.map((a) => a.id), withRollout.map((a) => a.rollout)]);
+    for (const action of actions) {
+      const known = this.known.get(action.id);
+      if (known) known.linked = true;
     }
   }
 
-  private async transition(action: MgmtAction, known: Known, phase: Phase, isNew = false): Promise<void> {
+  /** New actions in one statement; only those of devices in our registry are ours to serve. */
+  private async announceNew(fresh: { change: ActionChange; controllerId: string; phase: Phase }[]): Promise<void> {
+    const status = (phase: Phase) => (phase === "consent" ? "awaiting-consent" : phase === "canceling" ? "canceling" : "notified");
+    const { rows } = await this.ctx.pool.query<{ action_id: number }>(REGISTER_ACTIONS, [
+      fresh.map((f) => f.change.id),
+      fresh.map((f) => f.controllerId),
+      fresh.map((f) => f.change.rollout ?? null),
+      fresh.map((f) => status(f.phase)),
+    ]);
+    const ours = new Set(rows.map((r) => r.action_id));
+    for (const { change, controllerId, phase } of fresh) {
+      if (!ours.has(change.id)) continue;
+      // A listed action without a rollout (a direct assignment) has no campaign to link.
+      const known: Known = { controllerId, phase: "notice", announced: false, linked: change.shareKey === undefined };
+      this.known.set(change.id, known);
+      await this.transition(change, known, phase, true);
+    }
+  }
+
+  private async transition(action: ActionChange, known: Known, phase: Phase, isNew = false): Promise<void> {
     const { topics, metrics, db } = this.ctx;
     const controllerId = known.controllerId;
     try {
@@ -263,8 +363,9 @@ export class ActionSyncExtension implements Extension {
             data: { status: consentRequired ? "awaiting-consent" : "notified" },
           });
         }
-        const dsId = distributionSetIdOf(action);
-        const notice = await this.ctx.notices.build({ actionId: action.id, controllerId, consentRequired, distributionSetId: dsId, rolloutId: action.rollout });
+        const notice = await this.ctx.notices.build({
+          actionId: action.id, controllerId, consentRequired, distributionSetId: action.distributionSetId, rolloutId: action.rollout, shareKey: action.shareKey,
+        });
         this.ctx.publish(topics.device(controllerId, "deployment"), JSON.stringify(notice), { qos: 1, retain: true });
         metrics.deploymentsSent.inc();
         if (isNew && action.createdAt) metrics.noticeLatencySeconds.observe(Math.max(0, Date.now() - action.createdAt) / 1000);

@@ -12,7 +12,7 @@ import { EventEmitter } from "node:events";
 import amqp, { type ChannelModel, type ConfirmChannel, type ConsumeMessage } from "amqplib";
 import { logger } from "../../core/log.js";
 import type {
-  ConfigDataMode, DdiCancelAction, DdiConfirmation, DdiControllerState, DdiDeployment, DdiDeploymentChunk, DdiFeedback, HawkbitDeviceChannel,
+  ConfigDataMode, DdiCancelAction, DdiConfirmation, DdiControllerState, DdiDeployment, DdiDeploymentChunk, DdiFeedback, HawkbitDeviceChannel, PushedAction,
 } from "../channel.js";
 import { HawkbitError, HawkbitNotFoundError } from "../errors.js";
 import type { HawkbitManagementClient } from "../management-client.js";
@@ -233,6 +233,8 @@ export class DmfChannel extends EventEmitter implements HawkbitDeviceChannel {
     }
     if (state.cancelActionId === pending.actionId) state.cancelActionId = undefined;
     this.emit("changed", controllerId, pending.actionId);
+    const modules = pending.modules.map((m) => m.moduleId).sort((a, b) => a - b).join(",");
+    this.emit("action", { controllerId, actionId: pending.actionId, phase: topic === "CONFIRM" ? "consent" : "notice", shareKey: `dmf:${topic}:${modules}` } satisfies PushedAction);
   }
 
   private cancel(controllerId: string, actionId: number): void {
@@ -241,6 +243,12 @@ export class DmfChannel extends EventEmitter implements HawkbitDeviceChannel {
     if (state.open?.actionId === actionId) state.open = undefined;
     if (state.confirm?.actionId === actionId) state.confirm = undefined;
     this.emit("changed", controllerId, actionId);
+    this.emit("action", { controllerId, actionId, phase: "canceling" } satisfies PushedAction);
+  }
+
+  onAction(listener: (action: PushedAction) => void): () => void {
+    this.on("action", listener);
+    return () => this.off("action", listener);
   }
 
   /** THING_CREATED with Aerie's reply exchange as the device's address; hawkBit creates the target if it is new. */

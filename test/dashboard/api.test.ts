@@ -176,7 +176,7 @@ describe("dashboard API: fleet, telemetry, artifacts, preview, deletion, live ev
   });
 
   it("streamed presence, action status, campaign status and progress as Server-Sent Events", async () => {
-    expect(events.find((e) => e.type === "ready")!.data.types).to.have.members(["campaign", "campaign.progress", "action", "presence"]);
+    expect(events.find((e) => e.type === "ready")!.data.types).to.have.members(["campaign", "campaign.progress", "action", "presence", "webhook.delivery"]);
     expect(events.some((e) => e.type === "presence" && e.data.controllerId === "dash-1" && e.data.online === true)).to.equal(true);
     expect(events.some((e) => e.type === "presence" && e.data.controllerId === "dash-4" && e.data.online === false)).to.equal(true);
     const campaign = events.find((e) => e.type === "campaign" && e.data.name === "dash-campaign")!;

@@ -3,6 +3,7 @@
 // the bridge sends hawkBit not one per-device HTTP request (a proxy in front of hawkBit sees every request).
 import { randomBytes } from "node:crypto";
 import { expect } from "chai";
+import pg from "pg";
 import { HawkbitManagementClient } from "../../hawkbit/management-client.js";
 import { type HawkbitStandin, startHawkbitStandin } from "../../infrastructure/hawkbit-standin/index.js";
 import { type RabbitMq, startRabbitMq } from "../../infrastructure/rabbitmq/launcher.js";
@@ -22,12 +23,16 @@ describe("Aerie over hawkBit DMF (RabbitMQ)", function () {
   let proxy: HawkbitProxy;
   let test: TestStack;
   const devices: SimulatedDevice[] = [];
+  /** While true, the proxy answers hawkBit's action listing 503: only what DMF pushes can reach the devices. */
+  let listingDown = false;
 
   before(async () => {
     dir = await tempDir("aerie-e2e-dmf-");
     rabbit = await startRabbitMq({ dir: `${dir.path}/rabbitmq`, vhost: "hawkbit" });
     standin = await startHawkbitStandin({ dataDir: `${dir.path}/hawkbit`, ...HAWKBIT, schedulerIntervalMs: 200, dmfUrl: rabbit.url });
-    proxy = await startHawkbitProxy(standin.url);
+    proxy = await startHawkbitProxy(standin.url, {
+      refuse: (method, url) => (listingDown && method === "GET" && url.startsWith("/rest/v1/actions") ? { status: 503, reason: "action listing down (test)" } : undefined),
+    });
     test = await startTestStack({
       HAWKBIT_URL: proxy.url, HAWKBIT_USERNAME: HAWKBIT.username, HAWKBIT_PASSWORD: HAWKBIT.password, HAWKBIT_GATEWAY_TOKEN: HAWKBIT.gatewayToken,
       HAWKBIT_TENANT: HAWKBIT.tenant, HAWKBIT_DMF_URL: rabbit.url, AERIE_BRIDGE_SYNC_MS: "300",
@@ -81,5 +86,42 @@ describe("Aerie over hawkBit DMF (RabbitMQ)", function () {
     const ddi = proxy.requests.filter((r) => r.url.includes("/controller/v1/"));
     expect(ddi, "DDI requests through the proxy").to.deep.equal([]);
     expect(proxy.requests.length, "Management API requests").to.be.greaterThan(0);
+  });
+
+  it("announces what hawkBit pushes without waiting for the Management listing, and links it to its campaign later", async () => {
+    const { api, stack } = test;
+    const image = randomBytes(4096);
+    const artifact = await api.uploadArtifact("dmf-3.swu", image, image.length);
+    await api.signArtifact(artifact.id);
+    const release = await api.createRelease({ name: "dmf-os", version: "3.0.0", artifacts: [artifact.id] });
+    const refusedBefore = proxy.refused.length;
+    listingDown = true;
+    let campaignId: string;
+    try {
+      const campaign = await api.createCampaign({ name: "dmf-push", releaseId: release.id, targetFilter: "controllerId==dmf-*", groups: 1, start: true });
+      campaignId = campaign.id;
+      await waitFor("every device's notice of 3.0.0 with the listing down", async () =>
+        devices.every((d) => d.notices.some((n) => n.release.version === "3.0.0")) || undefined, 60_000);
+      const listingsRefused = proxy.refused.slice(refusedBefore).filter((r) => r.url.startsWith("/rest/v1/actions"));
+      expect(listingsRefused.length, "action listings refused while the notices went out").to.be.greaterThan(0);
+    } finally {
+      listingDown = false;
+    }
+    const finished = await waitFor("the campaign to finish", async () => {
+      const c = await api.campaign(campaignId);
+      return c.status === "finished" ? c : undefined;
+    }, 60_000);
+    expect(finished.status).to.equal("finished");
+    const pool = new pg.Pool({ connectionString: stack.databaseUrl, max: 1 });
+    try {
+      const linked = await waitFor("the pushed actions linked to their campaign", async () => {
+        const { rows } = await pool.query<{ n: string }>("SELECT count(*) AS n FROM device_actions WHERE campaign_id = $1", [campaignId]);
+        return Number(rows[0]!.n) === devices.length ? Number(rows[0]!.n) : undefined;
+      }, 30_000);
+      expect(linked).to.equal(devices.length);
+    } finally {
+      await pool.end();
+    }
+    expect(proxy.requests.filter((r) => r.url.includes("/controller/v1/")), "DDI requests").to.deep.equal([]);
   });
 });
