@@ -24,6 +24,7 @@ import { RequestsExtension } from "./extensions/requests.js";
 import { RetentionExtension } from "./extensions/retention.js";
 import { TelemetryExtension } from "./extensions/telemetry.js";
 import { LastSeenExtension } from "./extensions/last-seen.js";
+import { HomeAssistantExtension, type HomeAssistantOptions } from "./extensions/homeassistant.js";
 import { limitedChannel } from "../hawkbit/limited-channel.js";
 import { LeaderElection } from "./leader.js";
 import { NoticeBuilder } from "./notices.js";
@@ -33,7 +34,7 @@ import { logger } from "../core/log.js";
 
 export type BridgeDependencies = Omit<BridgeContext, "mqtt" | "bus" | "topics" | "deadLetters" | "log" | "notices" | "publish" | keyof BridgeSettings> & Partial<BridgeSettings>;
 
-export const EXTENSION_NAMES = ["registration", "telemetry", "feedback", "feedback-relay", "consent", "health", "notices", "requests", "fleet-gauges", "action-sync", "heartbeat", "retention", "last-seen"] as const;
+export const EXTENSION_NAMES = ["registration", "telemetry", "feedback", "feedback-relay", "consent", "health", "notices", "requests", "fleet-gauges", "action-sync", "heartbeat", "retention", "last-seen", "homeassistant"] as const;
 export type ExtensionName = (typeof EXTENSION_NAMES)[number];
 
 /**
@@ -108,6 +109,8 @@ export interface BridgeOptions {
    * up, or load the auth files Aerie just wrote, after Aerie does. stop() ends the wait.
    */
   waitForBroker?: boolean;
+  /** Home Assistant MQTT discovery (AERIE_HOMEASSISTANT); unset: off, nothing is published for it. */
+  homeAssistant?: HomeAssistantOptions;
 }
 
 /** Aerie's configuration defaults, for a bridge embedded without a configuration (tests, benchmarks). */
@@ -245,6 +248,7 @@ export class FleetBridge {
       new RegistrationExtension(ctx), new TelemetryExtension(ctx), new FeedbackExtension(ctx), new FeedbackRelayExtension(ctx), new ConsentExtension(ctx), new HealthExtension(ctx),
       new NoticesExtension(ctx), new RequestsExtension(ctx), new FleetGaugesExtension(ctx),
       new ActionSyncExtension(ctx), new HeartbeatExtension(ctx), new RetentionExtension(ctx), new LastSeenExtension(ctx),
+      ...(this.options.homeAssistant ? [new HomeAssistantExtension(ctx, this.options.homeAssistant)] : []),
     ].filter((e) => wanted.has(e.name));
     this.extensions = all.filter((e) => !e.leaderOnly);
     this.leaderExtensions = all.filter((e) => e.leaderOnly);

@@ -159,6 +159,8 @@ export const SETTINGS = {
   maxArtifactBytes: define("AERIE_MAX_ARTIFACT_BYTES", 4294967296, "bytes", "Largest artifact upload; larger is refused with 413.", positiveInt),
   rateLimitAuthFailures: define("AERIE_RATE_LIMIT_AUTH_FAILURES", 30, "requests per minute", "Failed authentications per client address per minute before 429.", positiveInt),
   rateLimitMutations: define("AERIE_RATE_LIMIT_MUTATIONS", 600, "requests per minute", "Changing requests (POST, PUT, PATCH, DELETE) per principal per minute before 429.", positiveInt),
+  homeAssistant: define("AERIE_HOMEASSISTANT", false, "true|false", "Home Assistant MQTT discovery: every device appears as an update entity (installed version, the version its campaign installs, progress) on AERIE_HOMEASSISTANT_PREFIX/update/…/config, removed when the device leaves the registry. Logged at start when on.", flag),
+  homeAssistantPrefix: define("AERIE_HOMEASSISTANT_PREFIX", "homeassistant", "topic prefix", "Home Assistant's MQTT discovery prefix.", text),
   telemetryRetentionDays: define("AERIE_TELEMETRY_RETENTION_DAYS", 30, "days", "Telemetry and dead letters older than this are deleted (0: kept forever).", nonNegativeInt),
 } as const;
 

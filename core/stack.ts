@@ -186,6 +186,7 @@ export async function startAerie(config: AerieConfig, options: StartOptions = {}
         shareGroup: config.bridgeShareGroup, maxInFlight: config.bridgeMaxInFlight, payloadLimits: config.mqttPayloadLimits,
         // Started by hand or by compose, mosquitto may need Aerie's files before it accepts the bridge.
         waitForBroker: Boolean(config.mosquittoAuthDir),
+        homeAssistant: config.homeAssistant ? { prefix: config.homeAssistantPrefix } : undefined,
       },
     );
     const readiness = {
