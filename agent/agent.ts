@@ -547,6 +547,10 @@ export class Agent {
     const booted = status.booted;
     const running = booted?.version ?? "unknown";
     const back = booted?.name === action.fromSlot;
+    // The last health report described the failed slot; this one says what really runs now (the old
+    // slot, or whatever the bootloader chose), so Aerie's registry never shows the rejected version.
+    // Still `healthy: false`: the report is about the update, as after a bootloader fallback.
+    this.health({ actionId: action.actionId, bootedSlot: booted?.name ?? "unknown", runningVersion: running, healthy: false, checks: { bootedUpdatedSlot: false } });
     this.feedback(action.actionId, "failure", {
       details: [
         ...(action.rollbackReport?.details ?? ["health check failed"]),

@@ -6,7 +6,7 @@ import type { Database } from "../../core/db/prisma.js";
 export interface GateVerdict {
   /** Devices healthy for at least the soak time. */
   healthy: number;
-  /** Devices whose latest report for their action is unhealthy. */
+  /** Devices whose latest report for their action is unhealthy, or whose update failed after an unhealthy report (rolled back). */
   unhealthy: string[];
   /** Devices still updating, or healthy for less than the soak time. */
   waiting: number;
@@ -37,11 +37,8 @@ export async function evaluateHealthGate(
       verdict.waiting++;
       continue;
     }
-    if (action.status === "failure" || action.status === "rejected") {
-      verdict.failed++;
-      continue;
-    }
-    if (action.status !== "success") {
+    const settled = action.status === "failure" || action.status === "rejected" || action.status === "success";
+    if (!settled) {
       verdict.waiting++;
       continue;
     }
@@ -49,6 +46,14 @@ export async function evaluateHealthGate(
       where: { action: "device.health", subject: `device:${device.id}`, details: { path: ["actionId"], equals: action.hawkbitActionId } },
       orderBy: { at: "asc" },
     });
+    if (action.status !== "success") {
+      // A device that booted the update, found it unhealthy and rolled back reports failure (often
+      // before the gate looks, and its last report then describes the old slot it went back to): it is
+      // an unhealthy device the gate names, not just a failed install left to the error threshold.
+      if (reports.some((r) => (r.details as HealthDetails).healthy === false)) verdict.unhealthy.push(controllerId);
+      else verdict.failed++;
+      continue;
+    }
     const last = reports[reports.length - 1];
     if (!last) {
       verdict.waiting++;

@@ -427,18 +427,26 @@ export class RolloutEngine {
       return true;
     }
     let changed = false;
-    if (percent(succeeded) >= threshold(group.successCondition.expression, 100)) {
-      // PAUSE holds the rollout before the next group; after the last group there is nothing to hold.
+    // The open dynamic group is never complete: its targets are still to come.
+    const complete = !open && allClosed;
+    // hawkBit runs the success action when the success condition is reached OR the group is complete
+    // (JpaRolloutExecutor.executeRunningGroups → checkSuccessCondition: `groupCompleted || eval(...)`):
+    // a group that ended with failures below the error threshold still PAUSEs before the next group,
+    // so whoever gates the rollout (Aerie's health gate) decides whether the next group starts.
+    if (complete || percent(succeeded) >= threshold(group.successCondition.expression, 100)) {
+      // PAUSE holds the rollout before the next group; after the last group there is nothing to hold
+      // (PauseRolloutGroupSuccessAction.exec pauses only with scheduled child groups).
       const hasNext = this.store.groupsOf(rollout).some((g) => g.status === "scheduled");
       if (group.successAction.action === "PAUSE" && !group.successActionFired && hasNext) {
         group.successActionFired = true;
+        // executeRunningGroups marks a complete group FINISHED in the same pass.
+        if (complete) transitionGroup(this.store, group, "finished");
         transitionRollout(this.store, rollout, "paused", SCHEDULER_USER);
         return true;
       }
       changed = this.startNextGroup(rollout, group);
     }
-    // The open dynamic group is never complete: its targets are still to come.
-    if (!open && allClosed) {
+    if (complete) {
       transitionGroup(this.store, group, "finished");
       changed = true;
     }

@@ -164,6 +164,8 @@ describe("aerie-agent with RAUC (real rauc service on a private D-Bus, custom bo
     agent = await startAgent(device.configPath);
     const failure = await cloud.waitForFeedback(204, "failure");
     expect((failure.body.details as string[]).join("\n")).to.include("watchdog timeout").and.match(/rolled back: running \d\.0\.0 in slot rootfs\.\d/);
+    const running = await cloud.waitFor((m) => m.leaf === "health" && m.body.actionId === 204 && m.body.runningVersion !== "4.0.0");
+    expect(running.body).to.deep.include({ bootedSlot: from === "A" ? "rootfs.0" : "rootfs.1", healthy: false });
     await rm(device.path("unhealthy"));
     await cloud.publish("rauc-1", "deployment", null);
   });

@@ -138,6 +138,9 @@ describe("aerie-agent with SWUpdate (real swupdate, file-backed A/B slots)", fun
     const failure = await cloud.waitForFeedback(103, "failure");
     const details = (failure.body.details as string[]).join("\n");
     expect(details).to.include("health check app failed").and.include("segfault at 0000").and.include("rolled back: running 2.0.0 in slot rootfs.1");
+    // A last health report says what really runs again (Aerie's registry follows it), still unhealthy for this action.
+    const running = await cloud.waitFor((m) => m.leaf === "health" && m.body.actionId === 103 && m.body.bootedSlot === "rootfs.1");
+    expect(running.body).to.deep.include({ runningVersion: "2.0.0", healthy: false });
     await cloud.publish("swu-1", "deployment", null);
     await rm(device.path("unhealthy"));
   });

@@ -80,7 +80,7 @@ describe("aerie-agent end to end: campaigns over SWUpdate and RAUC agents", func
     });
   }
 
-  const view = (id: string) => test.api.request<{ status: string; statusReason: string | null; devices: { controllerId: string; status: string; detail: string | null }[] }>("GET", `/api/v1/campaigns/${id}`);
+  const view = (id: string) => test.api.request<{ status: string; pausedBy: string | null; statusReason: string | null; devices: { controllerId: string; status: string; detail: string | null }[] }>("GET", `/api/v1/campaigns/${id}`);
 
   async function slotVersions(device: Device): Promise<string[]> {
     return [await device.slotVersion("A"), await device.slotVersion("B")].map((v) => v ?? "-");
@@ -151,15 +151,20 @@ describe("aerie-agent end to end: campaigns over SWUpdate and RAUC agents", func
     // Every device would fail health: whichever devices the first group holds roll back, and the
     // gate must keep the second group from ever being told.
     for (const device of devices.values()) await writeFile(device.path("unhealthy"), "app.service: failed with result 'core-dump'\n");
-    const id = (await campaign("agents-3.0.0", await release("3.0.0"))).id;
-    const held = await waitFor("the campaign to hold", async () => {
+    // errorThreshold 100: hawkBit's error condition (errors > 100 %) can never pause it; only Aerie's gate can.
+    const id = (await campaign("agents-3.0.0", await release("3.0.0"), { errorThreshold: 100 })).id;
+    const held = await waitFor("the health gate to hold the campaign", async () => {
       const current = await view(id);
-      return current.status === "paused" && current.statusReason && current.devices.length > 0 && current.devices.every((d) => d.status === "failure") ? current : undefined;
+      return current.status === "paused" && current.pausedBy === "health-gate" && current.devices.length > 0 && current.devices.every((d) => d.status === "failure") ? current : undefined;
     }, 300_000).catch(async (error: Error) => {
       throw new Error(`${error.message}: ${JSON.stringify(await view(id))}`);
     });
     const first = held.devices.map((d) => d.controllerId);
     expect(first.length).to.be.within(1, 2);
+    // The gate names the devices that booted the update and found it unhealthy.
+    expect(held.statusReason).to.match(/^health gate: /);
+    for (const controllerId of first) expect(held.statusReason).to.include(controllerId);
+    expect(held.statusReason).to.include("reported unhealthy");
     for (const controllerId of first) {
       const device = devices.get(controllerId)!;
       // It went back to its old slot and said why.
@@ -169,7 +174,15 @@ describe("aerie-agent end to end: campaigns over SWUpdate and RAUC agents", func
         expect(await device.primary()).to.equal("B");
         expect(await device.backendCalls()).to.include("set-state A bad");
       }
+      expect(await slotVersions(device), controllerId).to.deep.equal(["3.0.0", "2.0.0"]);
     }
+    // Aerie's registry shows what really runs after the rollback, not the rejected 3.0.0.
+    await waitFor("registry shows the rolled-back version", async () => {
+      const fleet = await test.api.request<{ devices: { controllerId: string; runningVersion: string | null }[] }>("GET", "/api/v1/devices?limit=50");
+      return fleet.devices.filter((d) => first.includes(d.controllerId)).every((d) => d.runningVersion === "2.0.0") ? true : undefined;
+    }, 30_000);
+    // Still held: the gate does not let the next group start on its own.
+    expect(await view(id)).to.deep.include({ status: "paused", pausedBy: "health-gate" });
     // The second group was never told: slots unchanged, well past the soak time.
     await new Promise((r) => setTimeout(r, 5000));
     for (const [controllerId, device] of devices) {

@@ -99,6 +99,27 @@ describe("hawkBit stand-in: rollout lifecycle", () => {
     await ready(rollout.id, "finished");
   });
 
+  it("also pauses after a group that ended in failures below the error threshold (the success action runs on a complete group)", async () => {
+    // hawkBit: JpaRolloutExecutor.checkSuccessCondition runs the success action on `groupCompleted || condition`.
+    const rollout = await newRollout("lc-pause-failed", {
+      groups: [{ name: "first", targetPercentage: 25 }, { name: "rest", targetPercentage: 100 }],
+      successAction: { action: "PAUSE", expression: "" },
+      errorCondition: { condition: "THRESHOLD", expression: "100" },
+    });
+    await ready(rollout.id);
+    await mgmt.startRollout(rollout.id);
+    const groups = (await mgmt.listRolloutGroups(rollout.id)).content;
+    const [first] = (await mgmt.listRolloutGroupTargets(rollout.id, groups[0]!.id)).content.map((t) => t.controllerId);
+    await fail(first!);
+    await ready(rollout.id, "paused");
+    expect((await mgmt.getRolloutGroup(rollout.id, groups[0]!.id)).status).to.equal("finished");
+    expect((await mgmt.getRolloutGroup(rollout.id, groups[1]!.id)).status).to.equal("scheduled");
+    await mgmt.resumeRollout(rollout.id);
+    await eventually(() => mgmt.getRolloutGroup(rollout.id, groups[1]!.id), (g) => g.status === "running");
+    for (const id of DEVICES.filter((d) => d !== first)) await succeed(id);
+    await ready(rollout.id, "finished");
+  });
+
   it("triggers the next group on demand, retries the failed targets and deletes a started rollout", async () => {
     const rollout = await newRollout("lc-trigger", {
       groups: [{ name: "a", targetPercentage: 50 }, { name: "b", targetPercentage: 100 }],
