@@ -106,6 +106,11 @@ export interface HawkbitDeviceChannel {
    */
   onAction?(listener: (action: PushedAction) => void): () => void;
   /**
+   * With onAction: changes whenever pushes may have been missed (each new connection). While it stays the same,
+   * every action hawkBit created for a registered device has been pushed.
+   */
+  readonly pushEpoch?: number;
+  /**
    * Registers many devices with their attributes at once, where the transport can (DMF: THING_CREATED with the
    * attributes). Without it, the caller creates targets in bulk through the Management API.
    */

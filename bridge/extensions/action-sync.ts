@@ -16,7 +16,9 @@
 // A channel that pushes actions (DMF) does not wait for the listing: each pushed action is announced as it
 // arrives (batched per few milliseconds), and the next pass only links it to its campaign (DMF does not name
 // the rollout) and heals what a push missed. Pushes and pages are handled one at a time, so an action is
-// announced once whichever saw it first.
+// announced once whichever saw it first. With nothing open, no wake-up pending and the channel's connection
+// unbroken since the last pass (nothing can have been missed), the idle pass is skipped: an idle fleet on DMF
+// costs hawkBit no request at all.
 import pg from "pg";
 import { PassLoop } from "../../core/pass-loop.js";
 import { HawkbitError } from "../../hawkbit/errors.js";
@@ -93,6 +95,7 @@ export class ActionSyncExtension implements Extension {
   private readonly known = new Map<number, Known>();
   private readonly loop = new PassLoop(
     async () => {
+      if (this.nothingToAsk()) return this.nextDelay();
       if ((await this.sync()) > 0) {
         this.lastActivity = Date.now();
         this.burstUntil = 0;
@@ -118,6 +121,10 @@ export class ActionSyncExtension implements Extension {
   private pushed: PushedAction[] = [];
   private pushTimer: NodeJS.Timeout | undefined;
   private unsubscribePush: (() => void) | undefined;
+  /** The channel's push epoch when the last pass started (see nothingToAsk). */
+  private passEpoch: number | undefined;
+  /** A push batch failed: only a pass can announce it now. */
+  private pushFailed = false;
 
   constructor(private readonly ctx: BridgeContext) {}
 
@@ -198,7 +205,17 @@ export class ActionSyncExtension implements Extension {
     }
   }
 
+  /** Pushes tell everything a pass could find: nothing is open, nothing was missed, no start is awaited. */
+  private nothingToAsk(): boolean {
+    const epoch = this.ctx.channel?.pushEpoch;
+    return epoch !== undefined && epoch === this.passEpoch && !this.pushFailed && this.known.size === 0 && this.cursor !== undefined && Date.now() >= this.burstUntil;
+  }
+
   private async pass(): Promise<number> {
+    const epoch = this.ctx.channel?.pushEpoch;
+    // Until this pass succeeds, the next one is not skipped.
+    this.passEpoch = undefined;
+    this.pushFailed = false;
     const full = this.cursor === undefined || Date.now() - this.lastFullPass > FULL_PASS_EVERY_MS;
     const startedAt = Date.now();
     const seenOpen = new Set<number>();
@@ -236,6 +253,7 @@ export class ActionSyncExtension implements Extension {
     }
     // Never ahead of our own clock at the start: an action changed during the pass is seen next time.
     this.cursor = Math.min(cursor || startedAt, startedAt);
+    this.passEpoch = epoch;
     return seen;
   }
 
@@ -262,6 +280,7 @@ export class ActionSyncExtension implements Extension {
     this.lastActivity = Date.now();
     this.serially(() => this.handlePushed(batch)).catch((error) => {
       // The next listing announces what this batch could not.
+      this.pushFailed = true;
       this.ctx.metrics.bridgeErrors.inc({ stage: "sync" });
       this.ctx.log.warn({ err: (error as Error).message, actions: batch.length }, "could not announce pushed actions; the next pass will");
     });

@@ -85,6 +85,7 @@ export class DmfChannel extends EventEmitter implements HawkbitDeviceChannel {
   private stopped = false;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private failures = 0;
+  private connections = 0;
 
   constructor(private readonly options: DmfChannelOptions) {
     super();
@@ -110,6 +111,11 @@ export class DmfChannel extends EventEmitter implements HawkbitDeviceChannel {
     return this.channel !== undefined;
   }
 
+  /** Messages sent while no queue of ours was bound are lost: each connection starts a new epoch. */
+  get pushEpoch(): number {
+    return this.connections;
+  }
+
   private connect(): Promise<void> {
     this.ready = (async () => {
       const connection = await amqp.connect(this.options.url);
@@ -133,6 +139,7 @@ export class DmfChannel extends EventEmitter implements HawkbitDeviceChannel {
       this.connection = connection;
       this.channel = channel;
       this.failures = 0;
+      this.connections++;
       // Anything sent while this instance was away is asked for again on demand (see getDeployment).
       this.registered.clear();
       this.log.info({ exchange: this.replyExchange }, "DMF connected");

@@ -124,4 +124,15 @@ describe("Aerie over hawkBit DMF (RabbitMQ)", function () {
     }
     expect(proxy.requests.filter((r) => r.url.includes("/controller/v1/")), "DDI requests").to.deep.equal([]);
   });
+
+  it("stops listing hawkBit's actions once nothing is open: pushes tell it everything", async () => {
+    const listings = () => proxy.requests.filter((r) => r.method === "GET" && r.url.startsWith("/rest/v1/actions")).length;
+    // The sync interval is 300 ms here: a bridge that still listed would do so several times in any 3 s.
+    const quiet = await waitFor("3 s without an action listing", async () => {
+      const before = listings();
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      return listings() === before ? true : undefined;
+    }, 60_000);
+    expect(quiet).to.equal(true);
+  });
 });
