@@ -24,6 +24,14 @@ export interface HomeAssistantOptions {
   reconcileMs?: number;
 }
 
+/**
+ * Home Assistant's MQTT account: an operator (reads device availability and {base}/operators/#, where the states
+ * are) that may also read the discovery prefix and publish its birth message there, nothing else.
+ */
+export function homeAssistantAccount(username: string, password: string, prefix: string) {
+  return { operators: { [username]: password }, operatorGrants: { [username]: { read: [`${prefix}/#`], write: [`${prefix}/status`] } } };
+}
+
 const EVENTS_CHANNEL = "aerie_events";
 const PAGE = 500;
 const RECONNECT_MS = 1000;
