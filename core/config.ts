@@ -161,6 +161,8 @@ export const SETTINGS = {
   rateLimitMutations: define("AERIE_RATE_LIMIT_MUTATIONS", 600, "requests per minute", "Changing requests (POST, PUT, PATCH, DELETE) per principal per minute before 429.", positiveInt),
   homeAssistant: define("AERIE_HOMEASSISTANT", false, "true|false", "Home Assistant MQTT discovery: every device appears as an update entity (installed version, the version its campaign installs, progress) on AERIE_HOMEASSISTANT_PREFIX/update/…/config, removed when the device leaves the registry. Logged at start when on.", flag),
   homeAssistantPrefix: define("AERIE_HOMEASSISTANT_PREFIX", "homeassistant", "topic prefix", "Home Assistant's MQTT discovery prefix.", text),
+  homeAssistantMqttUsername: define("AERIE_HOMEASSISTANT_MQTT_USERNAME", "homeassistant", "text", "Login of Home Assistant's MQTT account, with AERIE_HOMEASSISTANT_MQTT_PASSWORD.", text),
+  homeAssistantMqttPassword: define("AERIE_HOMEASSISTANT_MQTT_PASSWORD", undefined, "text", "With AERIE_HOMEASSISTANT: a read-only MQTT account for Home Assistant on the embedded broker and in the generated mosquitto files (reads the discovery prefix, the operators subtree and device availability; publishes only its birth message PREFIX/status). Unset: no such account.", text),
   telemetryRetentionDays: define("AERIE_TELEMETRY_RETENTION_DAYS", 30, "days", "Telemetry and dead letters older than this are deleted (0: kept forever).", nonNegativeInt),
 } as const;
 
@@ -177,7 +179,7 @@ export class InvalidConfigError extends Error {
   }
 }
 
-const SECRET_SETTINGS = new Set(["AERIE_BOOTSTRAP_TOKEN", "S3_SECRET_ACCESS_KEY", "HAWKBIT_PASSWORD", "HAWKBIT_GATEWAY_TOKEN", "VAULT_TOKEN", "MQTT_PASSWORD", "DATABASE_URL"]);
+const SECRET_SETTINGS = new Set(["AERIE_BOOTSTRAP_TOKEN", "S3_SECRET_ACCESS_KEY", "HAWKBIT_PASSWORD", "HAWKBIT_GATEWAY_TOKEN", "VAULT_TOKEN", "MQTT_PASSWORD", "DATABASE_URL", "AERIE_HOMEASSISTANT_MQTT_PASSWORD"]);
 
 function readConfigFile(path: string): Record<string, string> {
   let parsed: unknown;

@@ -9,6 +9,7 @@ import { CampaignMonitor } from "../api/services/campaign-monitor.js";
 import { WebhookDispatcher } from "../api/webhooks/dispatcher.js";
 import { WebhookTargetPolicy } from "../api/webhooks/target-policy.js";
 import { bridgeClientIds, FleetBridge } from "../bridge/index.js";
+import { homeAssistantAccount } from "../bridge/extensions/homeassistant.js";
 import { disconnectDevice as aedesDisconnect } from "../bridge/auth/aedes-auth.js";
 import { embeddedBrokerAccess } from "../bridge/auth/embedded-access.js";
 import { MosquittoAuthSync } from "../bridge/auth/mosquitto-auth-sync.js";
@@ -116,13 +117,16 @@ export async function startAerie(config: AerieConfig, options: StartOptions = {}
     parts.add("artifact store", async () => store.destroy());
     await store.ensureBucket();
 
+    // Home Assistant's read-only login (AERIE_HOMEASSISTANT_MQTT_PASSWORD), on the embedded broker or in mosquitto's files.
+    const homeAssistantLogin = config.homeAssistant && config.homeAssistantMqttPassword
+      ? homeAssistantAccount(config.homeAssistantMqttUsername, config.homeAssistantMqttPassword, config.homeAssistantPrefix) : {};
     let mqttUrl = config.mqttUrl;
     let disconnectDevice: ((controllerId: string) => Promise<void>) | undefined;
     let mqttUsername: string | undefined = config.mqttUsername;
     let mqttPassword: string | undefined = config.mqttPassword;
     if (!mqttUrl) {
       // Device login is on unless AERIE_DEVICE_AUTH=off (warned about at every start).
-      const access = embeddedBrokerAccess({ mode: config.deviceAuth, pool, baseTopic: config.mqttBaseTopic, bridgeClientIds: bridgeClientIds(config.bridgeClientId), log });
+      const access = embeddedBrokerAccess({ mode: config.deviceAuth, pool, baseTopic: config.mqttBaseTopic, bridgeClientIds: bridgeClientIds(config.bridgeClientId), log, ...homeAssistantLogin });
       mqttUsername = access.username;
       mqttPassword = access.password;
       const broker = await startEmbeddedBroker({ host: config.host, port: config.mqttPort, auth: access.auth, maxPacketBytes: config.mqttMaxPacketBytes });
@@ -200,7 +204,7 @@ export async function startAerie(config: AerieConfig, options: StartOptions = {}
     };
     let rewriteMosquittoFiles: (() => Promise<void>) | undefined;
     if (config.mosquittoAuthDir) {
-      const authSync = new MosquittoAuthSync({ pool, dir: config.mosquittoAuthDir, baseTopic: config.mqttBaseTopic, services: bridgeAccounts(mqttUsername!, mqttPassword!), log });
+      const authSync = new MosquittoAuthSync({ pool, dir: config.mosquittoAuthDir, baseTopic: config.mqttBaseTopic, services: bridgeAccounts(mqttUsername!, mqttPassword!), log, ...homeAssistantLogin });
       await authSync.write();
       rewriteMosquittoFiles = authSync.credentialsChanged;
     }

@@ -8,6 +8,12 @@ import { DEVICE_MESSAGE_KINDS, DOWNSTREAM_LEAVES } from "../protocol/topics.js";
 
 export type Identity = { role: "device"; controllerId: string } | { role: "service"; name: string } | { role: "operator"; name: string };
 
+/**
+ * Topics outside Aerie's tree one operator account may also use, e.g. Home Assistant's: read its discovery prefix
+ * (`homeassistant/#`) and publish its birth message (`homeassistant/status`).
+ */
+export type OperatorGrants = Record<string, { read: readonly string[]; write: readonly string[] }>;
+
 function matches(filter: string[], topic: string[]): boolean {
   for (let i = 0; i < filter.length; i++) {
     if (filter[i] === "#") return true;
@@ -31,14 +37,14 @@ function covers(outer: string[], inner: string[]): boolean {
 export class TopicAcl {
   private readonly base: string[];
 
-  constructor(baseTopic: string) {
+  constructor(baseTopic: string, private readonly grants: OperatorGrants = {}) {
     this.base = baseTopic.split("/");
   }
 
   canPublish(identity: Identity, topic: string): boolean {
     if (identity.role === "service") return true;
     const levels = topic.split("/");
-    if (identity.role === "operator") return false;
+    if (identity.role === "operator") return (this.grants[identity.name]?.write ?? []).some((allowed) => matches(allowed.split("/"), levels));
     return DEVICE_MESSAGE_KINDS.some((kind) =>
       matches([...this.base, "devices", identity.controllerId, kind, ...(kind === "request" ? ["+"] : [])], levels));
   }
@@ -48,7 +54,8 @@ export class TopicAcl {
     const levels = filter.split("/");
     if (levels[0] === "$share") return false;
     if (identity.role === "operator") {
-      return [["operators", "#"], ["devices", "+", "availability"], ["devices", "+", "telemetry"]].some((allowed) => covers([...this.base, ...allowed], levels));
+      return [["operators", "#"], ["devices", "+", "availability"], ["devices", "+", "telemetry"]].some((allowed) => covers([...this.base, ...allowed], levels))
+        || (this.grants[identity.name]?.read ?? []).some((allowed) => covers(allowed.split("/"), levels));
     }
     const own = [...this.base, "devices", identity.controllerId];
     return [...DOWNSTREAM_LEAVES.map((leaf) => [...own, leaf]), [...own, "response", "+"]].some((allowed) => covers(allowed, levels));

@@ -12,7 +12,7 @@ import type pg from "pg";
 import type { BrokerAuth } from "../../infrastructure/embedded/mqtt-broker.js";
 import { logger } from "../../core/log.js";
 import { verifyDeviceToken } from "../provisioning.js";
-import { TopicAcl, type Identity } from "./acl.js";
+import { TopicAcl, type Identity, type OperatorGrants } from "./acl.js";
 
 const log = logger("mqtt-auth");
 
@@ -22,6 +22,8 @@ export interface AccountOptions {
   /** username → password of services (the bridge) and operators. */
   services: Record<string, string>;
   operators?: Record<string, string>;
+  /** Topics outside Aerie's tree an operator account may also use. */
+  operatorGrants?: OperatorGrants;
   /** Client ids only a service account may use: the bridge's connections (`<id>` and `<id>-presence`). */
   serviceClientIds?: readonly string[];
 }
@@ -44,7 +46,7 @@ async function clientIdRefusal(options: AccountOptions, identity: Identity, clie
 }
 
 export function aedesAuth(options: AccountOptions): BrokerAuth {
-  const acl = new TopicAcl(options.baseTopic);
+  const acl = new TopicAcl(options.baseTopic, options.operatorGrants);
   const denied = (what: string) => Object.assign(new Error(`not authorized: ${what}`), { returnCode: 5 });
   return {
     authenticate: (client, username, password, done) => {

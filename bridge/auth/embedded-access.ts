@@ -8,6 +8,7 @@ import type pg from "pg";
 import type { Logger } from "../../core/log.js";
 import type { BrokerAuth } from "../../infrastructure/embedded/mqtt-broker.js";
 import { aedesAuth } from "./aedes-auth.js";
+import type { OperatorGrants } from "./acl.js";
 
 export interface EmbeddedBrokerAccess {
   /** aedes hooks; undefined when device authentication is off. */
@@ -26,6 +27,9 @@ export function embeddedBrokerAccess(options: {
   /** Client ids of the bridge's connections, which no device or operator may take. */
   bridgeClientIds: readonly string[];
   log: Logger;
+  /** Read-only accounts (Home Assistant), with the topics outside Aerie's tree each may use. */
+  operators?: Record<string, string>;
+  operatorGrants?: OperatorGrants;
 }): EmbeddedBrokerAccess {
   if (options.mode === "off") {
     options.log.warn(
@@ -36,6 +40,9 @@ export function embeddedBrokerAccess(options: {
   }
   const username = EMBEDDED_BRIDGE_USERNAME;
   const password = randomBytes(24).toString("base64url");
-  const auth = aedesAuth({ pool: options.pool, baseTopic: options.baseTopic, services: { [username]: password }, serviceClientIds: options.bridgeClientIds });
+  const auth = aedesAuth({
+    pool: options.pool, baseTopic: options.baseTopic, services: { [username]: password }, serviceClientIds: options.bridgeClientIds,
+    operators: options.operators, operatorGrants: options.operatorGrants,
+  });
   return { auth, username, password };
 }

@@ -6,6 +6,7 @@ import { mkdir } from "node:fs/promises";
 import type pg from "pg";
 import type { Logger } from "pino";
 import { writeMosquittoAuthFiles } from "./mosquitto-files.js";
+import type { OperatorGrants } from "./acl.js";
 
 export interface MosquittoAuthSyncOptions {
   pool: pg.Pool;
@@ -13,6 +14,9 @@ export interface MosquittoAuthSyncOptions {
   baseTopic: string;
   /** Service accounts (the bridge) with full access. */
   services: Record<string, string>;
+  /** Read-only accounts (Home Assistant) and the topics outside Aerie's tree each may use. */
+  operators?: Record<string, string>;
+  operatorGrants?: OperatorGrants;
   log: Logger;
 }
 
@@ -32,9 +36,9 @@ export class MosquittoAuthSync {
       try {
         do {
           this.again = false;
-          const { pool, dir, baseTopic, services } = this.options;
+          const { pool, dir, baseTopic, services, operators, operatorGrants } = this.options;
           await mkdir(dir, { recursive: true });
-          await writeMosquittoAuthFiles({ pool, dir, baseTopic, services });
+          await writeMosquittoAuthFiles({ pool, dir, baseTopic, services, operators, operatorGrants });
         } while (this.again);
       } finally {
         this.writing = undefined;

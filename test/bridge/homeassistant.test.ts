@@ -10,7 +10,10 @@ import pg from "pg";
 import { waitFor } from "../../scripts/lib/aerie-client.js";
 import { SimulatedDevice } from "../../scripts/simulator/device.js";
 import { startTestStack, type TestStack } from "../helpers/stack.js";
+import { startAerie, type AerieStack } from "../../core/stack.js";
 import { discoveryTopicErrors, updateConfigErrors, updateStateErrors } from "./homeassistant-schema.js";
+import { mosquittoAcl } from "../../bridge/auth/mosquitto-files.js";
+import { homeAssistantAccount } from "../../bridge/extensions/homeassistant.js";
 
 const PREFIX = "ha-test";
 
@@ -168,6 +171,61 @@ describe("Home Assistant MQTT discovery", function () {
     });
   });
 
+  describe("Home Assistant's own MQTT login (AERIE_HOMEASSISTANT_MQTT_PASSWORD)", () => {
+    let test: TestStack;
+    let device: SimulatedDevice | undefined;
+    const password = randomBytes(12).toString("hex");
+
+    before(async () => {
+      // Device authentication on (the default): only provisioned devices, the bridge and this account get in.
+      test = await startTestStack({ AERIE_HOMEASSISTANT: "true", AERIE_HOMEASSISTANT_MQTT_PASSWORD: password });
+    });
+
+    after(async () => {
+      await device?.stop().catch(() => undefined);
+      await test?.stop();
+    });
+
+    it("reads the discovery prefix, the states and device availability, and nothing a device is sent", async () => {
+      expect(test.config.homeAssistantPrefix).to.equal("homeassistant");
+      device = new SimulatedDevice({ controllerId: "ha-auth-1", mqttUrl: test.stack.endpoints.mqtt, keyring: await test.keyring(), hardware: "board-a", version: "1.0.0", token: await test.deviceToken("ha-auth-1") });
+      await device.start();
+      const refused = await mqtt.connectAsync(test.stack.endpoints.mqtt, { username: "homeassistant", password: "wrong", reconnectPeriod: 0 }).then(() => "connected", (e: Error) => e.message);
+      expect(refused).to.not.equal("connected");
+      const ha = await mqtt.connectAsync(test.stack.endpoints.mqtt, { username: "homeassistant", password, clientId: "home-assistant-1", reconnectPeriod: 0 });
+      try {
+        const messages: { topic: string; payload: string }[] = [];
+        ha.on("message", (topic, payload) => messages.push({ topic, payload: payload.toString() }));
+        const granted = await ha.subscribeAsync(["homeassistant/#", "aerie/v1/operators/#", "aerie/v1/devices/+/availability"], { qos: 1 });
+        expect(granted.map((g) => g.qos)).to.deep.equal([1, 1, 1]);
+        // A device's download URLs (deployment) and everything else stay out of reach (SUBACK failure).
+        for (const filter of ["aerie/v1/devices/+/deployment", "#", "aerie/v1/devices/ha-auth-1/hello"]) {
+          const answer = await ha.subscribeAsync(filter, { qos: 1 }).then((g) => JSON.stringify(g), (e: Error) => e.message);
+          expect(answer, filter).to.contain("error");
+        }
+        const config = await waitFor("the config", async () => messages.find((m) => m.topic === "homeassistant/update/aerie_v1/ha-auth-1/config"), 30_000);
+        expect(updateConfigErrors(JSON.parse(config.payload))).to.deep.equal([]);
+        await waitFor("the state", async () => messages.find((m) => m.topic === "aerie/v1/operators/homeassistant/ha-auth-1"), 10_000);
+        await waitFor("the availability", async () => messages.find((m) => m.topic === "aerie/v1/devices/ha-auth-1/availability"), 10_000);
+        // Its birth message is allowed; the connection stays.
+        await ha.publishAsync("homeassistant/status", "online", { qos: 1 });
+        expect(ha.connected).to.equal(true);
+      } finally {
+        await ha.endAsync();
+      }
+    });
+
+    it("is written into the generated mosquitto ACL with the same grants", () => {
+      const login = homeAssistantAccount("homeassistant", "x", "homeassistant");
+      const acl = mosquittoAcl("aerie/v1", ["aerie-bridge"], Object.keys(login.operators), [], login.operatorGrants);
+      const block = acl.slice(acl.indexOf("user homeassistant"), acl.indexOf("\n\n", acl.indexOf("user homeassistant")));
+      expect(block.split("\n")).to.deep.equal([
+        "user homeassistant", "topic read aerie/v1/devices/+/availability", "topic read aerie/v1/devices/+/telemetry", "topic read aerie/v1/operators/#",
+        "topic read homeassistant/#", "topic write homeassistant/status",
+      ]);
+    });
+  });
+
   describe("off by default", () => {
     let test: TestStack;
     let device: SimulatedDevice | undefined;
@@ -190,6 +248,23 @@ describe("Home Assistant MQTT discovery", function () {
       await new Promise((resolve) => setTimeout(resolve, 1500));
       expect(watcher.messages).to.deep.equal([]);
       await watcher.client.endAsync();
+    });
+
+    it("once turned on, publishes the devices already registered at start", async () => {
+      await device!.stop();
+      device = undefined;
+      await test.stack.stop();
+      // The same data (PostgreSQL keeps quiet-1), a new embedded broker that holds nothing retained.
+      let again: AerieStack | undefined;
+      try {
+        again = await startAerie({ ...test.config, homeAssistant: true });
+        const watcher = await watch(again.endpoints.mqtt, ["homeassistant/#"]);
+        const config = await waitFor("quiet-1's config", async () => watcher.last("homeassistant/update/aerie_v1/quiet-1/config"), 30_000);
+        expect(updateConfigErrors(JSON.parse(config))).to.deep.equal([]);
+        await watcher.client.endAsync();
+      } finally {
+        await again?.stop();
+      }
     });
   });
 });

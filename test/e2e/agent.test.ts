@@ -3,6 +3,9 @@
 // signed .swu and RAUC bundles (one archive per hardware type), health-gated two-group campaigns.
 // A reboot is simulated like a board does it: the reboot command is recorded, the agent is killed,
 // the "bootloader" boots the slot the environment / RAUC backend selected, and the agent starts again.
+// Cases on one stack, in order: a campaign to 2.0.0 finishes; 3.0.0 fails health, rolls back and the health
+// gate (not hawkBit's error threshold) holds the campaign; download-only 4.0.0 then its activation; cancel
+// before install (canceled) and while installing (cancel-rejected, then success).
 import { randomBytes } from "node:crypto";
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -29,6 +32,8 @@ describe("aerie-agent end to end: campaigns over SWUpdate and RAUC agents", func
   const logOf = (id: string) => [...(history.get(id) ?? []), ...(agents.get(id)?.log ?? [])];
   let rebooter: NodeJS.Timeout | undefined;
   let rebooting = false;
+  /** Boards whose reboot is held (the agent sits in `rebooting`, its install done) until released. */
+  const heldReboots = new Set<string>();
 
   async function send(method: string, path: string, body: string): Promise<string> {
     const response = await fetch(`${test.stack.endpoints.api}${path}`, { method, body: method === "GET" ? undefined : body, headers: { "content-type": "application/x-pem-file", ...test.api.authorization } });
@@ -44,6 +49,7 @@ describe("aerie-agent end to end: campaigns over SWUpdate and RAUC agents", func
       rebooting = true;
       try {
         for (const [id, device] of devices) {
+          if (heldReboots.has(id)) continue;
           const count = await device.reboots();
           if (count <= (seenReboots.get(id) ?? 0)) continue;
           seenReboots.set(id, count);
@@ -56,6 +62,25 @@ describe("aerie-agent end to end: campaigns over SWUpdate and RAUC agents", func
         rebooting = false;
       }
     }, 250);
+  }
+
+  /** Restarts an agent (not a reboot: same slot, same boot) with part of its configuration replaced. */
+  async function reconfigure(id: string, patch: Record<string, unknown>): Promise<void> {
+    const device = devices.get(id)!;
+    await agents.get(id)?.kill();
+    history.set(id, [...(history.get(id) ?? []), ...(agents.get(id)?.log ?? [])]);
+    const config = JSON.parse(await readFile(device.configPath, "utf8")) as Record<string, unknown>;
+    await writeFile(device.configPath, JSON.stringify({ ...config, ...patch }));
+    agents.set(id, await startAgent(device.configPath));
+  }
+
+  /** A device-side maintenance window that opens in two hours (local time, as the agent reads it). */
+  function closedWindow(): { from: string; to: string } {
+    const hhmm = (hours: number) => {
+      const at = new Date(Date.now() + hours * 3_600_000);
+      return `${String(at.getHours()).padStart(2, "0")}:${String(at.getMinutes()).padStart(2, "0")}`;
+    };
+    return { from: hhmm(2), to: hhmm(3) };
   }
 
   async function release(version: string): Promise<string> {
@@ -81,6 +106,11 @@ describe("aerie-agent end to end: campaigns over SWUpdate and RAUC agents", func
   }
 
   const view = (id: string) => test.api.request<{ status: string; pausedBy: string | null; statusReason: string | null; devices: { controllerId: string; status: string; detail: string | null }[] }>("GET", `/api/v1/campaigns/${id}`);
+  const runningVersions = async () => {
+    const fleet = await test.api.request<{ devices: { controllerId: string; runningVersion: string | null }[] }>("GET", "/api/v1/devices?limit=50");
+    return new Map(fleet.devices.map((d) => [d.controllerId, d.runningVersion]));
+  };
+  const statusOf = async (id: string, controllerId: string) => (await view(id)).devices.find((d) => d.controllerId === controllerId)?.status;
 
   async function slotVersions(device: Device): Promise<string[]> {
     return [await device.slotVersion("A"), await device.slotVersion("B")].map((v) => v ?? "-");
@@ -207,9 +237,50 @@ describe("aerie-agent end to end: campaigns over SWUpdate and RAUC agents", func
     await waitFor("activation finished", async () => ((await view(activation)).status === "finished" ? true : undefined), 180_000).catch(async (error: Error) => {
       throw new Error(`${error.message}: ${JSON.stringify(await view(activation))}\n${[...agents].map(([name, a]) => `${name}:\n${a.log.filter((l) => !l.includes("debug")).slice(-6).join("\n")}`).join("\n")}`);
     });
+    // Installed, booted, healthy and committed: success for every device, and the registry shows 4.0.0 running.
+    expect((await view(activation)).devices.map((d) => d.status)).to.deep.equal(["success", "success", "success"]);
+    const running = await runningVersions();
     for (const [controllerId, device] of devices) {
       expect(await slotVersions(device), controllerId).to.include("4.0.0");
+      expect(running.get(controllerId), controllerId).to.equal("4.0.0");
       expect(logOf(controllerId).some((l) => l.includes("artifact already downloaded")), controllerId).to.equal(true);
     }
+  });
+  it("cancels through Aerie: an agent that has not installed stops and says canceled; one already installing says cancel-rejected and completes", async () => {
+    const waiting = "e2e-swu-1";
+    const installing = "e2e-rauc-1";
+    // e2e-swu-1's own maintenance window is closed: it downloads, verifies and waits before installing.
+    await reconfigure(waiting, { maintenanceWindows: [closedWindow()] });
+    // e2e-rauc-1's board does not come back from its reboot until released: install done, agent in `rebooting`.
+    heldReboots.add(installing);
+    const rebootsBefore = await devices.get(installing)!.reboots();
+    const backendBefore = (await (devices.get(installing) as RaucDevice).backendCalls()).length;
+    const id = (await campaign("agents-5.0.0-cancel", await release("5.0.0"), { targetFilter: `controllerId==${waiting},controllerId==${installing}`, groups: 1, healthGate: undefined })).id;
+    await agents.get(waiting)!.waitForLog(/waiting for the device's maintenance window/, 120_000);
+    await waitFor(`${installing} installed and rebooting`, async () => ((await devices.get(installing)!.reboots()) > rebootsBefore ? true : undefined), 120_000);
+
+    // Before install: cancel one device's update through Aerie; the agent stops and acknowledges.
+    const answer = await test.api.request<{ status: string }>("POST", `/api/v1/campaigns/${id}/devices/${waiting}/cancel`, {});
+    expect(answer.status).to.equal("canceling");
+    await agents.get(waiting)!.waitForLog(/"status":"canceled".*stopped while downloaded/, 60_000);
+    await waitFor(`${waiting} counted canceled`, async () => ((await statusOf(id, waiting)) === "canceled" ? true : undefined), 60_000);
+    expect(await slotVersions(devices.get(waiting)!)).not.to.include("5.0.0");
+
+    // Installing: stopping the campaign cancels its open action; the agent refuses, too late.
+    await test.api.request("POST", `/api/v1/campaigns/${id}/stop`, {});
+    await agents.get(installing)!.waitForLog(/"status":"cancel-rejected".*already rebooting/, 60_000);
+    // It goes on: boots the new slot, checks health, commits and reports success.
+    heldReboots.delete(installing);
+    await waitFor(`${installing} committed 5.0.0`, async () => ((await runningVersions()).get(installing) === "5.0.0" && logOf(installing).some((l) => l.includes("\"status\":\"success\"") && l.includes("5.0.0")) ? true : undefined), 120_000);
+    await waitFor(`${installing} counted success`, async () => ((await statusOf(id, installing)) === "success" ? true : undefined), 60_000).catch(async (error: Error) => {
+      throw new Error(`${error.message}: ${JSON.stringify(await view(id))}`);
+    });
+    expect((await view(id)).status).to.equal("stopped");
+    const rauc = devices.get(installing) as RaucDevice;
+    const slot = await rauc.primary();
+    expect(await rauc.slotVersion(slot as "A" | "B")).to.equal("5.0.0");
+    expect((await rauc.backendCalls()).slice(backendBefore)).to.include(`set-state ${slot} good`);
+    expect((await runningVersions()).get(waiting)).not.to.equal("5.0.0");
+    await reconfigure(waiting, { maintenanceWindows: [] });
   });
 });
