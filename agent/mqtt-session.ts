@@ -123,7 +123,9 @@ export class MqttSession extends EventEmitter<SessionEvents> {
   report(kind: OutboxKind, body: Record<string, unknown>): string {
     const messageId = randomUUID();
     this.store.update((s) => {
-      s.outbox.push({ kind, body: { messageId, ...body } });
+      // Health reports are not ordered by the bridge (protocol README: seq is for feedback and consent).
+      const seq = kind === "health" ? undefined : (s.reportSeq = (s.reportSeq ?? 0) + 1);
+      s.outbox.push({ kind, body: { messageId, ...body, ...(seq === undefined ? {} : { seq }) } });
     });
     this.flush();
     return messageId;

@@ -62,6 +62,11 @@ export interface AgentState {
   version: 1;
   action?: ActionState;
   outbox: OutboxEntry[];
+  /**
+   * The last `seq` given to a feedback or consent report (protocol v1): saved with the report it numbers, so a
+   * restart never reuses one and the bridge can order this device's reports across its instances.
+   */
+  reportSeq?: number;
   /** Actions finished (any outcome), newest last: a retained notice delivered again is not acted on. */
   finished: number[];
   /** Release version written by the agent per slot (a slot's version when the tool cannot tell). */

@@ -192,6 +192,9 @@ export class ActionSyncExtension implements Extension {
     // interval for a while, so that a pass that came too early does not cost a whole interval.
     this.lastActivity = Date.now();
     this.burstUntil = Date.now() + WAKE_BURST_MS;
+    // A channel that pushes will bring what a start creates: the listing waits for a pause in the pushes
+    // instead of competing with them (see deferForPushes).
+    if (this.ctx.channel?.pushEpoch !== undefined) this.lastPushAt = Date.now();
     this.loop.wake();
   }
 

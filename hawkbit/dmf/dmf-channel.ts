@@ -233,6 +233,8 @@ export class DmfChannel extends EventEmitter implements HawkbitDeviceChannel {
   private offer(controllerId: string, topic: PendingAction["topic"], request: DmfDownloadAndUpdateRequest): void {
     const state = this.state(controllerId);
     const pending = { actionId: Number(request.actionId), topic, modules: request.softwareModules ?? [] };
+    // The notice needs each module's name and sha256s: asked for now (once, cached), while the rest arrives.
+    for (const module of pending.modules) this.module(module.moduleId).name.catch(() => undefined);
     if (topic === "CONFIRM") state.confirm = pending;
     else {
       state.open = pending;

@@ -156,7 +156,11 @@ export async function startStandinDmf(store: Store, log: Logger, commit: () => P
   let dispatching = Promise.resolve();
   const dispatchNow = async () => {
     const present = new Set<string>();
+    let sentInTurn = 0;
     for (const target of store.state.targets) {
+      // hawkBit sends from its own threads while it serves REST; a rollout start of 10,000 must not hold the
+      // stand-in's REST API (Aerie reads the module's artifacts meanwhile) until the last message is out.
+      if (++sentInTurn % 500 === 0) await new Promise((resolve) => setImmediate(resolve));
       if (!target.address?.startsWith("amqp://")) continue;
       present.add(target.controllerId);
       amqpTargets.set(target.controllerId, target.address);

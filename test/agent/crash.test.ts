@@ -120,6 +120,12 @@ describe("aerie-agent killed with SIGKILL (power cut) and started again", functi
     expect(reports(302).filter((s) => s !== "downloading")).to.deep.equal(["downloaded", "installing", "installing", "rebooting", "success"]);
     expect(await device.reboots()).to.equal(1);
     expect(await device.env()).to.deep.include({ boot_slot: "B", ustate: "0", upgrade_available: "0" });
+    // Every report numbered (protocol `seq`), one more each, across the kill and the power cycle: the
+    // bridge orders a device's reports by it when several instances store them.
+    const seen = new Set<string>();
+    const seqs = cloud.feedback(302).filter((f) => !seen.has(f.messageId) && seen.add(f.messageId)).map((f) => (f as { seq?: number }).seq);
+    expect(seqs.every((n) => Number.isInteger(n)), `seq on every report: ${seqs.join(", ")}`).to.equal(true);
+    expect(seqs.every((n, i) => i === 0 || n! === seqs[i - 1]! + 1), `seq one more each: ${seqs.join(", ")}`).to.equal(true);
   });
 });
 
