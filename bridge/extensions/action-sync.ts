@@ -308,7 +308,10 @@ export class ActionSyncExtension implements Extension {
     this.pushed = [];
     if (batch.length === 0) return;
     this.lastActivity = Date.now();
-    this.serially(() => this.handlePushed(batch)).catch((error) => {
+    // Quiet is counted from the end of announcing, not from the last arrival: publishing is the longer part.
+    this.serially(() => this.handlePushed(batch)).then(() => {
+      this.lastPushAt = Date.now();
+    }, (error) => {
       // The next listing announces what this batch could not.
       this.pushFailed = true;
       this.ctx.metrics.bridgeErrors.inc({ stage: "sync" });
