@@ -72,6 +72,12 @@ const CURSOR_OVERLAP_MS = 5_000;
 /** Pushed actions are gathered this long (or up to PUSH_BATCH) and registered in one statement. */
 const PUSH_GATHER_MS = 5;
 const PUSH_BATCH = 500;
+/**
+ * While hawkBit pushes a burst (a rollout start over DMF), a listing would only compete with announcing it: passes
+ * wait until pushes pause this long, but never more than PUSH_DEFER_MAX_MS in a row (closures need listings).
+ */
+const PUSH_QUIET_MS = 300;
+const PUSH_DEFER_MAX_MS = 5_000;
 
 const REGISTER_ACTIONS = `
 WITH a AS (SELECT * FROM unnest($1::int[], $2::text[], $3::int[], $4::text[]) AS a(action_id, controller_id, rollout, status)),
@@ -96,6 +102,8 @@ export class ActionSyncExtension implements Extension {
   private readonly loop = new PassLoop(
     async () => {
       if (this.nothingToAsk()) return this.nextDelay();
+      const deferral = this.deferForPushes();
+      if (deferral > 0) return deferral;
       if ((await this.sync()) > 0) {
         this.lastActivity = Date.now();
         this.burstUntil = 0;
@@ -125,6 +133,8 @@ export class ActionSyncExtension implements Extension {
   private passEpoch: number | undefined;
   /** A push batch failed: only a pass can announce it now. */
   private pushFailed = false;
+  private lastPushAt = 0;
+  private deferringSince: number | undefined;
 
   constructor(private readonly ctx: BridgeContext) {}
 
@@ -205,6 +215,22 @@ export class ActionSyncExtension implements Extension {
     }
   }
 
+  /** How long to put the pass off while pushes are arriving (0: run it now). */
+  private deferForPushes(): number {
+    const now = Date.now();
+    const quietIn = this.lastPushAt + PUSH_QUIET_MS - now;
+    if (quietIn <= 0) {
+      this.deferringSince = undefined;
+      return 0;
+    }
+    this.deferringSince ??= now;
+    if (now - this.deferringSince >= PUSH_DEFER_MAX_MS) {
+      this.deferringSince = undefined;
+      return 0;
+    }
+    return quietIn;
+  }
+
   /** Pushes tell everything a pass could find: nothing is open, nothing was missed, no start is awaited. */
   private nothingToAsk(): boolean {
     const epoch = this.ctx.channel?.pushEpoch;
@@ -266,6 +292,7 @@ export class ActionSyncExtension implements Extension {
 
   private onPushed(action: PushedAction): void {
     if (this.stopped) return;
+    this.lastPushAt = Date.now();
     this.pushed.push(action);
     if (this.pushed.length >= PUSH_BATCH) this.flushPushed();
     else this.pushTimer ??= setTimeout(() => this.flushPushed(), PUSH_GATHER_MS);

@@ -11,6 +11,9 @@
 // it), when it reports progress (feedback on this instance) and when it reports health (running version). A device
 // no longer in the registry gets HA's documented removal, an empty retained config, and its state is cleared.
 // Every instance publishes: the messages are retained and recomputed from the same rows, so repeats are harmless.
+// After each (re)connect to the broker every device is published again (a broker restarted without persistence
+// has forgotten retained messages). Configs of devices deleted while no Aerie ran are not found: Aerie would have
+// to read the discovery prefix back, and the bridge's connections take only device topics.
 import pg from "pg";
 import type { DeviceEvent } from "../event-bus.js";
 import type { BridgeContext, Extension } from "../extension.js";
@@ -66,6 +69,10 @@ export class HomeAssistantExtension implements Extension {
     void this.refresh([controllerId]);
   };
   private readonly onHealth = ({ controllerId }: DeviceEvent<unknown>): void => void this.refresh([controllerId]);
+  private announcing: Promise<void> = Promise.resolve();
+  private readonly onConnect = (): void => {
+    this.announcing = this.announcing.then(() => this.publishAll(true)).catch((error) => this.ctx.log.warn({ err: (error as Error).message }, "Home Assistant: discovery not published"));
+  };
 
   constructor(private readonly ctx: BridgeContext, private readonly options: HomeAssistantOptions) {
     this.names = discoveryNames(options.prefix, ctx.topics);
@@ -79,7 +86,10 @@ export class HomeAssistantExtension implements Extension {
     this.ctx.bus.on("feedback", this.onFeedback);
     this.ctx.bus.on("health", this.onHealth as never);
     await this.listen().catch((error) => this.ctx.log.warn({ err: (error as Error).message }, "Home Assistant: action changes not listened to yet"));
-    await this.publishAll().catch((error) => this.ctx.log.warn({ err: (error as Error).message }, "Home Assistant: initial discovery failed"));
+    // Every device once connected, and again after each reconnect: a broker that restarted without persistence
+    // has lost the retained messages. Not awaited: device messages need not wait for a large fleet's discovery.
+    this.ctx.mqtt.on("connect", this.onConnect);
+    if (this.ctx.mqtt.connected) this.onConnect();
     this.timer = setInterval(() => void this.reconcile().catch((error) => this.ctx.log.warn({ err: (error as Error).message }, "Home Assistant: reconcile failed")), this.options.reconcileMs ?? 10_000);
     this.timer.unref();
   }
@@ -89,11 +99,13 @@ export class HomeAssistantExtension implements Extension {
     this.ctx.bus.off("devicesRegistered", this.onRegistered);
     this.ctx.bus.off("feedback", this.onFeedback);
     this.ctx.bus.off("health", this.onHealth as never);
+    this.ctx.mqtt.off("connect", this.onConnect);
     clearInterval(this.timer);
     const listener = this.listener;
     this.listener = undefined;
     await listener?.end().catch(() => undefined);
     await this.flushing;
+    await this.announcing;
   }
 
   /** Action changes of any writer (bridge, campaign monitor, another instance) arrive as aerie_events notifications. */
@@ -110,7 +122,8 @@ export class HomeAssistantExtension implements Extension {
     client.on("error", (error) => {
       this.ctx.log.warn({ err: error.message }, "Home Assistant: notification connection lost");
       if (this.listener === client) this.listener = undefined;
-      if (!this.stopped) setTimeout(() => void this.listen().then(() => this.publishAll()).catch(() => undefined), RECONNECT_MS).unref();
+      // Changes made meanwhile were not heard: everything is recomputed (only what changed is sent).
+      if (!this.stopped) setTimeout(() => void this.listen().then(() => this.publishAll(false)).catch(() => undefined), RECONNECT_MS).unref();
     });
     await client.connect();
     await client.query(`LISTEN ${EVENTS_CHANNEL}`);
@@ -142,12 +155,12 @@ export class HomeAssistantExtension implements Extension {
     return this.flushing;
   }
 
-  /** Every registered device, page by page (at start and after the notification connection comes back). */
-  private async publishAll(): Promise<void> {
+  /** Every registered device, page by page; `force` sends even what the broker should still hold. */
+  private async publishAll(force: boolean): Promise<void> {
     let after = "";
     for (;;) {
       const { rows } = await this.ctx.pool.query<DeviceUpdateRow>(`${ROWS} WHERE d.controller_id > $1 ORDER BY d.controller_id LIMIT ${PAGE}`, [after]);
-      for (const row of rows) this.publish(row);
+      for (const row of rows) this.publish(row, force);
       if (rows.length < PAGE || this.stopped) return;
       after = rows[rows.length - 1]!.controller_id;
       // Lets device traffic through between pages of a large fleet.
@@ -164,15 +177,15 @@ export class HomeAssistantExtension implements Extension {
     for (const id of known) if (!present.has(id)) this.remove(id);
   }
 
-  private publish(row: DeviceUpdateRow): void {
+  private publish(row: DeviceUpdateRow, force = false): void {
     const names = this.names.of(row.controller_id);
     const report = this.reports.get(row.controller_id);
     const state = JSON.stringify(updateState(row, report && report.actionId === row.hawkbit_action_id ? report : undefined));
     const config = JSON.stringify(discoveryConfig(row, names, this.ctx.topics));
     const before = this.published.get(row.controller_id);
     // State first: an entity HA creates from the config then finds its state at once.
-    if (before?.state !== state) this.ctx.publish(names.stateTopic, state, { qos: 1, retain: true });
-    if (before?.config !== config) this.ctx.publish(discoveryTopic(this.options.prefix, names), config, { qos: 1, retain: true });
+    if (force || before?.state !== state) this.ctx.publish(names.stateTopic, state, { qos: 1, retain: true });
+    if (force || before?.config !== config) this.ctx.publish(discoveryTopic(this.options.prefix, names), config, { qos: 1, retain: true });
     this.published.set(row.controller_id, { names, config, state });
     if (row.status && ["success", "failure", "rejected", "canceled", "closed"].includes(row.status)) this.reports.delete(row.controller_id);
   }

@@ -1,6 +1,9 @@
 // hawkBit load of an idle fleet: requests hawkBit receives per idle device-hour, everything counted.
 //   npm run bench:hawkbit-load
-//   BENCH_DEVICES=1000 BENCH_SCALE=600 BENCH_PERIODS=1 BENCH_BROKER=mosquitto|aedes npm run bench:hawkbit-load
+//   BENCH_DEVICES=1000 BENCH_SCALE=600 BENCH_PERIODS=1 BENCH_BROKER=mosquitto|aedes BENCH_CHANNELS=ddi,dmf npm run bench:hawkbit-load
+// Each hawkBit channel runs on the same fleet size, one after the other: DDI, then DMF (a RabbitMQ of its own,
+// HAWKBIT_DMF_URL), where hawkBit pushes every action and the bridge neither polls devices nor lists actions
+// while nothing is open. AMQP messages are not HTTP requests and are not counted.
 // The whole stack runs in this process with a counting HTTP proxy between Aerie and the hawkBit stand-in
 // (lib/counting-proxy.ts): every request of the bridge, the API and the campaign monitor passes through it.
 // N devices (LightDevice connections in worker processes) register, then stay connected and silent.
@@ -20,7 +23,7 @@
 //   before the window the contacts are spread uniformly over the last period, as in a fleet that has been
 //   online for days: each device then falls due exactly once per period of the window.
 // Registration itself (one DDI poll and one attributes upload per new device) is outside the window.
-// Last line: requests per idle device-hour.
+// Last line: requests per idle device-hour over the last channel run (DMF by default).
 import { cpus } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import { SETTINGS } from "../../core/config.js";
@@ -34,6 +37,7 @@ const DEVICES = Number(process.env.BENCH_DEVICES ?? 1000);
 const SCALE = Number(process.env.BENCH_SCALE ?? 600);
 const PERIODS = Number(process.env.BENCH_PERIODS ?? 1);
 const BROKER = (process.env.BENCH_BROKER as BrokerKind | undefined) ?? "mosquitto";
+const CHANNELS = (process.env.BENCH_CHANNELS ?? "ddi,dmf").split(",").map((c) => c.trim()) as ("ddi" | "dmf")[];
 const HEARTBEAT_MS = SETTINGS.bridgeHeartbeatMs.default!;
 const IDLE_SYNC_MS = SETTINGS.bridgeIdleSyncIntervalMs.default!;
 const human = (ms: number) => (ms % 3600_000 === 0 ? `${ms / 3600_000} h` : ms % 60_000 === 0 ? `${ms / 60_000} min` : `${ms / 1000} s`);
@@ -41,59 +45,70 @@ const heartbeatMs = Math.round(HEARTBEAT_MS / SCALE);
 const idleSyncMs = Math.round(IDLE_SYNC_MS / SCALE);
 const windowMs = PERIODS * heartbeatMs;
 
-let stack: BenchStack | undefined;
-let fleet: Fleet | undefined;
-/** Printed after everything stopped, so that it stays the last line. */
-let figure: string | undefined;
-const stopAll = async () => {
-  await fleet?.stop();
-  fleet = undefined;
-  await stack?.stop();
-  stack = undefined;
-};
-stopOnSignals(stopAll);
-try {
-  stack = await startBenchStack({
-    broker: BROKER,
-    countHawkbit: true,
-    env: { AERIE_BRIDGE_HEARTBEAT_MS: String(heartbeatMs), AERIE_BRIDGE_IDLE_SYNC_MS: String(idleSyncMs), AERIE_BRIDGE_SYNC_MS: String(idleSyncMs) },
-  });
-  const proxy = stack.proxy!;
-  fleet = await startFleet({ mqttUrl: stack.mqttUrl, count: DEVICES, prefix: "idle", workers: Math.min(4, Math.ceil(DEVICES / 500)), pool: stack.pool });
-  await until("every device registered", async () =>
-    Number((await stack!.pool.query("SELECT count(*) AS n FROM device_presence WHERE online AND hawkbit_contact_at IS NOT NULL")).rows[0].n) >= DEVICES, 15 * 60_000, 500);
-  const registration = proxy.counts();
-  console.log(`${DEVICES} devices online and registered (${registration.total} hawkBit requests for registration: ${JSON.stringify(registration.byKind)})`);
+const mgmtCount = (counts: { byKind: Record<string, number | undefined> }) => counts.byKind.mgmt ?? 0;
 
-  // A fleet online for days: last contacts spread uniformly over the last heartbeat period.
-  await stack.pool.query("UPDATE device_presence SET hawkbit_contact_at = now() - random() * make_interval(secs => $1::double precision / 1000) WHERE online", [heartbeatMs]);
-  proxy.reset();
-  const started = Date.now();
-  await sleep(windowMs);
-  const elapsed = Date.now() - started;
-  const counts = proxy.counts();
-  const online = Number((await stack.pool.query("SELECT count(*) AS n FROM device_presence WHERE online")).rows[0].n);
+async function run(channel: "ddi" | "dmf"): Promise<string> {
+  let stack: BenchStack | undefined;
+  let fleet: Fleet | undefined;
+  const stopAll = async () => {
+    await fleet?.stop();
+    fleet = undefined;
+    await stack?.stop();
+    stack = undefined;
+  };
+  stopOnSignals(stopAll);
+  try {
+    stack = await startBenchStack({
+      broker: BROKER,
+      countHawkbit: true,
+      dmf: channel === "dmf",
+      env: { AERIE_BRIDGE_HEARTBEAT_MS: String(heartbeatMs), AERIE_BRIDGE_IDLE_SYNC_MS: String(idleSyncMs), AERIE_BRIDGE_SYNC_MS: String(idleSyncMs) },
+    });
+    const proxy = stack.proxy!;
+    fleet = await startFleet({ mqttUrl: stack.mqttUrl, count: DEVICES, prefix: "idle", workers: Math.min(4, Math.ceil(DEVICES / 500)), pool: stack.pool });
+    await until("every device registered", async () =>
+      Number((await stack!.pool.query("SELECT count(*) AS n FROM device_presence WHERE online AND hawkbit_contact_at IS NOT NULL")).rows[0].n) >= DEVICES, 15 * 60_000, 500);
+    const registration = proxy.counts();
+    console.log(`[${channel}] ${DEVICES} devices online and registered (${registration.total} hawkBit requests for registration: ${JSON.stringify(registration.byKind)})`);
 
-  const equivalentHours = (elapsed * SCALE) / 3600_000;
-  const deviceHours = online * equivalentHours;
-  const perDeviceHour = counts.total / deviceHours;
-  // Each pass adds its own duration (and timer lateness) to the interval: a few % of 500 ms, nothing of 5 min. At the
-  // defaults the bridge would make this many sync requests in the same equivalent time:
-  const overheadMs = Math.max(0, elapsed / Math.max(1, counts.byKind.mgmt ?? 0) - idleSyncMs);
-  const syncAtDefaults = (equivalentHours * 3600_000) / (IDLE_SYNC_MS + overheadMs);
-  const corrected = ((counts.byKind.ddi ?? 0) + syncAtDefaults + (counts.byKind.other ?? 0)) / deviceHours;
-  const mgmt = counts.byKind.mgmt ?? 0;
-  const ddi = counts.byKind.ddi ?? 0;
-  console.log(`scale 1:${SCALE}: heartbeat ${heartbeatMs} ms (${human(HEARTBEAT_MS)}), idle sync ${idleSyncMs} ms (${human(IDLE_SYNC_MS)}); window ${(elapsed / 1000).toFixed(1)} s = ${equivalentHours.toFixed(1)} h at the defaults`);
-  console.log(`requests in the window: ${counts.total} (mgmt ${mgmt}, ddi ${ddi}, other ${counts.byKind.other ?? 0})`);
-  for (const [route, n] of Object.entries(counts.byRoute).sort((a, b) => b[1] - a[1])) console.log(`  ${String(n).padStart(7)}  ${route}`);
-  console.log(`heartbeat: ${(ddi / online / (equivalentHours / 24)).toFixed(3)} DDI polls per device per 24 h (expected 1)`);
-  console.log(`sync: ${(mgmt / equivalentHours).toFixed(1)} Management API requests per hour for the fleet (${3600_000 / IDLE_SYNC_MS} at a ${human(IDLE_SYNC_MS)} interval; measured mean interval ${(elapsed / Math.max(1, mgmt)).toFixed(1)} ms vs ${idleSyncMs} ms configured)`);
-  console.log(`  = ${(ddi / deviceHours).toFixed(4)} (heartbeat) + ${(mgmt / deviceHours).toFixed(4)} (sync, fixed per fleet: ${3600_000 / IDLE_SYNC_MS}/N) per device-hour`);
-  console.log(`machine: ${cpus().length} cores (${cpus()[0]?.model}); ${BROKER}; ${online} idle online devices`);
-  console.log(`as counted: ${perDeviceHour.toFixed(4)} per device-hour; with the sync count corrected for the pass overhead (${overheadMs.toFixed(1)} ms per pass, ${syncAtDefaults.toFixed(0)} passes at ${human(IDLE_SYNC_MS)}): ${corrected.toFixed(4)}`);
-  figure = `hawkBit requests per idle device-hour (${online} devices, defaults ${human(HEARTBEAT_MS)} heartbeat / ${human(IDLE_SYNC_MS)} idle sync): ${corrected.toFixed(3)}`;
-} finally {
-  await stopAll();
+    // A fleet online for days: last contacts spread uniformly over the last heartbeat period.
+    await stack.pool.query("UPDATE device_presence SET hawkbit_contact_at = now() - random() * make_interval(secs => $1::double precision / 1000) WHERE online", [heartbeatMs]);
+    proxy.reset();
+    const started = Date.now();
+    await sleep(windowMs);
+    const elapsed = Date.now() - started;
+    const counts = proxy.counts();
+    const online = Number((await stack.pool.query("SELECT count(*) AS n FROM device_presence WHERE online")).rows[0].n);
+
+    const equivalentHours = (elapsed * SCALE) / 3600_000;
+    const deviceHours = online * equivalentHours;
+    const perDeviceHour = counts.total / deviceHours;
+    // Each pass adds its own duration (and timer lateness) to the interval: a few % of 500 ms, nothing of 5 min. At the
+    // defaults the bridge would make this many sync requests in the same equivalent time:
+    const overheadMs = Math.max(0, elapsed / Math.max(1, counts.byKind.mgmt ?? 0) - idleSyncMs);
+    // No pass at all (DMF with nothing open): nothing to correct.
+    const syncAtDefaults = mgmtCount(counts) === 0 ? 0 : (equivalentHours * 3600_000) / (IDLE_SYNC_MS + overheadMs);
+    const corrected = ((counts.byKind.ddi ?? 0) + syncAtDefaults + (counts.byKind.other ?? 0)) / deviceHours;
+    const mgmt = counts.byKind.mgmt ?? 0;
+    const ddi = counts.byKind.ddi ?? 0;
+    console.log(`scale 1:${SCALE}: heartbeat ${heartbeatMs} ms (${human(HEARTBEAT_MS)}), idle sync ${idleSyncMs} ms (${human(IDLE_SYNC_MS)}); window ${(elapsed / 1000).toFixed(1)} s = ${equivalentHours.toFixed(1)} h at the defaults`);
+    console.log(`requests in the window: ${counts.total} (mgmt ${mgmt}, ddi ${ddi}, other ${counts.byKind.other ?? 0})`);
+    for (const [route, n] of Object.entries(counts.byRoute).sort((a, b) => b[1] - a[1])) console.log(`  ${String(n).padStart(7)}  ${route}`);
+    console.log(`heartbeat: ${(ddi / online / (equivalentHours / 24)).toFixed(3)} DDI polls per device per 24 h (expected ${channel === "ddi" ? "1" : "0: DMF needs no polling"})`);
+    console.log(`sync: ${(mgmt / equivalentHours).toFixed(1)} Management API requests per hour for the fleet (${3600_000 / IDLE_SYNC_MS} at a ${human(IDLE_SYNC_MS)} interval; measured mean interval ${(elapsed / Math.max(1, mgmt)).toFixed(1)} ms vs ${idleSyncMs} ms configured)`);
+    console.log(`  = ${(ddi / deviceHours).toFixed(4)} (heartbeat) + ${(mgmt / deviceHours).toFixed(4)} (sync, fixed per fleet: ${3600_000 / IDLE_SYNC_MS}/N) per device-hour`);
+    console.log(`machine: ${cpus().length} cores (${cpus()[0]?.model}); ${BROKER}; ${channel}; ${online} idle online devices`);
+    console.log(`as counted: ${perDeviceHour.toFixed(4)} per device-hour; with the sync count corrected for the pass overhead (${overheadMs.toFixed(1)} ms per pass, ${syncAtDefaults.toFixed(0)} passes at ${human(IDLE_SYNC_MS)}): ${corrected.toFixed(4)}`);
+    return `hawkBit HTTP requests per idle device-hour over ${channel.toUpperCase()} (${online} devices, defaults ${human(HEARTBEAT_MS)} heartbeat / ${human(IDLE_SYNC_MS)} idle sync): ${corrected.toFixed(3)}`;
+  } finally {
+    await stopAll();
+  }
 }
-if (figure) console.log(figure);
+
+const figures: string[] = [];
+for (const channel of CHANNELS) {
+  figures.push(await run(channel));
+  console.log(figures.at(-1));
+}
+// Side by side, the last channel's figure last.
+for (const figure of figures) console.log(figure);

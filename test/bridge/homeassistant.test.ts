@@ -10,6 +10,7 @@ import pg from "pg";
 import { waitFor } from "../../scripts/lib/aerie-client.js";
 import { SimulatedDevice } from "../../scripts/simulator/device.js";
 import { startTestStack, type TestStack } from "../helpers/stack.js";
+import { startAerie, type AerieStack } from "../../core/stack.js";
 import { discoveryTopicErrors, updateConfigErrors, updateStateErrors } from "./homeassistant-schema.js";
 import { mosquittoAcl } from "../../bridge/auth/mosquitto-files.js";
 import { homeAssistantAccount } from "../../bridge/extensions/homeassistant.js";
@@ -247,6 +248,23 @@ describe("Home Assistant MQTT discovery", function () {
       await new Promise((resolve) => setTimeout(resolve, 1500));
       expect(watcher.messages).to.deep.equal([]);
       await watcher.client.endAsync();
+    });
+
+    it("once turned on, publishes the devices already registered at start", async () => {
+      await device!.stop();
+      device = undefined;
+      await test.stack.stop();
+      // The same data (PostgreSQL keeps quiet-1), a new embedded broker that holds nothing retained.
+      let again: AerieStack | undefined;
+      try {
+        again = await startAerie({ ...test.config, homeAssistant: true });
+        const watcher = await watch(again.endpoints.mqtt, ["homeassistant/#"]);
+        const config = await waitFor("quiet-1's config", async () => watcher.last("homeassistant/update/aerie_v1/quiet-1/config"), 30_000);
+        expect(updateConfigErrors(JSON.parse(config))).to.deep.equal([]);
+        await watcher.client.endAsync();
+      } finally {
+        await again?.stop();
+      }
     });
   });
 });
