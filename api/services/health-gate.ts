@@ -37,21 +37,18 @@ export async function evaluateHealthGate(
       verdict.waiting++;
       continue;
     }
-    const settled = action.status === "failure" || action.status === "rejected" || action.status === "success";
-    if (!settled) {
-      verdict.waiting++;
-      continue;
-    }
     const reports = await db.auditEvent.findMany({
       where: { action: "device.health", subject: `device:${device.id}`, details: { path: ["actionId"], equals: action.hawkbitActionId } },
       orderBy: { at: "asc" },
     });
     if (action.status !== "success") {
-      // A device that booted the update, found it unhealthy and rolled back reports failure (often
-      // before the gate looks, and its last report then describes the old slot it went back to): it is
-      // an unhealthy device the gate names, not just a failed install left to the error threshold.
+      // A device that booted the update and found it unhealthy rolls back and reports failure; its last
+      // report then describes the old slot it went back to. It is an unhealthy device the gate names (also
+      // while its failure is still on its way: hawkBit may close the action before Aerie stored the status),
+      // not just a failed install left to the error threshold.
       if (reports.some((r) => (r.details as HealthDetails).healthy === false)) verdict.unhealthy.push(controllerId);
-      else verdict.failed++;
+      else if (action.status === "failure" || action.status === "rejected") verdict.failed++;
+      else verdict.waiting++;
       continue;
     }
     const last = reports[reports.length - 1];

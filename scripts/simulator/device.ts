@@ -31,6 +31,9 @@ export interface SimulatedDeviceOptions {
   holdDeployments?: boolean;
   /** What the post-boot health report says after an update (default healthy). */
   healthy?: boolean;
+  /** With `healthy: false`: like an A/B device, reports the unhealthy boot, goes back to the old slot and
+   *  reports failure (instead of success with an unhealthy report). */
+  rollback?: boolean;
   /** MQTT password: the token from provisioning (username is the controller id). */
   token?: string;
   /** Answer to a deployment that asks for consent (default accept). */
@@ -226,6 +229,11 @@ export class SimulatedDevice {
       await this.feedback(actionId, "installing");
       if (this.options.failInstall) throw new Error("install failed: simulated write error on rootfs.1");
       await this.feedback(actionId, "rebooting");
+      if (this.options.rollback && this.options.healthy === false) {
+        await this.publish("health", { messageId: this.nextMessageId(), actionId, bootedSlot: "rootfs.1", runningVersion: deployment.release.version, healthy: false, checks: { services: false } } satisfies Health);
+        await this.publish("health", { messageId: this.nextMessageId(), actionId, bootedSlot: "rootfs.0", runningVersion: this.version, healthy: false, checks: { bootedUpdatedSlot: false } } satisfies Health);
+        throw new Error(`health check services failed; rolled back: running ${this.version}`);
+      }
       this.version = deployment.release.version;
       await this.feedback(actionId, "success", { details: [`running ${deployment.release.name} ${this.version}`] });
       await this.publish("health", { messageId: this.nextMessageId(), actionId, bootedSlot: "rootfs.1", runningVersion: this.version, healthy: this.options.healthy ?? true, checks: { services: this.options.healthy ?? true } } satisfies Health);

@@ -5,7 +5,8 @@
 // the "bootloader" boots the slot the environment / RAUC backend selected, and the agent starts again.
 // Cases on one stack, in order: a campaign to 2.0.0 finishes; 3.0.0 fails health, rolls back and the health
 // gate (not hawkBit's error threshold) holds the campaign; download-only 4.0.0 then its activation; cancel
-// before install (canceled) and while installing (cancel-rejected, then success).
+// before install (canceled) and while installing (cancel-rejected, then success); consent asked on the
+// device (accept, reject, defer then accept).
 import { randomBytes } from "node:crypto";
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -185,16 +186,14 @@ describe("aerie-agent end to end: campaigns over SWUpdate and RAUC agents", func
     const id = (await campaign("agents-3.0.0", await release("3.0.0"), { errorThreshold: 100 })).id;
     const held = await waitFor("the health gate to hold the campaign", async () => {
       const current = await view(id);
-      return current.status === "paused" && current.pausedBy === "health-gate" && current.devices.length > 0 && current.devices.every((d) => d.status === "failure") ? current : undefined;
+      return current.status === "paused" && current.pausedBy === "health-gate" && current.devices.length > 0 && current.devices.every((d) => d.status === "failure" && current.statusReason?.includes(d.controllerId)) ? current : undefined;
     }, 300_000).catch(async (error: Error) => {
       throw new Error(`${error.message}: ${JSON.stringify(await view(id))}`);
     });
     const first = held.devices.map((d) => d.controllerId);
     expect(first.length).to.be.within(1, 2);
     // The gate names the devices that booted the update and found it unhealthy.
-    expect(held.statusReason).to.match(/^health gate: /);
-    for (const controllerId of first) expect(held.statusReason).to.include(controllerId);
-    expect(held.statusReason).to.include("reported unhealthy");
+    expect(held.statusReason).to.match(/^health gate: .* reported unhealthy after the update$/);
     for (const controllerId of first) {
       const device = devices.get(controllerId)!;
       // It went back to its old slot and said why.
@@ -282,5 +281,42 @@ describe("aerie-agent end to end: campaigns over SWUpdate and RAUC agents", func
     expect((await rauc.backendCalls()).slice(backendBefore)).to.include(`set-state ${slot} good`);
     expect((await runningVersions()).get(waiting)).not.to.equal("5.0.0");
     await reconfigure(waiting, { maintenanceWindows: [] });
+  });
+  it("asks for consent through hawkBit's confirmation flow: the device's hook accepts, rejects, or defers and accepts later", async () => {
+    // Each board's consent hook (a user on the device, scripted): records what it was asked, then answers.
+    const hooks: Record<string, string> = {
+      "e2e-swu-1": "exit 0",
+      "e2e-swu-2": "echo 'driver declined: vehicle moving'; exit 1",
+      // Busy the first time (exit 10 = defer), accepts when asked again after deferSeconds.
+      "e2e-rauc-1": `if [ -e "$(dirname "$0")/deferred" ]; then exit 0; fi; touch "$(dirname "$0")/deferred"; echo 'driver busy'; exit 10`,
+    };
+    for (const [controllerId, answer] of Object.entries(hooks)) {
+      const device = devices.get(controllerId)!;
+      const hook = device.path("consent-hook.sh");
+      await writeFile(hook, `#!/bin/sh\necho "$AERIE_ACTION_TYPE $AERIE_RELEASE_NAME $AERIE_RELEASE_VERSION" >> "$(dirname "$0")/asked"\n${answer}\n`, { mode: 0o755 });
+      await reconfigure(controllerId, { consent: { policy: "hook", hook: { command: [hook], timeoutSeconds: 10 }, deferSeconds: 2 } });
+    }
+    const id = (await campaign("agents-6.0.0-consent", await release("6.0.0"), { actionType: "soft", consentRequired: true, groups: 1, healthGate: undefined })).id;
+    const finished = await waitFor("consent campaign finished", async () => {
+      const current = await view(id);
+      return current.status === "finished" ? current : undefined;
+    }, 240_000).catch(async (error: Error) => {
+      throw new Error(`${error.message}: ${JSON.stringify(await view(id))}\n${[...agents].map(([name, a]) => `${name}:\n${a.log.filter((l) => !l.includes("debug")).slice(-6).join("\n")}`).join("\n")}`);
+    });
+    expect(Object.fromEntries(finished.devices.map((d) => [d.controllerId, d.status]))).to.deep.equal({ "e2e-swu-1": "success", "e2e-swu-2": "rejected", "e2e-rauc-1": "success" });
+    // The hook's reason reaches Aerie with the refusal.
+    expect(finished.devices.find((d) => d.controllerId === "e2e-swu-2")!.detail).to.include("driver declined: vehicle moving");
+    const asked = async (controllerId: string) => (await readFile(devices.get(controllerId)!.path("asked"), "utf8")).trim().split("\n");
+    expect(await asked("e2e-swu-1")).to.deep.equal(["soft aerie-os 6.0.0"]);
+    expect(await asked("e2e-swu-2")).to.deep.equal(["soft aerie-os 6.0.0"]);
+    // Deferred once, asked again after deferSeconds, then accepted.
+    expect(await asked("e2e-rauc-1")).to.deep.equal(["soft aerie-os 6.0.0", "soft aerie-os 6.0.0"]);
+    const running = await runningVersions();
+    expect(running.get("e2e-swu-1")).to.equal("6.0.0");
+    expect(running.get("e2e-rauc-1")).to.equal("6.0.0");
+    // The refusing device never downloaded nor installed anything.
+    expect(await slotVersions(devices.get("e2e-swu-2")!)).not.to.include("6.0.0");
+    expect(running.get("e2e-swu-2")).not.to.equal("6.0.0");
+    for (const controllerId of Object.keys(hooks)) await reconfigure(controllerId, { consent: { policy: "accept", deferSeconds: 3600 } });
   });
 });

@@ -1,6 +1,6 @@
 // The health gate through the real MQTT path: devices report post-boot health to the bridge, and the
 // campaign starts its next group only after the canary group stayed healthy for the soak time — or
-// holds, naming the device, when a canary reports unhealthy.
+// holds, naming the device, when a canary reports unhealthy (also one that rolled back and reported failure).
 import { expect } from "chai";
 import { randomBytes } from "node:crypto";
 import pg from "pg";
@@ -42,12 +42,13 @@ describe("health-gated groups over MQTT", function () {
     db = new pg.Client({ connectionString: test.stack.databaseUrl });
     await db.connect();
     const keyring = await test.keyring();
-    const fleet: [string, string, boolean][] = [
+    const fleet: [string, string, boolean, boolean?][] = [
       ["gate-1", "canary", true], ["gate-2", "canary", true], ["gate-3", "main", true], ["gate-4", "main", true],
       ["hold-1", "canary", false], ["hold-2", "main", true],
+      ["roll-1", "canary", true], ["roll-2", "canary", false, true], ["roll-3", "main", true],
     ];
-    for (const [controllerId, ring, healthy] of fleet) {
-      const device = new SimulatedDevice({ controllerId, mqttUrl: test.stack.endpoints.mqtt, keyring, healthy, attributes: { ring }, token: await test.deviceToken(controllerId) });
+    for (const [controllerId, ring, healthy, rollback] of fleet) {
+      const device = new SimulatedDevice({ controllerId, mqttUrl: test.stack.endpoints.mqtt, keyring, healthy, rollback, attributes: { ring }, token: await test.deviceToken(controllerId) });
       await device.start();
       devices.set(controllerId, device);
     }
@@ -88,5 +89,24 @@ describe("health-gated groups over MQTT", function () {
     await new Promise((resolve) => setTimeout(resolve, (SOAK_SECONDS + 2) * 1000));
     expect(devices.get("hold-2")!.notices).to.deep.equal([]);
     expect(devices.get("hold-1")!.outcomes.map((o) => o.status)).to.deep.equal(["success"]);
+  });
+  it("holds on a canary that rolled back, even when the rest of its group reached the success threshold", async () => {
+    // successThreshold 50: the healthy canary alone reaches it; errorThreshold 100: hawkBit never pauses on errors.
+    // The rolled-back canary's failure must not be left to the error threshold: it reported unhealthy.
+    const campaign = await test.api.request<{ id: string }>("POST", "/api/v1/campaigns", {
+      name: "rolled-back", releaseId: await release("2.2.0"), targetFilter: "controllerId==roll-*",
+      groups: [{ name: "canary", selection: "ring==canary", percentage: 100 }, { name: "main", percentage: 100 }],
+      healthGate: { soakSeconds: SOAK_SECONDS }, successThreshold: 50, errorThreshold: 100, start: true,
+    });
+    const held = await waitFor("the campaign to hold", async () => {
+      const view = await test.api.request<{ status: string; pausedBy: string | null; statusReason: string | null }>("GET", `/api/v1/campaigns/${campaign.id}`);
+      return view.statusReason?.includes("roll-2") ? view : undefined;
+    }, 60_000);
+    expect(held).to.include({ status: "paused", pausedBy: "health-gate" });
+    expect(held.statusReason).to.include("reported unhealthy");
+    await new Promise((resolve) => setTimeout(resolve, (SOAK_SECONDS + 2) * 1000));
+    expect(devices.get("roll-3")!.notices).to.deep.equal([]);
+    expect(devices.get("roll-1")!.outcomes.map((o) => o.status)).to.deep.equal(["success"]);
+    expect(devices.get("roll-2")!.outcomes.map((o) => o.status)).to.deep.equal(["failure"]);
   });
 });
