@@ -1,6 +1,11 @@
 // The registry's writes for a batch of hellos, one statement per table: a fleet that reconnects at once (a broker
 // restart) sends thousands of hellos within a second, and one round trip per device and table kept registration
 // at ~170 devices/s. Each batch arrives as one JSON array parameter, as telemetry does (telemetry-writer.ts).
+//
+// Several writers touch the same rows at once (a hello batch, hawkBit contacts, last-seen flushes, availability),
+// each in batches formed in arrival order. Every statement takes its row locks in controller-id order (ORDER BY in
+// the INSERT's SELECT; a MATERIALIZED ... FOR UPDATE step before an UPDATE ... FROM, whose join would otherwise lock
+// in whatever order the plan reads): a 10,000-device re-hello once deadlocked them and dead-lettered its hellos.
 import type pg from "pg";
 
 export interface HelloRow {
@@ -25,6 +30,7 @@ const UPSERT_DEVICES = `
 INSERT INTO devices (id, controller_id, hardware, update_client, attributes, last_seen_at, updated_at)
 SELECT gen_random_uuid(), r.c, r.h, r.u, r.a, to_timestamp(r.t / 1000.0), now()
 FROM json_to_recordset($1::json) AS r(c text, h text, u text, a jsonb, t float8)
+ORDER BY r.c
 ON CONFLICT (controller_id) DO UPDATE SET
   hardware = EXCLUDED.hardware, update_client = EXCLUDED.update_client, attributes = EXCLUDED.attributes,
   last_seen_at = GREATEST(devices.last_seen_at, EXCLUDED.last_seen_at), updated_at = now()
@@ -33,6 +39,7 @@ RETURNING id, controller_id`;
 const UPSERT_IDENTIFIERS = `
 INSERT INTO device_identifiers (device_id, kind, value)
 SELECT d.id, r.k, r.v FROM json_to_recordset($1::json) AS r(c text, k text, v text) JOIN devices d ON d.controller_id = r.c
+ORDER BY r.c, r.k
 ON CONFLICT (device_id, kind) DO UPDATE SET value = EXCLUDED.value`;
 
 // A hello is handled more slowly than an availability message (it may wait for a batch), so it only marks the
@@ -40,6 +47,7 @@ ON CONFLICT (device_id, kind) DO UPDATE SET value = EXCLUDED.value`;
 const UPSERT_PRESENCE = `
 INSERT INTO device_presence (controller_id, online, changed_at, running_version)
 SELECT r.c, true, to_timestamp(r.t / 1000.0), r.v FROM json_to_recordset($1::json) AS r(c text, t float8, v text)
+ORDER BY r.c
 ON CONFLICT (controller_id) DO UPDATE SET
   online = CASE WHEN device_presence.changed_at <= EXCLUDED.changed_at THEN true ELSE device_presence.online END,
   changed_at = GREATEST(device_presence.changed_at, EXCLUDED.changed_at),
@@ -82,8 +90,10 @@ export async function writeHellos(pool: pg.Pool, rows: readonly HelloRow[]): Pro
 export async function markHawkbitContact(pool: pg.Pool, contacts: readonly { controllerId: string; attributesSha256?: string }[]): Promise<void> {
   if (contacts.length === 0) return;
   await pool.query(
-    `UPDATE device_presence p SET hawkbit_contact_at = now(), attributes_sha256 = COALESCE(r.s, p.attributes_sha256)
-     FROM json_to_recordset($1::json) AS r(c text, s text) WHERE p.controller_id = r.c`,
+    `WITH r AS (SELECT * FROM json_to_recordset($1::json) AS r(c text, s text)),
+     locked AS MATERIALIZED (SELECT p.controller_id FROM device_presence p JOIN r ON p.controller_id = r.c ORDER BY p.controller_id FOR UPDATE OF p)
+     UPDATE device_presence p SET hawkbit_contact_at = now(), attributes_sha256 = COALESCE(r.s, p.attributes_sha256)
+     FROM r WHERE p.controller_id = r.c AND p.controller_id IN (SELECT controller_id FROM locked)`,
     [JSON.stringify(contacts.map((c) => ({ c: c.controllerId, s: c.attributesSha256 ?? null })))],
   );
 }
@@ -106,13 +116,16 @@ export async function writeAvailability(pool: pg.Pool, rows: readonly Availabili
   await pool.query(
     `INSERT INTO device_presence (controller_id, online, changed_at)
      SELECT r.c, r.o, to_timestamp(r.t / 1000.0) FROM json_to_recordset($1::json) AS r(c text, o boolean, t float8)
+     ORDER BY r.c
      ON CONFLICT (controller_id) DO UPDATE SET online = EXCLUDED.online, changed_at = EXCLUDED.changed_at
      WHERE device_presence.changed_at <= EXCLUDED.changed_at`,
     [json],
   );
   await pool.query(
-    `UPDATE devices d SET last_seen_at = GREATEST(d.last_seen_at, to_timestamp(r.t / 1000.0))
-     FROM json_to_recordset($1::json) AS r(c text, o boolean, t float8) WHERE d.controller_id = r.c`,
+    `WITH r AS (SELECT * FROM json_to_recordset($1::json) AS r(c text, o boolean, t float8)),
+     locked AS MATERIALIZED (SELECT d.id FROM devices d JOIN r ON d.controller_id = r.c ORDER BY d.controller_id FOR UPDATE OF d)
+     UPDATE devices d SET last_seen_at = GREATEST(d.last_seen_at, to_timestamp(r.t / 1000.0))
+     FROM r WHERE d.controller_id = r.c AND d.id IN (SELECT id FROM locked)`,
     [json],
   );
 }

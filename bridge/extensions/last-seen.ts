@@ -3,14 +3,25 @@
 // heard from since. A telemetry stream of 10 messages a second per device thus costs one row update per device
 // per period instead of ten a second, and the message's acknowledgement never waits for it.
 import type { BridgeEvents, DeviceEvent } from "../event-bus.js";
+import type pg from "pg";
 import type { BridgeContext, Extension } from "../extension.js";
 
 const KINDS = ["hello", "availability", "telemetry", "feedback", "consent", "health", "request"] as const satisfies readonly (keyof BridgeEvents)[];
 
+// Rows locked in controller-id order first, as every registry writer does (see registry-writes.ts).
 const FLUSH = `
+WITH v AS (SELECT * FROM unnest($1::text[], $2::timestamptz[]) AS v(controller_id, at)),
+locked AS MATERIALIZED (
+  SELECT d.id FROM devices d JOIN v ON d.controller_id = v.controller_id
+  WHERE d.last_seen_at IS NULL OR d.last_seen_at < v.at ORDER BY d.controller_id FOR UPDATE OF d
+)
 UPDATE devices d SET last_seen_at = v.at
-FROM unnest($1::text[], $2::timestamptz[]) AS v(controller_id, at)
-WHERE d.controller_id = v.controller_id AND (d.last_seen_at IS NULL OR d.last_seen_at < v.at)`;
+FROM v WHERE d.controller_id = v.controller_id AND d.id IN (SELECT id FROM locked) AND (d.last_seen_at IS NULL OR d.last_seen_at < v.at)`;
+
+/** Writes the latest time each device was heard from (only forward). */
+export async function flushLastSeen(pool: pg.Pool, seen: ReadonlyMap<string, Date>): Promise<void> {
+  await pool.query(FLUSH, [[...seen.keys()], [...seen.values()]]);
+}
 
 export class LastSeenExtension implements Extension {
   readonly name = "last-seen";
@@ -44,7 +55,7 @@ export class LastSeenExtension implements Extension {
       const batch = this.seen;
       this.seen = new Map();
       try {
-        await this.ctx.pool.query(FLUSH, [[...batch.keys()], [...batch.values()]]);
+        await flushLastSeen(this.ctx.pool, batch);
       } catch (error) {
         for (const [id, at] of batch) if (!this.seen.has(id)) this.seen.set(id, at);
         this.ctx.metrics.bridgeErrors.inc({ stage: "last-seen" });
