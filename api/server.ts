@@ -103,7 +103,7 @@ export function createServices(deps: ApiDependencies): ApiServices {
     artifacts,
     signing,
     releases: new ReleaseService(deps.db, deps.hawkbit, deps.store, { verifier, requireSigned: deps.requireSigned ?? true }),
-    campaigns: new CampaignService(deps.db, deps.hawkbit, deviceGroups),
+    campaigns: new CampaignService(deps.db, deps.hawkbit, deviceGroups, { transport: deps.ddi?.transport }),
     deviceGroups,
     webhooks: new WebhookService(deps.db, deps.webhookPolicy),
     stuckDevices: deps.ddi ? new StuckDevices(deps.db, deps.hawkbit, deps.ddi) : undefined,

@@ -39,9 +39,12 @@ export class UnsignedArtifactError extends Error {}
 
 const DDI_CACHE_MS = 30_000;
 
-function retarget(url: string, from: string, to: string): string {
-  const segment = (id: string) => `/controller/v1/${encodeURIComponent(id)}/`;
-  return url.replace(segment(from), segment(to));
+/**
+ * hawkBit's per-target DDI link pointed at another device. Not only the template's own device can be named in it:
+ * a DMF batch message carries the first target's links for every target of the batch.
+ */
+function retarget(url: string, to: string): string {
+  return url.replace(/\/controller\/v1\/[^/]+\//, `/controller/v1/${encodeURIComponent(to)}/`);
 }
 
 interface NoticeTemplate {
@@ -86,13 +89,12 @@ export class NoticeBuilder {
 
   /** The template's notice for another device of the same rollout: its action, its hawkBit links. */
   private forDevice(template: NoticeTemplate, ref: ActionRef): Deployment {
-    const same = template.controllerId === ref.controllerId;
     return {
       ...template.notice,
       actionId: ref.actionId,
       artifacts: template.notice.artifacts.map((artifact) => ({
         ...artifact,
-        offers: artifact.offers.map((offer) => (same || offer.scheme !== "hawkbit-ddi" ? offer : { ...offer, url: retarget(offer.url, template.controllerId, ref.controllerId) })),
+        offers: artifact.offers.map((offer) => (offer.scheme !== "hawkbit-ddi" ? offer : { ...offer, url: retarget(offer.url, ref.controllerId) })),
       })),
       issuedAt: new Date().toISOString(),
     };

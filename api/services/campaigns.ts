@@ -67,7 +67,13 @@ export class CampaignService {
   /** Shared with the campaign monitor's health gate. */
   readonly groupMembers: GroupMembers;
 
-  constructor(private readonly db: Database, private readonly hawkbit: HawkbitManagementClient, private readonly groups?: DeviceGroupService) {
+  constructor(
+    private readonly db: Database,
+    private readonly hawkbit: HawkbitManagementClient,
+    private readonly groups?: DeviceGroupService,
+    /** How devices reach hawkBit (the bridge's channel): DMF has a batch mode that cannot ask for consent. */
+    private readonly channel: { transport?: "ddi" | "dmf" } = {},
+  ) {
     this.groupMembers = new GroupMembers(hawkbit);
   }
 
@@ -85,6 +91,7 @@ export class CampaignService {
     if (!release) throw notFound(`release ${input.releaseId}`);
     if (release.status !== "ready" || !release.hawkbitDistributionSetId) throw conflict(`release ${release.id} is ${release.status}; only a ready release can be rolled out`);
     if (await this.db.campaign.findUnique({ where: { name: input.name } })) throw conflict(`campaign ${input.name} exists already`);
+    if (input.consentRequired) await this.assertConsentPossible();
     const compatibility = { name: release.name, version: release.version, hardwareTypes: hardwareTypesOf(release.artifacts), upgradableFrom: release.upgradableFrom, versionComponent: release.versionComponent };
     const plan = await planCampaign(await this.resolveSelection(input), async (q) => (await this.hawkbit.listTargets({ q, limit: 1 })).total ?? 0, compatibility);
     const { name, releaseId, start, ...rest } = input;
@@ -112,6 +119,19 @@ export class CampaignService {
     await audit(this.db, actor, "campaign.create", `campaign:${campaign.id}`, { name, release: releaseId, targetFilter: plan.targetFilter });
     if (pending) throw pending;
     return this.get(campaign.id);
+  }
+
+  /**
+   * With batch.assignments.enabled, hawkBit sends a rollout's actions over DMF as BATCH_DOWNLOAD(_AND_INSTALL),
+   * never CONFIRM (AmqpMessageDispatcherService.sendBatchUpdateMessage does not look at confirmation): devices
+   * would be told to install without being asked. Refused before anything is created.
+   */
+  private async assertConsentPossible(): Promise<void> {
+    if (this.channel.transport !== "dmf") return;
+    const batch = await this.hawkbit.getTenantConfig("batch.assignments.enabled");
+    if (batch.value === true) {
+      throw conflict("consentRequired: hawkBit's batch.assignments.enabled is on, and over DMF hawkBit then sends batch installs without asking devices for consent; switch it off in hawkBit or leave consentRequired out");
+    }
   }
 
   private readonly inflight = new Map<string, Promise<number>>();

@@ -14,7 +14,7 @@ import { actionStatus, controllerIdOf, openActionsOfRollout, pagesById } from ".
 import type { MgmtAction } from "../../hawkbit/types.js";
 
 /** Only the feedback call is needed; any HawkbitDeviceChannel (DDI today) will do. */
-export type FeedbackChannel = Pick<HawkbitDeviceChannel, "sendFeedback">;
+export type FeedbackChannel = Pick<HawkbitDeviceChannel, "sendFeedback" | "transport">;
 
 export interface StuckTimeoutOptions {
   stuckTimeoutSeconds?: number;

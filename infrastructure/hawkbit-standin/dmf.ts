@@ -15,11 +15,19 @@ import {
 } from "../../hawkbit/dmf/protocol.js";
 import { activateAutoConfirm, applyCancelFeedback, applyConfirmation, applyDeploymentFeedback, type Feedback, openAction } from "./actions.js";
 import type { ActionRec, TargetRec } from "./model.js";
+import { configValue } from "./tenant-config.js";
 import { newSecurityToken } from "./routes/mgmt-targets.js";
 import type { Store } from "./store.js";
 
 /** ControllerManagement's user for targets registered over DMF. */
 const DMF_USER = "AMQP-Controller";
+/** Tenant key BATCH_ASSIGNMENTS_ENABLED (TenantConfigurationProperties), false by default. */
+const BATCH_ASSIGNMENTS = "batch.assignments.enabled";
+/**
+ * JpaDeploymentManagement.ACTION_PAGE_LIMIT: a rollout group starts its actions a page at a time, one assignment
+ * event (so, in batch mode, one message) per page.
+ */
+const ACTION_PAGE_LIMIT = 1000;
 /** AmqpDeadletterProperties.ttl default: three weeks. */
 const DEAD_LETTER_TTL_MS = 21 * 24 * 3600_000;
 
@@ -153,10 +161,33 @@ export async function startStandinDmf(store: Store, log: Logger, commit: () => P
     });
   };
 
+  /**
+   * AmqpMessageDispatcherService.sendBatchUpdateMessage (batch.assignments.enabled): one BATCH_DOWNLOAD or
+   * BATCH_DOWNLOAD_AND_INSTALL message per assignment event, naming every target and its action, with the first
+   * target's modules and links ("all targets in a batch use the same set of software modules"), sent to the
+   * first target's address. The topic comes from the first action (getBatchEventTopicForAction: download-only,
+   * or outside a maintenance window, which the stand-in does not have). The batch path does not look at
+   * confirmation: an action waiting for it goes out in the batch too, as in hawkBit.
+   */
+  const sendBatch = async (batch: { target: TargetRec; action: ActionRec }[]) => {
+    const [first] = batch;
+    if (!first) return;
+    for (const { action } of batch) sent.set(action.id, wanted(action));
+    const topic: DmfEventTopic = first.action.actionType === "downloadonly" ? "BATCH_DOWNLOAD" : "BATCH_DOWNLOAD_AND_INSTALL";
+    const headers = { [HEADER.contentType]: JSON_CONTENT_TYPE, [HEADER.tenant]: opts.tenant, [HEADER.topic]: topic, [HEADER.type]: "EVENT" };
+    await send(first.target.address, headers, {
+      timestamp: Date.now(),
+      targets: batch.map(({ target, action }) => ({ actionId: action.id, controllerId: target.controllerId, targetSecurityToken: target.securityToken })),
+      softwareModules: modulesOf(first.target, first.action),
+    });
+  };
+
   let dispatching = Promise.resolve();
   const dispatchNow = async () => {
     const present = new Set<string>();
     let sentInTurn = 0;
+    // Assignments found by this scan, per distribution set and action type: what one assignment event holds.
+    const batches = configValue(store, BATCH_ASSIGNMENTS).value === true ? new Map<string, { target: TargetRec; action: ActionRec }[]>() : undefined;
     for (const target of store.state.targets) {
       // hawkBit sends from its own threads while it serves REST; a rollout start of 10,000 must not hold the
       // stand-in's REST API (Aerie reads the module's artifacts meanwhile) until the last message is out.
@@ -167,8 +198,19 @@ export async function startStandinDmf(store: Store, log: Logger, commit: () => P
       const action = openAction(store, target.controllerId);
       if (!action) continue;
       const kind = wanted(action);
-      if (sent.get(action.id) !== kind) await sendAction(target, action, kind);
+      if (sent.get(action.id) === kind) continue;
+      if (batches && kind !== "cancel") {
+        const key = `${action.distributionSetId}:${action.actionType}`;
+        const batch = batches.get(key) ?? [];
+        batches.set(key, batch);
+        batch.push({ target, action });
+        if (batch.length === ACTION_PAGE_LIMIT) {
+          batches.delete(key);
+          await sendBatch(batch);
+        }
+      } else await sendAction(target, action, kind);
     }
+    for (const batch of batches?.values() ?? []) await sendBatch(batch);
     // TargetDeletedEvent → THING_DELETED to the address the target had.
     for (const [controllerId, address] of amqpTargets) {
       if (present.has(controllerId)) continue;

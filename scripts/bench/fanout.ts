@@ -2,7 +2,8 @@
 //   npm run bench:fanout
 //   BENCH_DEVICES=10000 BENCH_BROKER=mosquitto|aedes|both BENCH_WORKERS=4 BENCH_WAKE=0|1 BENCH_CHANNELS=ddi,dmf npm run bench:fanout
 // Each broker runs once per hawkBit channel, DDI then DMF (a RabbitMQ of its own, HAWKBIT_DMF_URL), on the same
-// fleet size, one after the other in this run.
+// fleet size, one after the other in this run. The DMF run turns on hawkBit's batch.assignments.enabled, its mode for
+// mass assignment (one BATCH_DOWNLOAD_AND_INSTALL per 1,000 actions); BENCH_DMF_BATCH=0 keeps one message per device.
 // The whole stack runs in this process as `aerie start` runs it (embedded PostgreSQL, S3, Vault, the hawkBit
 // stand-in; Debian mosquitto on a free loopback port, or the embedded aedes), with default bridge intervals.
 // The devices are one MQTT connection each (LightDevice, a bare mqtt-packet client), spread over worker
@@ -26,6 +27,8 @@ const DEVICES = Number(process.env.BENCH_DEVICES ?? 10_000);
 const WORKERS = Number(process.env.BENCH_WORKERS ?? 4);
 const WAKE = process.env.BENCH_WAKE === "1";
 const brokers: BrokerKind[] = process.env.BENCH_BROKER === "both" ? ["mosquitto", "aedes"] : [(process.env.BENCH_BROKER as BrokerKind | undefined) ?? "mosquitto"];
+/** hawkBit's tenant setting batch.assignments.enabled for the DMF run (on unless BENCH_DMF_BATCH=0). */
+const DMF_BATCH = process.env.BENCH_DMF_BATCH !== "0";
 const CHANNELS = (process.env.BENCH_CHANNELS ?? "ddi,dmf").split(",").map((c) => c.trim()) as ("ddi" | "dmf")[];
 
 interface Result {
@@ -51,6 +54,11 @@ async function run(broker: BrokerKind, channel: "ddi" | "dmf"): Promise<Result> 
     stack = await startBenchStack({ broker, countHawkbit: true, logHawkbit: true, dmf: channel === "dmf" });
     const bridgeStartedAt = Date.now();
     console.log(`[${broker}/${channel}] stack up in ${seconds(bridgeStartedAt - bootStarted)} (${stack.mqttUrl})`);
+    if (channel === "dmf" && DMF_BATCH) {
+      // hawkBit's own mass-assignment mode for DMF: one message per 1,000 assignments instead of one each.
+      await stack.hawkbit.setTenantConfig("batch.assignments.enabled", true);
+      console.log(`[${broker}/${channel}] hawkBit batch.assignments.enabled = true (BENCH_DMF_BATCH=0 for one message per device)`);
+    }
     const count = async (sql: string) => Number((await stack!.pool.query(sql)).rows[0].n);
 
     // Registration: every device connects, subscribes, says online and hello; the bridge registers it in
@@ -128,5 +136,5 @@ const results: Result[] = [];
 for (const broker of brokers) for (const channel of CHANNELS) results.push(await run(broker, channel));
 console.log(`machine: ${cpus().length} cores (${cpus()[0]?.model}), ${Math.round(totalmem() / 2 ** 30)} GiB; load generator on the same cores`);
 for (const r of results) {
-  console.log(`deployment notice latency p95 (${DEVICES} devices, ${r.broker}, ${r.channel}${WAKE ? ", wake" : ""}): ${seconds(r.fromStart.p95)} (p50 ${seconds(r.fromStart.p50)}, max ${seconds(r.fromStart.max)}, ${r.received}/${DEVICES} received)`);
+  console.log(`deployment notice latency p95 (${DEVICES} devices, ${r.broker}, ${r.channel}${r.channel === "dmf" && DMF_BATCH ? " batch" : ""}${WAKE ? ", wake" : ""}): ${seconds(r.fromStart.p95)} (p50 ${seconds(r.fromStart.p50)}, max ${seconds(r.fromStart.max)}, ${r.received}/${DEVICES} received)`);
 }

@@ -21,7 +21,8 @@ function builder() {
     // Another rollout of the same release is a soft update: what a shared notice must not leak.
     getDeployment: async (controllerId: string, actionId: number) => {
       ddiCalls.push(controllerId);
-      return deployment(controllerId, actionId, controllerId.startsWith("soft") ? "soft" : "forced");
+      // A DMF batch's modules carry the links of its first target, whichever target's deployment this is.
+      return deployment(controllerId.startsWith("batch-") ? "batch-first" : controllerId, actionId, controllerId.startsWith("soft") ? "soft" : "forced");
     },
   } as unknown as HawkbitDeviceChannel;
   const db = {
@@ -51,6 +52,15 @@ describe("bridge: deployment notices", () => {
     expect(ddiLink(b)).to.equal("http://hawkbit/DEFAULT/controller/v1/dev-b/softwaremodules/1/artifacts/os.swu");
     expect(a.artifacts[0]!.offers[0]).to.deep.include({ scheme: "s3-presigned", url: "http://s3/artifacts/os.swu?signature=1" });
     expect(b.artifacts[0]!.offers[0]).to.deep.equal(a.artifacts[0]!.offers[0]);
+  });
+
+  it("names each device in hawkBit's link even when the deployment named another (a DMF batch carries its first target's)", async () => {
+    const { notices } = builder();
+    const shared = { consentRequired: false, shareKey: "dmf:DOWNLOAD_AND_INSTALL:1" };
+    const own = await notices.build({ actionId: 11, controllerId: "batch-b", ...shared });
+    expect(ddiLink(own)).to.equal("http://hawkbit/DEFAULT/controller/v1/batch-b/softwaremodules/1/artifacts/os.swu");
+    const other = await notices.build({ actionId: 12, controllerId: "batch-c", ...shared });
+    expect(ddiLink(other)).to.equal("http://hawkbit/DEFAULT/controller/v1/batch-c/softwaremodules/1/artifacts/os.swu");
   });
 
   it("asks hawkBit again for another rollout of the same release, and for actions outside a rollout", async () => {

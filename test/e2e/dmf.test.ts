@@ -129,6 +129,41 @@ describe("Aerie over hawkBit DMF (RabbitMQ)", function () {
     expect(proxy.requests.filter((r) => r.url.includes("/controller/v1/")), "DDI requests").to.deep.equal([]);
   });
 
+  it("with hawkBit's batch assignments: one message reaches every device with its own links; consent campaigns are refused", async () => {
+    const { api, stack } = test;
+    const mgmt = new HawkbitManagementClient({ baseUrl: standin.url, username: HAWKBIT.username, password: HAWKBIT.password });
+    await mgmt.setTenantConfig("batch.assignments.enabled", true);
+    try {
+      const image = randomBytes(4096);
+      const artifact = await api.uploadArtifact("dmf-4.swu", image, image.length);
+      await api.signArtifact(artifact.id);
+      const release = await api.createRelease({ name: "dmf-os", version: "4.0.0", artifacts: [artifact.id] });
+
+      // hawkBit would send BATCH_DOWNLOAD_AND_INSTALL, never CONFIRM: devices would install unasked.
+      const response = await fetch(`${stack.endpoints.api}/api/v1/campaigns`, {
+        method: "POST", headers: { authorization: `Bearer ${test.adminToken}`, "content-type": "application/json" },
+        body: JSON.stringify({ name: "dmf-batch-consent", releaseId: release.id, targetFilter: "controllerId==dmf-*", groups: 1, consentRequired: true, start: true }),
+      });
+      expect(response.status).to.equal(409);
+      expect(((await response.json()) as { error: { message: string } }).error.message).to.match(/^consentRequired: .*batch\.assignments\.enabled/);
+      expect((await api.request<{ name: string }[]>("GET", "/api/v1/campaigns")).map((c) => c.name)).not.to.include("dmf-batch-consent");
+
+      const campaign = await api.createCampaign({ name: "dmf-batch", releaseId: release.id, targetFilter: "controllerId==dmf-*", groups: 1, start: true });
+      const finished = await waitFor("the batch campaign to finish", async () => {
+        const c = await api.campaign(campaign.id);
+        return c.status === "finished" ? c : undefined;
+      }, 60_000);
+      expect(finished.status).to.equal("finished");
+      for (const device of devices) {
+        const notice = device.notices.find((n) => n.release.version === "4.0.0")!;
+        const link = notice.artifacts[0]!.offers.find((o) => o.scheme === "hawkbit-ddi")!.url;
+        expect(link).to.include(`/controller/v1/${device.controllerId}/`);
+      }
+    } finally {
+      await mgmt.setTenantConfig("batch.assignments.enabled", false);
+    }
+  });
+
   it("stops listing hawkBit's actions once nothing is open: pushes tell it everything", async () => {
     const listings = () => proxy.requests.filter((r) => r.method === "GET" && r.url.startsWith("/rest/v1/actions")).length;
     // The sync interval is 300 ms here: a bridge that still listed would do so several times in any 3 s.

@@ -149,6 +149,42 @@ describe("hawkBit DMF over RabbitMQ", function () {
     }
   });
 
+  it("with batch.assignments.enabled sends a rollout's assignments as one BATCH message (sendBatchUpdateMessage)", async () => {
+    const gateway = await BareGateway.open(rabbit.url, "bare.batch");
+    await mgmt.setTenantConfig("batch.assignments.enabled", true);
+    try {
+      for (const id of ["batch-1", "batch-2", "batch-3"]) gateway.send({ type: "THING_CREATED", thingId: id, tenant: TENANT }, "", { replyTo: "bare.batch" });
+      await until(() => mgmt.listTargets({ q: "controllerId==batch-*", limit: 10 }), (page) => page.content.length === 3, "three batch targets");
+      await rollout("batch-install", "controllerId==batch-*");
+      const install = await gateway.next((m) => topicOf(m) === "BATCH_DOWNLOAD_AND_INSTALL", "BATCH_DOWNLOAD_AND_INSTALL");
+      // createMessagePropertiesBatch: no thingId, the topic and type EVENT.
+      expect(install.properties.headers).to.deep.equal({ type: "EVENT", topic: "BATCH_DOWNLOAD_AND_INSTALL", tenant: TENANT, "content-type": "application/json" });
+      const request = json(install);
+      expect(request.targets.map((t: { controllerId: string }) => t.controllerId).sort()).to.deep.equal(["batch-1", "batch-2", "batch-3"]);
+      for (const target of request.targets) {
+        expect((await mgmt.getAction(target.actionId)).status).to.equal("running");
+        expect(target.targetSecurityToken).to.be.a("string").and.not.equal("");
+      }
+      // One set of modules for all, with the first target's links.
+      const first = request.targets[0].controllerId;
+      expect(request.softwareModules[0].artifacts[0].urls.HTTP).to.include(`/controller/v1/${first}/`);
+      expect(gateway.received.filter((m) => topicOf(m) === "DOWNLOAD_AND_INSTALL")).to.have.length(0);
+
+      // Download-only: BATCH_DOWNLOAD (getBatchEventTopicForAction).
+      for (const id of ["batch-1", "batch-2", "batch-3"]) {
+        const open = (await mgmt.listActions({ q: `target.controllerId==${id};active==true`, limit: 10 })).content;
+        for (const action of open) gateway.send({ type: "EVENT", topic: "UPDATE_ACTION_STATUS", tenant: TENANT }, { actionId: action.id, actionStatus: "FINISHED" });
+      }
+      await until(() => mgmt.listActions({ q: "target.controllerId==batch-*;active==true", limit: 10 }), (page) => page.content.length === 0, "batch actions closed");
+      await rollout("batch-download", "controllerId==batch-*", "downloadonly");
+      const download = json(await gateway.next((m) => topicOf(m) === "BATCH_DOWNLOAD", "BATCH_DOWNLOAD"));
+      expect(download.targets).to.have.length(3);
+    } finally {
+      await mgmt.setTenantConfig("batch.assignments.enabled", false);
+      await gateway.connection.close();
+    }
+  });
+
   it("Aerie's DmfChannel registers, receives the deployment (sha256 from the module's artifacts), reports over AMQP", async () => {
     const channel = new DmfChannel({ url: rabbit.url, tenant: TENANT, replyExchange: "aerie.dmf.test", management: mgmt, deploymentWaitMs: 10_000 });
     await channel.start();
