@@ -95,10 +95,10 @@ async function run(channel: "ddi" | "dmf"): Promise<string> {
     console.log(`requests in the window: ${counts.total} (mgmt ${mgmt}, ddi ${ddi}, other ${counts.byKind.other ?? 0})`);
     for (const [route, n] of Object.entries(counts.byRoute).sort((a, b) => b[1] - a[1])) console.log(`  ${String(n).padStart(7)}  ${route}`);
     console.log(`heartbeat: ${(ddi / online / (equivalentHours / 24)).toFixed(3)} DDI polls per device per 24 h (expected ${channel === "ddi" ? "1" : "0: DMF needs no polling"})`);
-    console.log(`sync: ${(mgmt / equivalentHours).toFixed(1)} Management API requests per hour for the fleet (${3600_000 / IDLE_SYNC_MS} at a ${human(IDLE_SYNC_MS)} interval; measured mean interval ${(elapsed / Math.max(1, mgmt)).toFixed(1)} ms vs ${idleSyncMs} ms configured)`);
+    console.log(`sync: ${(mgmt / equivalentHours).toFixed(1)} Management API requests per hour for the fleet (${3600_000 / IDLE_SYNC_MS} at a ${human(IDLE_SYNC_MS)} interval; ${mgmt === 0 ? "no pass asked hawkBit anything" : `measured mean interval ${(elapsed / mgmt).toFixed(1)} ms vs ${idleSyncMs} ms configured`})`);
     console.log(`  = ${(ddi / deviceHours).toFixed(4)} (heartbeat) + ${(mgmt / deviceHours).toFixed(4)} (sync, fixed per fleet: ${3600_000 / IDLE_SYNC_MS}/N) per device-hour`);
     console.log(`machine: ${cpus().length} cores (${cpus()[0]?.model}); ${BROKER}; ${channel}; ${online} idle online devices`);
-    console.log(`as counted: ${perDeviceHour.toFixed(4)} per device-hour; with the sync count corrected for the pass overhead (${overheadMs.toFixed(1)} ms per pass, ${syncAtDefaults.toFixed(0)} passes at ${human(IDLE_SYNC_MS)}): ${corrected.toFixed(4)}`);
+    console.log(`as counted: ${perDeviceHour.toFixed(4)} per device-hour; ${syncAtDefaults === 0 ? "no sync request to correct" : `with the sync count corrected for the pass overhead (${overheadMs.toFixed(1)} ms per pass, ${syncAtDefaults.toFixed(0)} passes at ${human(IDLE_SYNC_MS)})`}: ${corrected.toFixed(4)}`);
     return `hawkBit HTTP requests per idle device-hour over ${channel.toUpperCase()} (${online} devices, defaults ${human(HEARTBEAT_MS)} heartbeat / ${human(IDLE_SYNC_MS)} idle sync): ${corrected.toFixed(3)}`;
   } finally {
     await stopAll();
