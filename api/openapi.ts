@@ -366,6 +366,11 @@ const document = {
         parameters: [{ name: "controllerId", in: "path", required: true, schema: { type: "string" } }],
         responses: { 200: json({ allOf: [ref("Device"), { type: "object", properties: { actions: { type: "array", items: { type: "object" } }, healthReports: { type: "array", items: { type: "object" } } } }] }), ...errors },
       },
+      delete: {
+        summary: "Delete (decommission) a device: it leaves hawkBit, the registry with its action history, and the broker (credentials revoked, connection closed). 409 while it has an action that is not over. Its telemetry stays until retention",
+        parameters: [{ name: "controllerId", in: "path", required: true, schema: { type: "string" } }],
+        responses: { 204: { description: "Deleted" }, ...errors },
+      },
     },
     "/api/v1/events": {
       get: {
@@ -567,6 +572,7 @@ export const OPERATION_PERMISSIONS: Record<string, Permission | null> = {
   "POST /api/v1/campaigns/{id}/deny": "campaigns:approve",
   "GET /api/v1/devices": "read",
   "GET /api/v1/devices/{controllerId}": "read",
+  "DELETE /api/v1/devices/{controllerId}": "devices:delete",
   "GET /api/v1/devices/{controllerId}/telemetry": "read",
   "GET /api/v1/events": "read",
   "POST /api/v1/device-groups": "campaigns:operate",

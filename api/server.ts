@@ -193,7 +193,7 @@ export function createApp(deps: ApiDependencies, services: ApiServices): express
   v1.use("/campaigns", campaignPreviewRoutes(services.campaignPreview));
   v1.use("/campaigns", campaignRoutes(services.campaigns));
   v1.use("/devices", deviceRoutes(deps.db));
-  v1.use("/devices", deviceCredentialRoutes(deps.db, deps.pool, deps.credentialsChanged));
+  v1.use("/devices", deviceCredentialRoutes(deps.db, deps.pool, deps.credentialsChanged, { hawkbit: deps.hawkbit }));
   v1.use("/device-groups", deviceGroupRoutes(services.deviceGroups));
   v1.use("/webhooks", webhookRoutes(services.webhooks));
   v1.use("/events", eventRoutes(services.events));

@@ -22,6 +22,8 @@ export const PERMISSIONS = {
   "keyring:manage": ["admin"],
   /** Issuing and revoking device MQTT credentials. */
   "devices:credentials": ["admin"],
+  /** Deleting a device: it leaves hawkBit, the registry and the broker. */
+  "devices:delete": ["admin"],
   /** Webhook subscriptions. */
   "webhooks:manage": ["admin"],
   /** API tokens of operators and automation. */

@@ -1,11 +1,12 @@
-// `aerie devices list|show ID` over the REST API.
+// `aerie devices list|show ID|delete ID` over the REST API.
 import { client, need, output, parse, runCommand } from "../lib/operator.js";
 
-export const summary = "Devices: list [--search S] [--online true|false] [--hardware H] [--attribute k=v], show ID";
+export const summary = "Devices: list [--search S] [--online true|false] [--hardware H] [--attribute k=v], show ID, delete ID";
 
 const HELP = `Usage: aerie devices <action> [options]
   list [--search S] [--online true|false] [--hardware H] [--version V] [--attribute k=v…] [--limit N]
-  show ID                  a device with versions, actions (with feedback) and health reports`;
+  show ID                  a device with versions, actions (with feedback) and health reports
+  delete ID                remove a device from hawkBit, the registry and the broker (admin; refused while an action of it is open)`;
 
 export function run(args: string[]): Promise<number> {
   return runCommand("devices", HELP, args, async () => {
@@ -16,6 +17,13 @@ export function run(args: string[]): Promise<number> {
     const [action, id] = positionals;
     if (action === "show") {
       output(await api.request("GET", `/api/v1/devices/${encodeURIComponent(need(id, "ID"))}`), values.json);
+      return 0;
+    }
+    if (action === "delete") {
+      const controllerId = need(id, "ID");
+      await api.request("DELETE", `/api/v1/devices/${encodeURIComponent(controllerId)}`, undefined, [204]);
+      if (values.json) output({ controllerId, deleted: true }, true);
+      else console.log(`device ${controllerId} deleted`);
       return 0;
     }
     if (action !== "list") {

@@ -105,8 +105,11 @@ export class SimulatedDevice {
   async stop(): Promise<void> {
     clearInterval(this.telemetryTimer);
     if (!this.client) return;
-    await this.client.publishAsync(this.topics.device(this.controllerId, "availability"), JSON.stringify({ state: "offline" }), { qos: 1, retain: true }).catch(() => undefined);
-    await this.client.endAsync();
+    // Disconnected (the broker refused it, e.g. its device was deleted): a QoS 1 publish would wait for a connection
+    // that never comes; the broker already published its offline will.
+    const connected = this.client.connected;
+    if (connected) await this.client.publishAsync(this.topics.device(this.controllerId, "availability"), JSON.stringify({ state: "offline" }), { qos: 1, retain: true }).catch(() => undefined);
+    await this.client.endAsync(!connected);
     this.client = undefined;
   }
 

@@ -76,6 +76,13 @@ describe("aerie operator CLI", function () {
     expect((JSON.parse(list.stdout) as { devices: { runningVersion: string }[] }).devices.map((d) => d.runningVersion)).to.deep.equal(["2.0.0", "2.0.0"]);
     const table = await aerie(["campaigns", "list"]);
     expect(table.stdout).to.match(/cli-campaign +finished/);
+
+    // Decommissioning: the finished campaign no longer holds the device.
+    const first = (JSON.parse(list.stdout) as { devices: { controllerId: string }[] }).devices[0]!.controllerId;
+    const deleted = await aerie(["devices", "delete", first, "--json"]);
+    expect(deleted.code, deleted.stderr).to.equal(0);
+    expect(JSON.parse(deleted.stdout)).to.deep.equal({ controllerId: first, deleted: true });
+    expect((await aerie(["devices", "show", first])).code).to.equal(1);
   });
 
   it("exits 2 on bad usage and 1 when the API refuses", async () => {
