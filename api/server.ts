@@ -17,6 +17,7 @@ import { checkAll, type DependencyCheck } from "./readiness.js";
 import { artifactRoutes } from "./routes/artifacts.js";
 import { campaignRoutes } from "./routes/campaigns.js";
 import { deviceCredentialRoutes } from "./routes/device-credentials.js";
+import { deviceRemovalRoutes } from "./routes/device-removal.js";
 import { deviceRoutes } from "./routes/devices.js";
 import { releaseRoutes } from "./routes/releases.js";
 import { ArtifactService } from "./services/artifacts.js";
@@ -193,7 +194,8 @@ export function createApp(deps: ApiDependencies, services: ApiServices): express
   v1.use("/campaigns", campaignPreviewRoutes(services.campaignPreview));
   v1.use("/campaigns", campaignRoutes(services.campaigns));
   v1.use("/devices", deviceRoutes(deps.db));
-  v1.use("/devices", deviceCredentialRoutes(deps.db, deps.pool, deps.credentialsChanged, { hawkbit: deps.hawkbit }));
+  v1.use("/devices", deviceCredentialRoutes(deps.db, deps.pool, deps.credentialsChanged));
+  v1.use("/devices", deviceRemovalRoutes(deps.db, { pool: deps.pool, hawkbit: deps.hawkbit, credentialsChanged: deps.credentialsChanged ?? (async () => undefined) }));
   v1.use("/device-groups", deviceGroupRoutes(services.deviceGroups));
   v1.use("/webhooks", webhookRoutes(services.webhooks));
   v1.use("/events", eventRoutes(services.events));

@@ -48,7 +48,6 @@ function retarget(url: string, to: string): string {
 }
 
 interface NoticeTemplate {
-  controllerId: string;
   notice: Deployment;
   hardwareTypes: (string | null)[];
   until: number;
@@ -82,12 +81,12 @@ export class NoticeBuilder {
     const { channel } = this.deps;
     const ddi = ref.consentRequired ? await channel.getConfirmation(ref.controllerId, ref.actionId) : await channel.getDeployment(ref.controllerId, ref.actionId);
     const { notice, hardwareTypes, presignedUntil } = await this.fromDdi(ddi);
-    const template = { controllerId: ref.controllerId, notice, hardwareTypes, until: Math.min(Date.now() + DDI_CACHE_MS, presignedUntil) };
+    const template = { notice, hardwareTypes, until: Math.min(Date.now() + DDI_CACHE_MS, presignedUntil) };
     if (key) this.templates.set(key, template);
     return template;
   }
 
-  /** The template's notice for another device of the same rollout: its action, its hawkBit links. */
+  /** The template's notice for one device: its action, its hawkBit links. */
   private forDevice(template: NoticeTemplate, ref: ActionRef): Deployment {
     return {
       ...template.notice,

@@ -1,5 +1,6 @@
 import type { Request } from "express";
 import { principalOf } from "../auth/principal.js";
+import { CONTROLLER_ID } from "../../bridge/protocol/schemas.js";
 import { badRequest } from "../http-error.js";
 
 /** Who made the request, for the audit trail: the authenticated principal (api/auth), never a header. */
@@ -11,6 +12,11 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function uuidParam(value: string, what: string): string {
   if (!UUID.test(value)) throw badRequest(`${what} must be a UUID`);
+  return value;
+}
+
+export function controllerIdParam(value: string): string {
+  if (!CONTROLLER_ID.test(value)) throw badRequest(`controllerId must match ${CONTROLLER_ID.source}`);
   return value;
 }
 

@@ -6,29 +6,16 @@
 import { Router } from "express";
 import type pg from "pg";
 import { CredentialsExistError, provisionDevice, revokeDevice } from "../../bridge/provisioning.js";
-import { CONTROLLER_ID } from "../../bridge/protocol/schemas.js";
 import type { Database } from "../../core/db/prisma.js";
 import { allow } from "../auth/allow.js";
 import { audit } from "../audit.js";
 import { badRequest, HttpError, notFound } from "../http-error.js";
-import { type DeviceRemovalDeps, removeDevice } from "../services/device-removal.js";
-import { actorOf } from "./common.js";
+import { actorOf, controllerIdParam } from "./common.js";
 
 /** Called after a credential change; with the device's id when its live connection must end. */
 export type CredentialsChanged = (disconnect?: string) => Promise<void>;
 
-function controllerIdParam(value: string): string {
-  if (!CONTROLLER_ID.test(value)) throw badRequest(`controllerId must match ${CONTROLLER_ID.source}`);
-  return value;
-}
-
-export function deviceCredentialRoutes(
-  db: Database,
-  pool: pg.Pool,
-  credentialsChanged: CredentialsChanged = async () => undefined,
-  /** Deleting a device also removes its credentials (see services/device-removal.ts). */
-  removal?: Omit<DeviceRemovalDeps, "credentialsChanged" | "pool">,
-): Router {
+export function deviceCredentialRoutes(db: Database, pool: pg.Pool, credentialsChanged: CredentialsChanged = async () => undefined): Router {
   const router = Router({ mergeParams: true });
   router.post("/:controllerId/credentials", allow("devices:credentials"), async (req, res) => {
     const controllerId = controllerIdParam(req.params.controllerId);
@@ -53,13 +40,5 @@ export function deviceCredentialRoutes(
     await audit(db, actorOf(req), "device.credentials.revoked", `device:${controllerId}`);
     res.status(204).end();
   });
-  if (removal) {
-    router.delete("/:controllerId", allow("devices:delete"), async (req, res) => {
-      const controllerId = controllerIdParam(req.params.controllerId);
-      await removeDevice({ ...removal, pool, credentialsChanged }, controllerId);
-      await audit(db, actorOf(req), "device.delete", `device:${controllerId}`);
-      res.status(204).end();
-    });
-  }
   return router;
 }

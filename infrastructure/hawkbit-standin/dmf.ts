@@ -186,7 +186,8 @@ export async function startStandinDmf(store: Store, log: Logger, commit: () => P
   const dispatchNow = async () => {
     const present = new Set<string>();
     let sentInTurn = 0;
-    // Assignments found by this scan, per distribution set and action type: what one assignment event holds.
+    // Assignments found by this scan, per distribution set and action type: the stand-in's nearest to one assignment
+    // event (see README, known deviations).
     const batches = configValue(store, BATCH_ASSIGNMENTS).value === true ? new Map<string, { target: TargetRec; action: ActionRec }[]>() : undefined;
     for (const target of store.state.targets) {
       // hawkBit sends from its own threads while it serves REST; a rollout start of 10,000 must not hold the

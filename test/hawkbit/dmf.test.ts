@@ -79,9 +79,9 @@ describe("hawkBit DMF over RabbitMQ", function () {
     await dir?.remove();
   });
 
-  async function rollout(name: string, filter: string, type: "forced" | "downloadonly" = "forced"): Promise<number> {
+  async function rollout(name: string, filter: string, type: "forced" | "downloadonly" = "forced", confirmationRequired?: boolean): Promise<number> {
     const created = await mgmt.createRollout({
-      name, targetFilterQuery: filter, distributionSetId: dsId, amountGroups: 1, type,
+      name, targetFilterQuery: filter, distributionSetId: dsId, amountGroups: 1, type, ...(confirmationRequired ? { confirmationRequired } : {}),
       successCondition: { condition: "THRESHOLD", expression: "100" }, successAction: { action: "NEXTGROUP", expression: "" },
     });
     await until(() => mgmt.getRollout(created.id), (r) => r.status === "ready", "rollout ready");
@@ -171,16 +171,29 @@ describe("hawkBit DMF over RabbitMQ", function () {
       expect(gateway.received.filter((m) => topicOf(m) === "DOWNLOAD_AND_INSTALL")).to.have.length(0);
 
       // Download-only: BATCH_DOWNLOAD (getBatchEventTopicForAction).
-      for (const id of ["batch-1", "batch-2", "batch-3"]) {
-        const open = (await mgmt.listActions({ q: `target.controllerId==${id};active==true`, limit: 10 })).content;
+      const closeAll = async () => {
+        const open = (await mgmt.listActions({ q: "target.controllerId==batch-*;active==true", limit: 10 })).content;
         for (const action of open) gateway.send({ type: "EVENT", topic: "UPDATE_ACTION_STATUS", tenant: TENANT }, { actionId: action.id, actionStatus: "FINISHED" });
-      }
-      await until(() => mgmt.listActions({ q: "target.controllerId==batch-*;active==true", limit: 10 }), (page) => page.content.length === 0, "batch actions closed");
+        await until(() => mgmt.listActions({ q: "target.controllerId==batch-*;active==true", limit: 10 }), (page) => page.content.length === 0, "batch actions closed");
+      };
+      await closeAll();
       await rollout("batch-download", "controllerId==batch-*", "downloadonly");
       const download = json(await gateway.next((m) => topicOf(m) === "BATCH_DOWNLOAD", "BATCH_DOWNLOAD"));
       expect(download.targets).to.have.length(3);
+
+      // Actions waiting for confirmation go out in the batch too, never as CONFIRM: sendBatchUpdateMessage does not
+      // look at ActionProperties.isWaitingConfirmation (the single path, sendSingleUpdateMessage, does).
+      await closeAll();
+      await mgmt.setTenantConfig("user.confirmation.flow.enabled", true);
+      const installsBefore = gateway.received.filter((m) => topicOf(m) === "BATCH_DOWNLOAD_AND_INSTALL").length;
+      await rollout("batch-consent", "controllerId==batch-*", "forced", true);
+      await until(() => gateway.received.filter((m) => topicOf(m) === "BATCH_DOWNLOAD_AND_INSTALL").length, (n) => n > installsBefore, "a batch for the consent rollout");
+      const waiting = (await mgmt.listActions({ q: "target.controllerId==batch-*;active==true", limit: 10 })).content;
+      expect(waiting.map((a) => a.status)).to.deep.equal(["wait_for_confirmation", "wait_for_confirmation", "wait_for_confirmation"]);
+      expect(gateway.received.filter((m) => topicOf(m) === "CONFIRM")).to.have.length(0);
     } finally {
       await mgmt.setTenantConfig("batch.assignments.enabled", false);
+      await mgmt.setTenantConfig("user.confirmation.flow.enabled", false);
       await gateway.connection.close();
     }
   });
