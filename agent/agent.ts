@@ -530,9 +530,11 @@ export class Agent {
       this.finish(action);
       return "next";
     }
-    await this.backend.rollback(booted, good);
+    // Recorded before the bootloader is told: a power cut right after the switch must still find the failed checks,
+    // not mistake the old slot for a fallback of the bootloader's own.
     const bootId = await this.bootId();
     this.store.update((s) => Object.assign(s.action!, { phase: "rolling-back", bootId, rollbackReport: { details: result.details, checks: result.checks } }));
+    await this.backend.rollback(booted, good);
     return this.reboot();
   }
 
