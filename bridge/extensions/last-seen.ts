@@ -6,11 +6,14 @@ import type { BridgeEvents, DeviceEvent } from "../event-bus.js";
 import type pg from "pg";
 import type { BridgeContext, Extension } from "../extension.js";
 
-const KINDS = ["hello", "availability", "telemetry", "feedback", "consent", "health", "request"] as const satisfies readonly (keyof BridgeEvents)[];
+// Not hello nor availability: their own batched writers (registry-writes.ts) already move last_seen_at in the
+// same statement that stores them. Noting them here too re-wrote every device of a reconnect storm or a rollout's
+// hello burst a second time, one flush period later, in the middle of whatever came next.
+const KINDS = ["telemetry", "feedback", "consent", "health", "request"] as const satisfies readonly (keyof BridgeEvents)[];
 
 // Rows locked in controller-id order first, as every registry writer does (see registry-writes.ts).
 const FLUSH = `
-WITH v AS (SELECT * FROM unnest($1::text[], $2::timestamptz[]) AS v(controller_id, at)),
+WITH v AS (SELECT controller_id, to_timestamp(at_ms / 1000.0) AS at FROM unnest($1::text[], $2::float8[]) AS v(controller_id, at_ms)),
 locked AS MATERIALIZED (
   SELECT d.id FROM devices d JOIN v ON d.controller_id = v.controller_id
   WHERE d.last_seen_at IS NULL OR d.last_seen_at < v.at ORDER BY d.controller_id FOR UPDATE OF d
@@ -20,7 +23,9 @@ FROM v WHERE d.controller_id = v.controller_id AND d.id IN (SELECT id FROM locke
 
 /** Writes the latest time each device was heard from (only forward). */
 export async function flushLastSeen(pool: pg.Pool, seen: ReadonlyMap<string, Date>): Promise<void> {
-  await pool.query(FLUSH, [[...seen.keys()], [...seen.values()]]);
+  // Epoch milliseconds rather than Dates: node-postgres formats each Date as a zoned timestamp string, which cost
+  // several times more per value than a number when a flush covers a whole fleet.
+  await pool.query(FLUSH, [[...seen.keys()], [...seen.values()].map((at) => at.getTime())]);
 }
 
 export class LastSeenExtension implements Extension {

@@ -4,7 +4,9 @@
 // one order (controller id), so none of them can wait on another in a cycle.
 import { expect } from "chai";
 import { type HelloRow, markHawkbitContact, writeAvailability, writeHellos } from "../../bridge/registry-writes.js";
-import { flushLastSeen } from "../../bridge/extensions/last-seen.js";
+import { flushLastSeen, LastSeenExtension } from "../../bridge/extensions/last-seen.js";
+import { EventBus } from "../../bridge/event-bus.js";
+import type { BridgeContext } from "../../bridge/extension.js";
 import { startTestDatabase, type TestDatabase } from "./helpers.js";
 
 const DEVICES = 1500;
@@ -43,5 +45,35 @@ describe("bridge: registry writes side by side", function () {
       expect(failures, `round ${round}`).to.deep.equal([]);
     }
     expect(await database.count("SELECT count(*) AS n FROM device_presence WHERE hawkbit_contact_at IS NOT NULL")).to.equal(DEVICES);
+  });
+
+  it("last-seen: stores each device's time to the millisecond, only forward, and leaves hello and availability to their own writers", async () => {
+    const [a, b] = ["ls-a", "ls-b"];
+    await writeHellos(database.pool, [hello(a, new Date("2026-01-01T00:00:00.000Z")), hello(b, new Date("2026-01-01T00:00:00.000Z"))]);
+    const lastSeen = async (id: string) => (await database.pool.query("SELECT last_seen_at FROM devices WHERE controller_id = $1", [id])).rows[0].last_seen_at as Date;
+
+    await flushLastSeen(database.pool, new Map([[a, new Date("2026-03-04T05:06:07.891Z")], [b, new Date("2025-12-31T23:59:59.999Z")]]));
+    expect((await lastSeen(a)).toISOString()).to.equal("2026-03-04T05:06:07.891Z");
+    expect((await lastSeen(b)).toISOString(), "an older time does not move it back").to.equal("2026-01-01T00:00:00.000Z");
+
+    const bus = new EventBus();
+    const warnings: unknown[] = [];
+    const ctx = { bus, pool: database.pool, metrics: { bridgeErrors: { inc: () => undefined } }, log: { warn: (...args: unknown[]) => warnings.push(args) } } as unknown as BridgeContext;
+    const extension = new LastSeenExtension(ctx, 3_600_000);
+    await extension.start();
+    try {
+      const later = new Date("2026-06-01T00:00:00.123Z");
+      const event = { controllerId: b, receivedAt: later, bytes: 1, payload: {} as never };
+      await bus.dispatch("hello", event);
+      await bus.dispatch("availability", event);
+      await extension.flush();
+      expect((await lastSeen(b)).toISOString(), "hello and availability are not written twice").to.equal("2026-01-01T00:00:00.000Z");
+      await bus.dispatch("telemetry", event);
+      await extension.flush();
+      expect((await lastSeen(b)).toISOString()).to.equal("2026-06-01T00:00:00.123Z");
+    } finally {
+      await extension.stop();
+    }
+    expect(warnings).to.deep.equal([]);
   });
 });
