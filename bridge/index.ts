@@ -159,6 +159,9 @@ export class FleetBridge {
       username: perConnection ? clientId : this.options.mqttUsername,
       password: this.options.mqttPassword,
       clean: false,
+      // Keepalive pings only when the link is idle by the clock, not re-armed on every packet sent: MQTT.js
+      // otherwise clears and sets a timer per publish, measurable when a rollout publishes 10,000 notices.
+      reschedulePings: false,
       reconnectPeriod: 1000,
       connectTimeout: 10_000,
       protocolVersion,
