@@ -13,6 +13,7 @@
 // the notice minus T0, and also minus its hawkBit action's createdAt (the rollout start in hawkBit).
 // BENCH_WAKE=1 additionally sends `NOTIFY aerie_bridge_wake` when the benchmark sees the rollout started (the
 // campaign monitor already sends it after starting the rollout, and again when hawkBit reports it running).
+// Each run also prints the CPU of every process it started, per device, from the start request to the last notice.
 // Last line: the p95 from T0 over DMF (the last channel run).
 import { randomBytes } from "node:crypto";
 import { cpus, totalmem } from "node:os";
@@ -21,6 +22,7 @@ import { WAKE_CHANNEL } from "../../bridge/wake.js";
 import { startBenchStack, stopOnSignals, type BenchStack, type BrokerKind } from "./lib/bench-stack.js";
 import { startFleet, type Fleet } from "./lib/fleet.js";
 import { seconds, summary, until } from "./lib/stats.js";
+import { cpuReport, cpuSnapshot, type CpuReport } from "./lib/cpu.js";
 
 setLogLevel(process.env.AERIE_LOG_LEVEL ?? "warn");
 const DEVICES = Number(process.env.BENCH_DEVICES ?? 10_000);
@@ -31,10 +33,23 @@ const brokers: BrokerKind[] = process.env.BENCH_BROKER === "both" ? ["mosquitto"
 const DMF_BATCH = process.env.BENCH_DMF_BATCH !== "0";
 const CHANNELS = (process.env.BENCH_CHANNELS ?? "ddi,dmf").split(",").map((c) => c.trim()) as ("ddi" | "dmf")[];
 
+/** Which part of the benchmark a process is, from its command line (all are descendants of this process). */
+function partOf(commandLine: string, pid: number): string {
+  if (pid === process.pid) return "Aerie (and this benchmark)";
+  if (commandLine.includes("hawkbit-standin/")) return "hawkBit stand-in";
+  if (commandLine.includes("fleet-worker")) return "devices (load generator)";
+  if (/(^|\/)mosquitto\b/.test(commandLine)) return "mosquitto";
+  if (/beam\.smp|rabbitmq|epmd|erl_child_setup|inet_gethost/.test(commandLine)) return "RabbitMQ";
+  if (commandLine.includes("s3-child")) return "S3";
+  if (/(^|\/)postgres\b|^postgres:/.test(commandLine)) return "PostgreSQL";
+  return "other";
+}
+
 interface Result {
   broker: BrokerKind;
   channel: "ddi" | "dmf";
   received: number;
+  cpu: CpuReport;
   fromStart: ReturnType<typeof summary>;
   fromAction: ReturnType<typeof summary>;
 }
@@ -91,6 +106,8 @@ async function run(broker: BrokerKind, channel: "ddi" | "dmf"): Promise<Result> 
     // Created, then started, as from the dashboard: the creation's answer lists the group's 10,000 devices (paged from
     // hawkBit), which is the campaign's cost, not the fan-out's; with start: true it ran during the fan-out.
     const campaign = await stack.api.createCampaign({ name: `fanout-${Date.now()}`, releaseId: release.id, targetFilter: "controllerId==fan-*", groups: 1 });
+    // CPU of every process of the run over the fan-out: from the start request to the last notice.
+    const cpuBefore = await cpuSnapshot(partOf);
     await stack.api.request("POST", `/api/v1/campaigns/${campaign.id}/start`);
     const rolloutId = await until("the rollout created in hawkBit", async () =>
       (await stack!.pool.query("SELECT hawkbit_rollout_id AS id FROM campaigns WHERE id = $1", [campaign.id])).rows[0]?.id as number | null ?? undefined, 5 * 60_000, 50);
@@ -112,6 +129,7 @@ async function run(broker: BrokerKind, channel: "ddi" | "dmf"): Promise<Result> 
       for (; counted < fleet!.receipts.length; counted++) holders.add(fleet!.receipts[counted]!.controllerId);
       return holders.size >= DEVICES;
     }, timeoutMs, 100).catch((error) => console.log(`[${broker}/${channel}] ${(error as Error).message}`));
+    const cpu = cpuReport(cpuBefore, await cpuSnapshot(partOf), DEVICES, cpus().length);
 
     // Each device's own action, with its creation time in hawkBit.
     const createdAt = new Map<number, number>();
@@ -135,7 +153,10 @@ async function run(broker: BrokerKind, channel: "ddi" | "dmf"): Promise<Result> 
     const pages = stack.proxy!.log.filter((l) => l.route === "GET /rest/v1/actions" && l.at >= created0 - 1000);
     console.log(`[${broker}/${channel}] bridge's action listing after the start: ${pages.length} pages, ${seconds(pages.reduce((n, l) => n + l.ms, 0))} in hawkBit (max ${pages.reduce((n, l) => Math.max(n, l.ms), 0)} ms), first page at +${seconds((pages[0]?.at ?? created0) - created0)}, last done at +${seconds(Math.max(0, ...pages.map((l) => l.at + l.ms - created0)))}`);
     console.log(`[${broker}/${channel}] latency from action createdAt:  p50 ${seconds(fromAction.p50)}  p95 ${seconds(fromAction.p95)}  max ${seconds(fromAction.max)}  (first ${seconds(fromAction.min)})`);
-    return { broker, channel, received: received.length, fromStart, fromAction };
+    console.log(`[${broker}/${channel}] CPU from the start request to the last notice (${cpu.windowSeconds.toFixed(2)} s window, up to 100 ms late):`);
+    for (const line of cpu.lines) console.log(`[${broker}/${channel}]   ${line.part.padEnd(28)} ${line.seconds.toFixed(2).padStart(6)} s  ${Math.round(line.microsPerUnit).toString().padStart(5)} µs per device`);
+    console.log(`[${broker}/${channel}]   ${"all of them".padEnd(28)} ${cpu.totalSeconds.toFixed(2).padStart(6)} s  ${Math.round(cpu.totalMicrosPerUnit).toString().padStart(5)} µs per device; machine busy ${cpu.machineBusySeconds.toFixed(2)} s of ${cpu.capacitySeconds.toFixed(2)} (${cpus().length} cores)`);
+    return { broker, channel, received: received.length, cpu, fromStart, fromAction };
   } finally {
     await stopAll();
   }
@@ -144,6 +165,7 @@ async function run(broker: BrokerKind, channel: "ddi" | "dmf"): Promise<Result> 
 const results: Result[] = [];
 for (const broker of brokers) for (const channel of CHANNELS) results.push(await run(broker, channel));
 console.log(`machine: ${cpus().length} cores (${cpus()[0]?.model}), ${Math.round(totalmem() / 2 ** 30)} GiB; load generator on the same cores`);
+for (const r of results) console.log(`CPU per device, ${r.broker}/${r.channel}: ${Math.round(r.cpu.totalMicrosPerUnit)} µs (machine busy ${Math.round((100 * r.cpu.machineBusySeconds) / r.cpu.capacitySeconds)} % of ${cpus().length} cores over ${r.cpu.windowSeconds.toFixed(2)} s)`);
 for (const r of results) {
   console.log(`deployment notice latency p95 (${DEVICES} devices, ${r.broker}, ${r.channel}${r.channel === "dmf" && DMF_BATCH ? " batch" : ""}${WAKE ? ", wake" : ""}): ${seconds(r.fromStart.p95)} (p50 ${seconds(r.fromStart.p50)}, max ${seconds(r.fromStart.max)}, ${r.received}/${DEVICES} received)`);
 }

@@ -15,7 +15,7 @@
 //                                                      PostgreSQL's CPU per stored row on both, side by side)
 // Last line: ingest ratio.
 import { spawn, type ChildProcess } from "node:child_process";
-import { chmod, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { chmod, mkdtemp, rm } from "node:fs/promises";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -28,6 +28,7 @@ import { setLogLevel } from "../../core/log.js";
 import { freePort } from "../../core/ports.js";
 import { startEmbeddedPostgres } from "../../infrastructure/embedded/postgres.js";
 import { startMosquitto } from "../../infrastructure/mosquitto/launcher.js";
+import { cpuSeconds, postgresCpu } from "./lib/cpu.js";
 
 setLogLevel(process.env.AERIE_LOG_LEVEL ?? "warn");
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 100_000);
@@ -41,7 +42,6 @@ const PRELOAD_DAYS = 30;
 const perClient = Math.ceil(MESSAGES / CLIENTS);
 const total = perClient * CLIENTS;
 const fixtures = join(import.meta.dirname, "../../test/bridge/fixtures");
-const TICKS_PER_SECOND = 100;
 
 interface Child {
   process: ChildProcess;
@@ -64,29 +64,6 @@ function spawnNode(script: string, env: Record<string, string>, nodeArgs: string
       }
     },
   };
-}
-
-/** CPU time (user + system) of a process so far, in seconds; 0 once it is gone. */
-async function cpuSeconds(pid: number | undefined): Promise<number> {
-  if (pid === undefined) return 0;
-  try {
-    const stat = await readFile(`/proc/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
-  } catch {
-    return 0;
-  }
-}
-
-/** The postmaster and every backend it forked. */
-async function postgresCpu(postmaster: number): Promise<number> {
-  let sum = await cpuSeconds(postmaster);
-  for (const entry of await readdir("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    const stat = await readFile(`/proc/${entry}/stat`, "utf8").catch(() => "");
-    if (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === postmaster) sum += await cpuSeconds(Number(entry));
-  }
-  return sum;
 }
 
 type Usage = Record<string, number>;
