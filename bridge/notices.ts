@@ -51,18 +51,78 @@ interface NoticeTemplate {
   notice: Deployment;
   hardwareTypes: (string | null)[];
   until: number;
+  /** The notice's JSON cut where each device's values go, made on first use (see payload); null: not possible. */
+  text?: NoticeText | null;
+}
+
+/**
+ * A shared notice's JSON text with holes for a device's own values: its action id, the time, and hawkBit's link of each
+ * artifact. Notices carry signatures and several URLs, kilobytes each: serialising the whole object for each of
+ * 10,000 devices of a rollout start was the largest part of the bridge's CPU in it.
+ */
+interface NoticeText {
+  /** Text between the holes: one more piece than holes. */
+  pieces: string[];
+  /** What fills each hole, in order. */
+  holes: ({ kind: "actionId" } | { kind: "issuedAt" } | { kind: "ddiLink"; url: string })[];
+}
+
+/** Marks a hole in the text; JSON escapes the NUL characters, so no real value can contain the escaped form. */
+const hole = (index: number) => `\u0000hole${index}\u0000`;
+const HOLE_IN_TEXT = /"\\u0000hole(\d+)\\u0000"/g;
+
+function compileText(notice: Deployment, forDevice: (actionId: number, link: (url: string) => string, issuedAt: string) => Deployment): NoticeText | undefined {
+  const holes: NoticeText["holes"] = [{ kind: "actionId" }, { kind: "issuedAt" }];
+  const marked = forDevice(hole(0) as unknown as number, (url) => hole(holes.push({ kind: "ddiLink", url }) - 1), hole(1));
+  const text = JSON.stringify(marked);
+  const pieces: string[] = [];
+  const order: NoticeText["holes"] = [];
+  let last = 0;
+  for (const match of text.matchAll(HOLE_IN_TEXT)) {
+    pieces.push(text.slice(last, match.index));
+    order.push(holes[Number(match[1])]!);
+    last = match.index! + match[0].length;
+  }
+  pieces.push(text.slice(last));
+  // Each hole exactly once, or a value from hawkBit happened to look like one: then the notice is serialised whole.
+  if (order.length !== holes.length || new Set(order).size !== holes.length) return undefined;
+  return { pieces, holes: order };
+}
+
+function renderText(text: NoticeText, actionId: number, controllerId: string, issuedAt: string): string {
+  let out = text.pieces[0]!;
+  for (let i = 0; i < text.holes.length; i++) {
+    const filler = text.holes[i]!;
+    out += filler.kind === "actionId" ? String(actionId) : JSON.stringify(filler.kind === "issuedAt" ? issuedAt : retarget(filler.url, controllerId));
+    out += text.pieces[i + 1]!;
+  }
+  return out;
 }
 
 export class NoticeBuilder {
   private readonly templates = new Map<string, NoticeTemplate>();
+  private readonly building = new Map<string, Promise<NoticeTemplate>>();
   private readonly presigned = new Map<string, { url: string; expiresAt: string; until: number }>();
   private readonly artifacts = new Map<string, { artifact: OurArtifact | null; until: number }>();
 
   constructor(private readonly deps: { db: Database; store: ArtifactStore; channel: HawkbitDeviceChannel; presignTtlSeconds: number }) {}
 
+  /**
+   * The notice as its MQTT payload: the same text as JSON.stringify(await build(ref)), filled into the shared
+   * notice's text rather than serialised whole.
+   */
+  async payload(ref: ActionRef): Promise<string> {
+    const template = await this.template(ref);
+    // Typed releases filter artifacts per device, and unshared notices are used once: both serialise the object.
+    if (template.hardwareTypes.some((type) => type !== null) || !this.isShared(ref)) return JSON.stringify(await this.build(ref));
+    template.text ??= compileText(template.notice, (actionId, link, issuedAt) => this.forDevice(template, actionId, link, issuedAt)) ?? null;
+    if (template.text === null) return JSON.stringify(await this.build(ref));
+    return renderText(template.text, ref.actionId, ref.controllerId, new Date().toISOString());
+  }
+
   async build(ref: ActionRef): Promise<Deployment> {
     const template = await this.template(ref);
-    const notice = this.forDevice(template, ref);
+    const notice = this.forDevice(template, ref.actionId, (url) => retarget(url, ref.controllerId), new Date().toISOString());
     const { hardwareTypes } = template;
     // hawkBit ships every archive of the distribution set to every device; a device gets only the
     // archives for its own hardware (and the untyped ones). The lookup happens only for typed releases.
@@ -73,29 +133,57 @@ export class NoticeBuilder {
     return notice;
   }
 
+  /**
+   * Builds (and caches) the notice the devices of `ref`'s rollout will share, without a device's copy: a caller about
+   * to register a burst of actions can have the template ready by the time the registration is done.
+   */
+  async prepare(ref: ActionRef): Promise<void> {
+    await this.template(ref);
+  }
+
+  private shareKey(ref: ActionRef): string | undefined {
+    if (ref.shareKey !== undefined) return `${ref.shareKey}:${ref.consentRequired}`;
+    return ref.distributionSetId === undefined || ref.rolloutId === undefined ? undefined : `${ref.rolloutId}:${ref.distributionSetId}:${ref.consentRequired}`;
+  }
+
+  private isShared(ref: ActionRef): boolean {
+    return this.shareKey(ref) !== undefined;
+  }
+
   private async template(ref: ActionRef): Promise<NoticeTemplate> {
-    const key = ref.shareKey !== undefined ? `${ref.shareKey}:${ref.consentRequired}`
-      : ref.distributionSetId === undefined || ref.rolloutId === undefined ? undefined : `${ref.rolloutId}:${ref.distributionSetId}:${ref.consentRequired}`;
-    const cached = key ? this.templates.get(key) : undefined;
+    const key = this.shareKey(ref);
+    if (key === undefined) return this.fresh(ref);
+    const cached = this.templates.get(key);
     if (cached && cached.until > Date.now()) return cached;
+    // One build per key at a time: a notice prepared ahead and the first device's notice share it.
+    let building = this.building.get(key);
+    if (!building) {
+      building = this.fresh(ref).then((template) => {
+        this.templates.set(key, template);
+        return template;
+      }).finally(() => this.building.delete(key));
+      this.building.set(key, building);
+    }
+    return building;
+  }
+
+  private async fresh(ref: ActionRef): Promise<NoticeTemplate> {
     const { channel } = this.deps;
     const ddi = ref.consentRequired ? await channel.getConfirmation(ref.controllerId, ref.actionId) : await channel.getDeployment(ref.controllerId, ref.actionId);
     const { notice, hardwareTypes, presignedUntil } = await this.fromDdi(ddi);
-    const template = { notice, hardwareTypes, until: Math.min(Date.now() + DDI_CACHE_MS, presignedUntil) };
-    if (key) this.templates.set(key, template);
-    return template;
+    return { notice, hardwareTypes, until: Math.min(Date.now() + DDI_CACHE_MS, presignedUntil) };
   }
 
   /** The template's notice for one device: its action, its hawkBit links. */
-  private forDevice(template: NoticeTemplate, ref: ActionRef): Deployment {
+  private forDevice(template: NoticeTemplate, actionId: number, link: (url: string) => string, issuedAt: string): Deployment {
     return {
       ...template.notice,
-      actionId: ref.actionId,
+      actionId,
       artifacts: template.notice.artifacts.map((artifact) => ({
         ...artifact,
-        offers: artifact.offers.map((offer) => (offer.scheme !== "hawkbit-ddi" ? offer : { ...offer, url: retarget(offer.url, ref.controllerId) })),
+        offers: artifact.offers.map((offer) => (offer.scheme !== "hawkbit-ddi" ? offer : { ...offer, url: link(offer.url) })),
       })),
-      issuedAt: new Date().toISOString(),
+      issuedAt,
     };
   }
 

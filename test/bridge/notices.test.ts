@@ -21,6 +21,7 @@ function builder() {
     // Another rollout of the same release is a soft update: what a shared notice must not leak.
     getDeployment: async (controllerId: string, actionId: number) => {
       ddiCalls.push(controllerId);
+      if (controllerId.startsWith("missing-")) throw new Error("no deployment");
       // A DMF batch's modules carry the links of its first target, whichever target's deployment this is.
       return deployment(controllerId.startsWith("batch-") ? "batch-first" : controllerId, actionId, controllerId.startsWith("soft") ? "soft" : "forced");
     },
@@ -72,6 +73,47 @@ describe("bridge: deployment notices", () => {
 
     expect(soft.type).to.equal("soft");
     expect(ddiCalls).to.deep.equal(["dev-a", "soft-a", "dev-c", "dev-d"]);
+  });
+  it("builds a shared notice once when it is prepared ahead and devices ask for it before it is ready", async () => {
+    const { notices, ddiCalls, presigns } = builder();
+    const shared = { consentRequired: false, shareKey: "dmf:DOWNLOAD_AND_INSTALL:7" };
+    const prepared = notices.prepare({ actionId: 11, controllerId: "dev-a", ...shared });
+    const [a, b] = await Promise.all([
+      notices.build({ actionId: 11, controllerId: "dev-a", ...shared }),
+      notices.build({ actionId: 12, controllerId: "dev-b", ...shared }),
+    ]);
+    await prepared;
+    expect(ddiCalls).to.deep.equal(["dev-a"]);
+    expect(presigns()).to.equal(1);
+    expect(ddiLink(b)).to.equal("http://hawkbit/DEFAULT/controller/v1/dev-b/softwaremodules/1/artifacts/os.swu");
+    expect([a.actionId, b.actionId]).to.deep.equal([11, 12]);
+  });
+
+  it("gives as payload the same JSON as the notice object, for each device of a shared notice", async () => {
+    const { notices, ddiCalls } = builder();
+    const withoutTime = (json: string) => ({ ...JSON.parse(json), issuedAt: undefined });
+    for (const shared of [{ shareKey: "dmf:DOWNLOAD_AND_INSTALL:9" }, { distributionSetId: 5, rolloutId: 3 }]) {
+      for (const [actionId, controllerId] of [[41, "batch-b"], [42, 'dev "quoted" \\ ü/ä'], [43, "\u0000hole2\u0000"]] as const) {
+        const ref = { actionId, controllerId, consentRequired: false, ...shared };
+        const payload = await notices.payload(ref);
+        const object = await notices.build(ref);
+        expect(withoutTime(payload)).to.deep.equal({ ...object, issuedAt: undefined });
+        expect(Object.keys(JSON.parse(payload))).to.deep.equal(Object.keys(object));
+        expect(Date.parse(JSON.parse(payload).issuedAt)).to.be.closeTo(Date.now(), 5000);
+        expect(ddiLink(JSON.parse(payload))).to.equal(`http://hawkbit/DEFAULT/controller/v1/${encodeURIComponent(controllerId)}/softwaremodules/1/artifacts/os.swu`);
+      }
+    }
+    expect(ddiCalls).to.have.length(2);
+  });
+
+  it("asks again after a failed build instead of keeping the failure", async () => {
+    const { notices, ddiCalls } = builder();
+    const shared = { consentRequired: false, shareKey: "dmf:DOWNLOAD_AND_INSTALL:8" };
+    const failure = await notices.prepare({ actionId: 11, controllerId: "missing-a", ...shared }).then(() => undefined, (error: Error) => error.message);
+    expect(failure).to.equal("no deployment");
+    const notice = await notices.build({ actionId: 12, controllerId: "dev-b", ...shared });
+    expect(notice.actionId).to.equal(12);
+    expect(ddiCalls).to.deep.equal(["missing-a", "dev-b"]);
   });
 });
 
