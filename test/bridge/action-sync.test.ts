@@ -131,7 +131,7 @@ function fakeContext(parts: { hawkbit: object; db?: object; pool?: object; publi
     db: { deviceAction: { findMany: async () => [] } },
     // Every announced action belongs to a registered device.
     pool: { query: async (_sql: string, params: number[][]) => ({ rows: params[0]!.map((id) => ({ action_id: id })) }) },
-    notices: { build: async ({ actionId }: { actionId: number }) => ({ actionId }) },
+    notices: { payload: async ({ actionId }: { actionId: number }) => JSON.stringify({ actionId }), prepare: async () => undefined },
     publish: () => undefined,
     ...parts,
   } as unknown as BridgeContext;
@@ -252,6 +252,56 @@ describe("bridge: a wake-up during a pass that is announcing new actions", () =>
       expect(published).to.have.length(501);
       expect(requested, "one pass: two pages read by id, no second listing").to.deep.equal(["active==true", "active==true;id=gt=500"]);
     } finally {
+      await sync.stop();
+    }
+  });
+});
+
+describe("bridge: actions pushed by hawkBit (DMF)", () => {
+  it("registers the next batches while the first is still being registered and announced, and announces each action once, in push order", async () => {
+    let push!: (action: { controllerId: string; actionId: number; phase: "notice"; shareKey: string }) => void;
+    const registrations: number[][] = [];
+    const held: ReturnType<typeof deferred<void>>[] = [];
+    const published: string[] = [];
+    const ctx = fakeContext({
+      hawkbit: { listActions: async (): Promise<PagedList<MgmtAction>> => ({ content: [], total: 0, size: 0 }) },
+      pool: {
+        query: async (_sql: string, params: number[][]) => {
+          registrations.push(params[0]!);
+          const hold = deferred<void>();
+          held.push(hold);
+          await hold.promise;
+          return { rows: params[0]!.map((id) => ({ action_id: id })) };
+        },
+      },
+      publish: (topic: string) => void published.push(topic),
+    });
+    (ctx as { channel: object }).channel = { pushEpoch: 1, onAction: (listener: typeof push) => ((push = listener), () => undefined) };
+    const sync = new ActionSyncExtension(ctx);
+    await sync.start();
+    try {
+      // Three full batches (PUSH_BATCH is 500) arrive at once, as from hawkBit's BATCH messages of a rollout start.
+      for (let id = 1; id <= 1500; id++) push({ controllerId: `dev-${id}`, actionId: id, phase: "notice", shareKey: "dmf:DOWNLOAD_AND_INSTALL:1" });
+      await tick(50);
+      expect(registrations.map((r) => r[0]), "two registrations at once, the third waits for a slot").to.deep.equal([1, 501]);
+      // The second batch's registration is done first: its notices still wait for the first batch's.
+      held[1]!.resolve();
+      await tick(50);
+      expect(registrations.map((r) => r[0])).to.deep.equal([1, 501, 1001]);
+      expect(published, "nothing announced before the batches before it").to.deep.equal([]);
+      held[0]!.resolve();
+      held[2]!.resolve();
+      for (let i = 0; i < 200 && published.length < 1500; i++) await tick();
+      expect(registrations.map((r) => r.length)).to.deep.equal([500, 500, 500]);
+      expect(published).to.deep.equal(Array.from({ length: 1500 }, (_, i) => `aerie/v1/devices/dev-${i + 1}/deployment`));
+      // The same action pushed again (hawkBit sends the open action again on THING_CREATED) is neither registered nor announced twice.
+      push({ controllerId: "dev-7", actionId: 7, phase: "notice", shareKey: "dmf:DOWNLOAD_AND_INSTALL:1" });
+      await tick(50);
+      for (const hold of held) hold.resolve();
+      expect(registrations).to.have.length(3);
+      expect(published).to.have.length(1500);
+    } finally {
+      for (const hold of held) hold.resolve();
       await sync.stop();
     }
   });
