@@ -13,9 +13,12 @@
 // the notice minus T0, and also minus its hawkBit action's createdAt (the rollout start in hawkBit).
 // BENCH_WAKE=1 additionally sends `NOTIFY aerie_bridge_wake` when the benchmark sees the rollout started (the
 // campaign monitor already sends it after starting the rollout, and again when hawkBit reports it running).
+// BENCH_CPU_PROF=/tmp/fanout also writes a V8 CPU profile of this process (Aerie) over each fan-out window.
 // Each run also prints the CPU of every process it started, per device, from the start request to the last notice.
 // Last line: the p95 from T0 over DMF (the last channel run).
 import { randomBytes } from "node:crypto";
+import { writeFile } from "node:fs/promises";
+import { Session } from "node:inspector/promises";
 import { cpus, totalmem } from "node:os";
 import { setLogLevel } from "../../core/log.js";
 import { WAKE_CHANNEL } from "../../bridge/wake.js";
@@ -31,6 +34,8 @@ const WAKE = process.env.BENCH_WAKE === "1";
 const brokers: BrokerKind[] = process.env.BENCH_BROKER === "both" ? ["mosquitto", "aedes"] : [(process.env.BENCH_BROKER as BrokerKind | undefined) ?? "mosquitto"];
 /** hawkBit's tenant setting batch.assignments.enabled for the DMF run (on unless BENCH_DMF_BATCH=0). */
 const DMF_BATCH = process.env.BENCH_DMF_BATCH !== "0";
+/** Writes a .cpuprofile of this process (Aerie's bridge and API) over each fan-out window: BENCH_CPU_PROF=/tmp/fanout */
+const CPU_PROF = process.env.BENCH_CPU_PROF;
 const CHANNELS = (process.env.BENCH_CHANNELS ?? "ddi,dmf").split(",").map((c) => c.trim()) as ("ddi" | "dmf")[];
 
 /** Which part of the benchmark a process is, from its command line (all are descendants of this process). */
@@ -43,6 +48,22 @@ function partOf(commandLine: string, pid: number): string {
   if (commandLine.includes("s3-child")) return "S3";
   if (/(^|\/)postgres\b|^postgres:/.test(commandLine)) return "PostgreSQL";
   return "other";
+}
+
+/** The V8 sampling profiler of this process, over a window of the run (what `node --cpu-prof` gives for a whole run). */
+async function startProfiler(): Promise<{ stop(file: string): Promise<void> }> {
+  const session = new Session();
+  session.connect();
+  await session.post("Profiler.enable");
+  await session.post("Profiler.start");
+  return {
+    async stop(file) {
+      const { profile } = await session.post("Profiler.stop");
+      await writeFile(file, JSON.stringify(profile));
+      session.disconnect();
+      console.log(`CPU profile of this process over the fan-out: ${file}`);
+    },
+  };
 }
 
 interface Result {
@@ -108,6 +129,7 @@ async function run(broker: BrokerKind, channel: "ddi" | "dmf"): Promise<Result> 
     const campaign = await stack.api.createCampaign({ name: `fanout-${Date.now()}`, releaseId: release.id, targetFilter: "controllerId==fan-*", groups: 1 });
     // CPU of every process of the run over the fan-out: from the start request to the last notice.
     const cpuBefore = await cpuSnapshot(partOf);
+    const profiler = CPU_PROF ? await startProfiler() : undefined;
     await stack.api.request("POST", `/api/v1/campaigns/${campaign.id}/start`);
     const rolloutId = await until("the rollout created in hawkBit", async () =>
       (await stack!.pool.query("SELECT hawkbit_rollout_id AS id FROM campaigns WHERE id = $1", [campaign.id])).rows[0]?.id as number | null ?? undefined, 5 * 60_000, 50);
@@ -130,6 +152,7 @@ async function run(broker: BrokerKind, channel: "ddi" | "dmf"): Promise<Result> 
       return holders.size >= DEVICES;
     }, timeoutMs, 100).catch((error) => console.log(`[${broker}/${channel}] ${(error as Error).message}`));
     const cpu = cpuReport(cpuBefore, await cpuSnapshot(partOf), DEVICES, cpus().length);
+    if (profiler) await profiler.stop(`${CPU_PROF}-${broker}-${channel}.cpuprofile`);
 
     // Each device's own action, with its creation time in hawkBit.
     const createdAt = new Map<number, number>();
