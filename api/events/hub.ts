@@ -4,6 +4,7 @@
 // once per `progressDebounceMs` per campaign however many devices report at once.
 import pg from "pg";
 import type { Database } from "../../core/db/prisma.js";
+import { eventsOfNotification, LIVE_EVENTS_CHANNEL } from "../../core/db/live-events.js";
 import { logger } from "../../core/log.js";
 import type { Permission } from "../auth/permissions.js";
 
@@ -28,7 +29,7 @@ export const EVENT_TYPES = Object.keys(EVENT_PERMISSIONS) as readonly EventType[
 
 /** Announces a live event from code (triggers announce the others): heard by every API process at commit. */
 export async function notifyEvent(db: Database, event: LiveEvent): Promise<void> {
-  await db.$executeRaw`SELECT pg_notify('aerie_events', ${JSON.stringify(event)})`;
+  await db.$executeRaw`SELECT pg_notify(${LIVE_EVENTS_CHANNEL}, ${JSON.stringify(event)})`;
 }
 
 export interface LiveEvent {
@@ -77,7 +78,7 @@ export class EventHub {
         if (this.subscribers.size > 0 && !this.closed) setTimeout(() => void this.listen().catch(() => undefined), RECONNECT_MS).unref();
       });
       await client.connect();
-      await client.query("LISTEN aerie_events");
+      await client.query(`LISTEN ${LIVE_EVENTS_CHANNEL}`);
       this.client = client;
     })().finally(() => (this.connecting = undefined));
     return this.connecting;
@@ -99,15 +100,10 @@ export class EventHub {
   }
 
   private onNotification(payload: string | undefined): void {
-    if (!payload) return;
-    let event: LiveEvent;
-    try {
-      event = JSON.parse(payload) as LiveEvent;
-    } catch {
-      return;
+    for (const event of eventsOfNotification(payload) as LiveEvent[]) {
+      this.publish(event);
+      if (event.type === "action" && typeof event.campaignId === "string") this.scheduleProgress(event.campaignId);
     }
-    this.publish(event);
-    if (event.type === "action" && typeof event.campaignId === "string") this.scheduleProgress(event.campaignId);
   }
 
   private publish(event: LiveEvent): void {

@@ -15,6 +15,7 @@
 // has forgotten retained messages). Configs of devices deleted while no Aerie ran are not found: Aerie would have
 // to read the discovery prefix back, and the bridge's connections take only device topics.
 import pg from "pg";
+import { eventsOfNotification, LIVE_EVENTS_CHANNEL } from "../../core/db/live-events.js";
 import type { DeviceEvent } from "../event-bus.js";
 import type { BridgeContext, Extension } from "../extension.js";
 import type { Feedback } from "../protocol/schemas.js";
@@ -35,7 +36,6 @@ export function homeAssistantAccount(username: string, password: string, prefix:
   return { operators: { [username]: password }, operatorGrants: { [username]: { read: [`${prefix}/#`], write: [`${prefix}/status`] } } };
 }
 
-const EVENTS_CHANNEL = "aerie_events";
 const PAGE = 500;
 const RECONNECT_MS = 1000;
 
@@ -112,12 +112,8 @@ export class HomeAssistantExtension implements Extension {
   private async listen(): Promise<void> {
     const client = new pg.Client({ connectionString: this.ctx.databaseUrl });
     client.on("notification", (message) => {
-      try {
-        const event = JSON.parse(message.payload ?? "") as { type?: string; controllerId?: string };
-        if (event.type === "action" && typeof event.controllerId === "string") void this.refresh([event.controllerId]);
-      } catch {
-        // not ours to judge
-      }
+      const changed = eventsOfNotification(message.payload).flatMap((event) => (event.type === "action" && typeof event.controllerId === "string" ? [event.controllerId] : []));
+      if (changed.length > 0) void this.refresh(changed);
     });
     client.on("error", (error) => {
       this.ctx.log.warn({ err: error.message }, "Home Assistant: notification connection lost");
@@ -126,7 +122,7 @@ export class HomeAssistantExtension implements Extension {
       if (!this.stopped) setTimeout(() => void this.listen().then(() => this.publishAll(false)).catch(() => undefined), RECONNECT_MS).unref();
     });
     await client.connect();
-    await client.query(`LISTEN ${EVENTS_CHANNEL}`);
+    await client.query(`LISTEN ${LIVE_EVENTS_CHANNEL}`);
     if (this.stopped) {
       await client.end();
       return;

@@ -4,18 +4,24 @@
 import { expect } from "chai";
 import pg from "pg";
 import { startTestDatabase, type TestDatabase } from "../bridge/helpers.js";
+import { eventsOfNotification } from "../../core/db/live-events.js";
 
 describe("database: device_actions triggers", function () {
   this.timeout(120_000);
   let database: TestDatabase;
   let listener: pg.Client;
-  const heard: { type: string; actionId: number; controllerId: string; status: string }[] = [];
+  const heard: { type: string; actionId: number; controllerId: string; status: string; detail: string | null; at: string }[] = [];
+  /** Bytes of each notification heard */
+  const notifications: number[] = [];
 
   before(async () => {
     database = await startTestDatabase();
     listener = new pg.Client({ connectionString: database.url });
     await listener.connect();
-    listener.on("notification", (n) => heard.push(JSON.parse(n.payload!)));
+    listener.on("notification", (n) => {
+      notifications.push(Buffer.byteLength(n.payload!));
+      heard.push(...(eventsOfNotification(n.payload) as unknown as typeof heard));
+    });
     await listener.query("LISTEN aerie_events");
     await database.pool.query(`INSERT INTO devices (id, controller_id, created_at, updated_at)
       SELECT gen_random_uuid(), 'trg-' || g, now(), now() FROM generate_series(1, 300) g`);
@@ -42,6 +48,8 @@ describe("database: device_actions triggers", function () {
     expect(heard.map((e) => e.actionId)).to.deep.equal(ids);
     expect(heard[0]).to.include({ type: "action", controllerId: "trg-1", status: "notified" });
     expect(heard[299]).to.include({ controllerId: "trg-300" });
+    expect(Object.keys(heard[0]!)).to.deep.equal(["type", "actionId", "campaignId", "controllerId", "status", "detail", "at"]);
+    expect(notifications.length, "a few notifications for the whole statement, not one per row").to.be.within(2, 20);
 
     heard.length = 0;
     await database.pool.query("UPDATE device_actions SET status = 'downloading' WHERE hawkbit_action_id = 5000");
@@ -50,6 +58,25 @@ describe("database: device_actions triggers", function () {
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(heard).to.have.length(1);
     expect(heard[0]).to.include({ actionId: 5000, controllerId: "trg-1", status: "downloading" });
+  });
+
+  it("keeps every notification of a batch under PostgreSQL's 8,000-byte limit, with the longest controller ids and details", async () => {
+    const long = Array.from({ length: 40 }, (_, i) => `${"ü".repeat(250)}-${String(i).padStart(3, "0")}`);
+    await database.pool.query(`INSERT INTO devices (id, controller_id, created_at, updated_at) SELECT gen_random_uuid(), c, now(), now() FROM unnest($1::text[]) c`, [long]);
+    heard.length = 0;
+    notifications.length = 0;
+    const detail = "€".repeat(600);
+    await database.pool.query(
+      `INSERT INTO device_actions (id, hawkbit_action_id, device_id, status, detail, created_at, updated_at)
+       SELECT gen_random_uuid(), 7000 + a.n, d.id, 'notified', $2, now(), now()
+       FROM unnest($1::text[]) WITH ORDINALITY AS a(controller_id, n) JOIN devices d ON d.controller_id = a.controller_id ORDER BY a.n`,
+      [long, detail],
+    );
+    await waitFor(() => heard.length >= 40);
+    expect(heard.map((e) => e.controllerId)).to.deep.equal(long);
+    expect(heard.every((e) => e.detail === "€".repeat(500))).to.equal(true);
+    expect(Math.max(...notifications)).to.be.below(8000);
+    expect(notifications.length).to.be.above(10);
   });
 
   it("enqueues webhooks for inserted final statuses only, as for updated ones", async () => {
