@@ -88,11 +88,12 @@ const CURSOR_OVERLAP_MS = 5_000;
 const PUSH_GATHER_MS = 5;
 const PUSH_BATCH = 500;
 /**
- * Pushed batches are registered as they arrive, this many statements at once, ahead of their turn to be announced:
- * registration is most of announcing a rollout start, and one statement after another, each waiting for the
- * previous batch's notices to go out, left PostgreSQL idle half the time on 2 cores.
+ * Pushed batches are registered ahead of their turn to be announced, this many statements at a time: registration is
+ * most of announcing a rollout start, and a batch registered only after the previous batch's notices were out left
+ * PostgreSQL idle meanwhile. One at a time rather than two: on 2 cores a second statement took the CPU the first
+ * notices needed (bench:fanout, p50 0.40–0.56 s against 0.51–0.63 s, p95 alike; BENCHMARKS.md).
  */
-const REGISTER_AHEAD = 2;
+const REGISTER_AHEAD = 1;
 /**
  * While hawkBit pushes a burst (a rollout start over DMF), a listing would only compete with announcing it: passes
  * wait until pushes pause this long, but never more than PUSH_DEFER_MAX_MS in a row (closures need listings).

@@ -258,11 +258,13 @@ describe("bridge: a wake-up during a pass that is announcing new actions", () =>
 });
 
 describe("bridge: actions pushed by hawkBit (DMF)", () => {
-  it("registers the next batches while the first is still being registered and announced, and announces each action once, in push order", async () => {
+  it("registers the next batch while the one before is announced, one statement at a time, and announces each action once, in push order", async () => {
     let push!: (action: { controllerId: string; actionId: number; phase: "notice"; shareKey: string }) => void;
     const registrations: number[][] = [];
     const held: ReturnType<typeof deferred<void>>[] = [];
     const published: string[] = [];
+    /** How many registrations had started when each notice went out */
+    const startedAtPublish: number[] = [];
     const ctx = fakeContext({
       hawkbit: { listActions: async (): Promise<PagedList<MgmtAction>> => ({ content: [], total: 0, size: 0 }) },
       pool: {
@@ -274,7 +276,10 @@ describe("bridge: actions pushed by hawkBit (DMF)", () => {
           return { rows: params[0]!.map((id) => ({ action_id: id })) };
         },
       },
-      publish: (topic: string) => void published.push(topic),
+      publish: (topic: string) => {
+        published.push(topic);
+        startedAtPublish.push(registrations.length);
+      },
     });
     (ctx as { channel: object }).channel = { pushEpoch: 1, onAction: (listener: typeof push) => ((push = listener), () => undefined) };
     const sync = new ActionSyncExtension(ctx);
@@ -283,13 +288,15 @@ describe("bridge: actions pushed by hawkBit (DMF)", () => {
       // Three full batches (PUSH_BATCH is 500) arrive at once, as from hawkBit's BATCH messages of a rollout start.
       for (let id = 1; id <= 1500; id++) push({ controllerId: `dev-${id}`, actionId: id, phase: "notice", shareKey: "dmf:DOWNLOAD_AND_INSTALL:1" });
       await tick(50);
-      expect(registrations.map((r) => r[0]), "two registrations at once, the third waits for a slot").to.deep.equal([1, 501]);
-      // The second batch's registration is done first: its notices still wait for the first batch's.
+      expect(registrations.map((r) => r[0]), "one statement at a time").to.deep.equal([1]);
+      expect(published, "nothing announced before its registration is done").to.deep.equal([]);
+      held[0]!.resolve();
+      await tick(50);
+      expect(registrations.map((r) => r[0])).to.deep.equal([1, 501]);
+      expect(published).to.have.length(500);
+      expect(startedAtPublish[499], "the second batch was being registered before the first batch's last notice went out").to.equal(2);
       held[1]!.resolve();
       await tick(50);
-      expect(registrations.map((r) => r[0])).to.deep.equal([1, 501, 1001]);
-      expect(published, "nothing announced before the batches before it").to.deep.equal([]);
-      held[0]!.resolve();
       held[2]!.resolve();
       for (let i = 0; i < 200 && published.length < 1500; i++) await tick();
       expect(registrations.map((r) => r.length)).to.deep.equal([500, 500, 500]);
