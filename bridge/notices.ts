@@ -112,9 +112,11 @@ export class NoticeBuilder {
    * notice's text rather than serialised whole.
    */
   async payload(ref: ActionRef): Promise<string> {
+    // An unshared notice is used once: nothing to gain from cutting its text.
+    if (this.shareKey(ref) === undefined) return JSON.stringify(await this.build(ref));
     const template = await this.template(ref);
-    // Typed releases filter artifacts per device, and unshared notices are used once: both serialise the object.
-    if (template.hardwareTypes.some((type) => type !== null) || !this.isShared(ref)) return JSON.stringify(await this.build(ref));
+    // Typed releases filter artifacts per device (see build).
+    if (template.hardwareTypes.some((type) => type !== null)) return JSON.stringify(await this.build(ref));
     template.text ??= compileText(template.notice, (actionId, link, issuedAt) => this.forDevice(template, actionId, link, issuedAt)) ?? null;
     if (template.text === null) return JSON.stringify(await this.build(ref));
     return renderText(template.text, ref.actionId, ref.controllerId, new Date().toISOString());
@@ -144,10 +146,6 @@ export class NoticeBuilder {
   private shareKey(ref: ActionRef): string | undefined {
     if (ref.shareKey !== undefined) return `${ref.shareKey}:${ref.consentRequired}`;
     return ref.distributionSetId === undefined || ref.rolloutId === undefined ? undefined : `${ref.rolloutId}:${ref.distributionSetId}:${ref.consentRequired}`;
-  }
-
-  private isShared(ref: ActionRef): boolean {
-    return this.shareKey(ref) !== undefined;
   }
 
   private async template(ref: ActionRef): Promise<NoticeTemplate> {

@@ -104,6 +104,10 @@ describe("bridge: deployment notices", () => {
       }
     }
     expect(ddiCalls).to.have.length(2);
+    // Outside a rollout a notice is not shared: one DDI call for it, as with build.
+    const own = await notices.payload({ actionId: 51, controllerId: "dev-own", consentRequired: false, distributionSetId: 5 });
+    expect(JSON.parse(own).actionId).to.equal(51);
+    expect(ddiCalls.slice(2)).to.deep.equal(["dev-own"]);
   });
 
   it("asks again after a failed build instead of keeping the failure", async () => {
