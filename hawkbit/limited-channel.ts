@@ -2,7 +2,24 @@
 // devices must not become thousands of parallel HTTP requests to hawkBit) and counts them.
 import type { AerieMetrics } from "../core/metrics.js";
 import type { HawkbitDeviceChannel } from "./channel.js";
-import { Semaphore } from "../core/semaphore.js";
+
+export class Semaphore {
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(private readonly limit: number) {}
+
+  async run<T>(work: () => Promise<T>): Promise<T> {
+    if (this.active >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.active++;
+    try {
+      return await work();
+    } finally {
+      this.active--;
+      this.waiting.shift()?.();
+    }
+  }
+}
 
 /** The same channel, with at most `concurrency` requests in flight, each counted as api="ddi". */
 export function limitedChannel(inner: HawkbitDeviceChannel, concurrency: number, metrics: AerieMetrics): HawkbitDeviceChannel {

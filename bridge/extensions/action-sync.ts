@@ -21,7 +21,6 @@
 // costs hawkBit no request at all.
 import pg from "pg";
 import { PassLoop } from "../../core/pass-loop.js";
-import { Semaphore } from "../../core/semaphore.js";
 import { HawkbitError } from "../../hawkbit/errors.js";
 import type { PushedAction } from "../../hawkbit/channel.js";
 import type { MgmtAction } from "../../hawkbit/types.js";
@@ -88,13 +87,6 @@ const CURSOR_OVERLAP_MS = 5_000;
 const PUSH_GATHER_MS = 5;
 const PUSH_BATCH = 500;
 /**
- * Pushed batches are registered ahead of their turn to be announced, this many statements at a time: registration is
- * most of announcing a rollout start, and a batch registered only after the previous batch's notices were out left
- * PostgreSQL idle meanwhile. One at a time rather than two: on 2 cores a second statement took the CPU the first
- * notices needed (bench:fanout, p50 0.40–0.56 s against 0.51–0.63 s, p95 alike; BENCHMARKS.md).
- */
-const REGISTER_AHEAD = 1;
-/**
  * While hawkBit pushes a burst (a rollout start over DMF), a listing would only compete with announcing it: passes
  * wait until pushes pause this long, but never more than PUSH_DEFER_MAX_MS in a row (closures need listings).
  */
@@ -151,8 +143,8 @@ export class ActionSyncExtension implements Extension {
   private pushed: PushedAction[] = [];
   /** Actions of pushed batches registered ahead of their turn, until that turn is over (see registerEarly). */
   private readonly registeringEarly = new Set<number>();
-  private readonly registerSlots = new Semaphore(REGISTER_AHEAD);
-  private readonly earlyRegistrations = new Set<Promise<void>>();
+  /** The last early registration; the next one starts after it (see registerEarly). */
+  private registering: Promise<unknown> = Promise.resolve();
   private pushTimer: NodeJS.Timeout | undefined;
   private unsubscribePush: (() => void) | undefined;
   /** The channel's push epoch when the last pass started (see nothingToAsk). */
@@ -189,7 +181,7 @@ export class ActionSyncExtension implements Extension {
     await this.loop.stop();
     await this.turn;
     // A batch's turn that saw the stop does not wait for its early registration: stopped is stopped only after it.
-    await Promise.allSettled(this.earlyRegistrations);
+    await this.registering;
     await this.listener?.end().catch(() => undefined);
     this.listener = undefined;
   }
@@ -351,10 +343,13 @@ export class ActionSyncExtension implements Extension {
   }
 
   /**
-   * Starts registering a pushed batch's new actions now (REGISTER_AHEAD at a time), while earlier batches are still
-   * being announced; the batch's turn (handlePushed) then only waits for it. Actions already known, or in an earlier
-   * batch still on its way, are left to the turn itself. Pushed actions address only the things Aerie created (hawkBit
-   * sends DMF messages to a thing's reply address), so their shared notice is prepared alongside.
+   * Starts registering a pushed batch's new actions as soon as the previous batch's registration is done, while
+   * earlier batches are still being announced; the batch's turn (handlePushed) then only waits for it. Registration is
+   * most of announcing a rollout start, and a batch registered only after the previous batch's notices were out left
+   * PostgreSQL idle meanwhile. One statement at a time: on 2 cores two at once took the CPU the first notices needed
+   * (bench:fanout, p50 0.40–0.56 s against 0.51–0.63 s, p95 alike; BENCHMARKS.md). Actions already known, or in an
+   * earlier batch still on its way, are left to the turn itself. Pushed actions address only the things Aerie created
+   * (hawkBit sends DMF messages to a thing's reply address), so their shared notice is prepared alongside.
    */
   private registerEarly(batch: PushedAction[]): EarlyRegistration {
     const latest = new Map<number, PushedAction>();
@@ -366,11 +361,9 @@ export class ActionSyncExtension implements Extension {
       rows.push({ change: { id: actionId, shareKey }, controllerId, phase });
     }
     this.prepareNotices(rows);
-    const ours = rows.length === 0 ? Promise.resolve(new Set<number>()) : this.registerSlots.run(() => this.register(rows));
-    // Not awaited when the batch's turn finds nothing left to announce; a failure is reported by the turn otherwise.
-    const settled = ours.then(() => undefined, () => undefined);
-    this.earlyRegistrations.add(settled);
-    void settled.then(() => this.earlyRegistrations.delete(settled));
+    const ours = rows.length === 0 ? Promise.resolve(new Set<number>()) : this.registering.then(() => this.register(rows));
+    // A failure is reported by the batch's turn (or not at all when the turn finds nothing left to announce).
+    this.registering = ours.catch(() => undefined);
     return { actionIds: new Set(rows.map((r) => r.change.id)), ours };
   }
 
