@@ -329,8 +329,10 @@ export class ActionSyncExtension implements Extension {
     if (batch.length === 0) return;
     this.lastActivity = Date.now();
     // Quiet is counted from the end of announcing, not from the last arrival: publishing is the longer part.
-    const early = this.registerEarly(batch);
-    this.serially(() => this.handlePushed(batch, early)).then(() => {
+    // The latest push of each action, in first-arrival order: what both registration and announcing work from.
+    const latest = [...new Map(batch.map((action) => [action.actionId, action])).values()];
+    const early = this.registerEarly(latest);
+    this.serially(() => this.handlePushed(latest, early)).then(() => {
       this.lastPushAt = Date.now();
     }, (error) => {
       // The next listing announces what this batch could not.
@@ -351,11 +353,9 @@ export class ActionSyncExtension implements Extension {
    * earlier batch still on its way, are left to the turn itself. Pushed actions address only the things Aerie created
    * (hawkBit sends DMF messages to a thing's reply address), so their shared notice is prepared alongside.
    */
-  private registerEarly(batch: PushedAction[]): EarlyRegistration {
-    const latest = new Map<number, PushedAction>();
-    for (const action of batch) latest.set(action.actionId, action);
+  private registerEarly(latest: PushedAction[]): EarlyRegistration {
     const rows: Fresh[] = [];
-    for (const { actionId, controllerId, phase, shareKey } of latest.values()) {
+    for (const { actionId, controllerId, phase, shareKey } of latest) {
       if (this.known.has(actionId) || this.registeringEarly.has(actionId)) continue;
       this.registeringEarly.add(actionId);
       rows.push({ change: { id: actionId, shareKey }, controllerId, phase });
@@ -367,11 +367,9 @@ export class ActionSyncExtension implements Extension {
     return { actionIds: new Set(rows.map((r) => r.change.id)), ours };
   }
 
-  private async handlePushed(batch: PushedAction[], early: EarlyRegistration): Promise<void> {
+  private async handlePushed(latest: PushedAction[], early: EarlyRegistration): Promise<void> {
     const fresh: Fresh[] = [];
-    const latest = new Map<number, PushedAction>();
-    for (const action of batch) latest.set(action.actionId, action);
-    for (const { actionId, controllerId, phase, shareKey } of latest.values()) {
+    for (const { actionId, controllerId, phase, shareKey } of latest) {
       if (this.stopped) return;
       const change: ActionChange = { id: actionId, shareKey };
       const known = this.known.get(actionId);
